@@ -1,0 +1,3 @@
+from bms.cli import main
+
+main()
