@@ -1,0 +1,184 @@
+"""``bms detect``: unsupervised anomaly detection on any wide CSV.
+
+TRAIN holds (mostly) normal operation; every numeric column that is neither the time column nor
+ignored is a feature. The model is the product default
+(:class:`bms.models.anomaly_pipeline.TimeSeriesDetector`); its threshold is calibrated on TRAIN
+alone (time-ordered held-out blocks). OUT has one row per TEST row:
+``time, score, anomaly, top_contributor``.
+
+Every problem a user can cause is a :class:`bms.errors.BmsError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bms.errors import SchemaError
+from bms.models.anomaly_pipeline import TimeSeriesDetector
+
+__all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "find_time_column", "read_wide_csv", "run_detect"]
+
+logger = logging.getLogger(__name__)
+
+#: Fewest training rows: the threshold is a quantile of held-out training scores.
+MIN_TRAIN_ROWS = 50
+#: Column names taken as the time column when --time-column is not given (case-insensitive).
+TIME_NAMES = ("time", "datetime", "timestamp", "date", "date_time", "ts")
+#: A column counts as numeric when at most this share of its non-empty cells fail to parse.
+MAX_BAD_CELL_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class DetectSummary:
+    """What ``run_detect`` did."""
+
+    n_train: int
+    n_test: int
+    n_anomalous: int
+    features: list[str]
+    time_column: str | None
+
+
+def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
+    """Read a CSV, refusing a missing or empty file with a one-line error."""
+    if not path.is_file():
+        raise SchemaError(f"{path}: file not found")
+    try:
+        frame = pd.read_csv(path, sep=sep, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise SchemaError(f"{path}: file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise SchemaError(f"{path}: cannot parse as CSV with sep={sep!r}: {reason}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if len(frame.columns) == 1:
+        found = [c for c in (";", ",", "\t", "|") if c != sep and c in frame.columns[0]]
+        if found:
+            raise SchemaError(
+                f"{path}: one column only with sep={sep!r}, but the header holds {found[0]!r}; "
+                f"pass --sep '{found[0]}'"
+            )
+    if frame.empty:
+        raise SchemaError(f"{path}: file has a header but no data rows")
+    return frame
+
+
+def find_time_column(frame: pd.DataFrame) -> str | None:
+    """A column named like time/datetime/timestamp/date, or None (rows are then the index)."""
+    by_lower = {c.lower(): c for c in frame.columns}
+    for name in TIME_NAMES:
+        if name in by_lower:
+            return by_lower[name]
+    for col in frame.columns:
+        if re.search(r"(time|date)", col, flags=re.IGNORECASE) and frame[col].dtype == object:
+            parsed = pd.to_datetime(frame[col].head(50), errors="coerce", format="mixed")
+            if parsed.notna().mean() > 0.9:
+                return str(col)
+    return None
+
+
+def _numeric(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> pd.DataFrame:
+    out = {}
+    bad = []
+    for col in columns:
+        series = frame[col]
+        if series.dtype == bool:
+            series = series.astype(np.float64)
+        converted = pd.to_numeric(series, errors="coerce")
+        failed = converted.isna() & series.notna()
+        if failed.sum() > MAX_BAD_CELL_SHARE * max(series.notna().sum(), 1):
+            bad.append(col)
+        out[col] = converted.astype(np.float64).replace([np.inf, -np.inf], np.nan)
+    if bad:
+        raise SchemaError(
+            f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}; "
+            "exclude them with --ignore"
+        )
+    return pd.DataFrame(out, index=frame.index)
+
+
+def run_detect(
+    train_path: Path,
+    test_path: Path,
+    out_path: Path,
+    *,
+    time_column: str | None = None,
+    sep: str = ",",
+    ignore: Sequence[str] = (),
+) -> DetectSummary:
+    """Fit on TRAIN, score TEST, write OUT (``time, score, anomaly, top_contributor``).
+
+    Parameters
+    ----------
+    train_path, test_path : Path
+        Wide CSVs with the same feature columns, rows in time order.
+    out_path : Path
+        Where to write the result (one row per TEST row, same order).
+    time_column : str or None
+        The time column; auto-detected by name when None, else the row index is the time.
+    sep : str
+        Field separator of both inputs.
+    ignore : sequence of str
+        Columns that are not features.
+
+    Returns
+    -------
+    DetectSummary
+    """
+    train = read_wide_csv(Path(train_path), sep)
+    test = read_wide_csv(Path(test_path), sep)
+    for name, frame, path in (("TRAIN", train, train_path), ("TEST", test, test_path)):
+        unknown = [c for c in ignore if c not in frame.columns]
+        if unknown:
+            raise SchemaError(f"{path}: --ignore column(s) {unknown} not in {name}")
+        if time_column is not None and time_column not in frame.columns:
+            raise SchemaError(
+                f"{path}: time column {time_column!r} not found; columns are {list(frame.columns)}"
+            )
+    tcol = time_column if time_column is not None else find_time_column(train)
+    if tcol is not None and tcol not in test.columns:
+        raise SchemaError(f"{test_path}: time column {tcol!r} (found in TRAIN) is missing")
+    features = [c for c in train.columns if c != tcol and c not in ignore]
+    if not features:
+        raise SchemaError(f"{train_path}: no feature columns left after the time and ignored ones")
+    missing = [c for c in features if c not in test.columns]
+    if missing:
+        raise SchemaError(
+            f"{test_path}: test columns do not match train: missing {', '.join(map(repr, missing))}"
+        )
+    extra = [c for c in test.columns if c not in features and c != tcol and c not in ignore]
+    if extra:
+        logger.warning("TEST columns not in TRAIN are ignored: %s", extra)
+    x_train = _numeric(train, features, Path(train_path))
+    x_test = _numeric(test, features, Path(test_path))
+    if len(x_train) < MIN_TRAIN_ROWS:
+        raise SchemaError(
+            f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
+        )
+    model = TimeSeriesDetector().fit(x_train)
+    scored = model.score(x_test)
+    times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
+    out = pd.DataFrame(
+        {
+            "time": times.to_numpy(),
+            "score": scored["score"].round(6).to_numpy(),
+            "anomaly": scored["anomaly"].to_numpy(),
+            "top_contributor": scored["top_contributor"].to_numpy(),
+        }
+    )
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(out_path, index=False)
+    return DetectSummary(
+        n_train=len(x_train),
+        n_test=len(x_test),
+        n_anomalous=int(out["anomaly"].sum()),
+        features=features,
+        time_column=tcol,
+    )

@@ -1,0 +1,117 @@
+"""The SKAB outlier-detection protocol (repo ``waico/SKAB``, ``core/utils.py``).
+
+Each of the 34 labelled files (``valve1/*``, ``valve2/*``, ``other/*``; not ``anomaly-free``)
+is handled on its own: its first 400 rows train (no labels read), the rest test. F1, FAR and
+MAR are computed over all test points of all files pooled, FAR and MAR in percent.
+
+The detector is the product's default (:class:`bms.models.anomaly_pipeline.TimeSeriesDetector`,
+the same settings ``bms detect`` uses); :func:`evaluate_skab` also takes any factory of a
+``fit(train_frame) -> score(test_frame)``-like object for the baselines of the benchmark.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from bms.errors import BmsError
+from bms.evaluate.detection_metrics import Confusion
+from bms.models.anomaly_pipeline import TimeSeriesDetector
+
+__all__ = ["SKAB_FOLDERS", "TRAIN_ROWS", "evaluate_skab", "iter_skab_files", "read_skab_file"]
+
+logger = logging.getLogger(__name__)
+
+#: Folders holding the labelled experiments.
+SKAB_FOLDERS = ("valve1", "valve2", "other")
+#: Rows of each file used for training in the leaderboard protocol.
+TRAIN_ROWS = 400
+_LABELS = ("anomaly", "changepoint")
+
+#: A function fitted on the training frame that returns 0/1 predictions for the test frame.
+Predictor = Callable[[pd.DataFrame, pd.DataFrame], NDArray[np.int64]]
+
+
+def read_skab_file(path: Path) -> tuple[pd.DataFrame, NDArray[np.int64]]:
+    """Read one SKAB CSV.
+
+    Returns
+    -------
+    signals : DataFrame of shape (n_rows, 8)
+        The eight sensor columns, indexed by ``datetime``.
+    labels : ndarray of shape (n_rows,)
+        The 0/1 ``anomaly`` column.
+    """
+    frame = pd.read_csv(path, sep=";", index_col="datetime", parse_dates=True)
+    if "anomaly" not in frame.columns:
+        raise BmsError(f"{path}: no 'anomaly' column; is this a labelled SKAB file?")
+    labels = frame["anomaly"].to_numpy().astype(np.int64)
+    return frame.drop(columns=[c for c in _LABELS if c in frame.columns]), labels
+
+
+def iter_skab_files(data_dir: Path) -> Iterator[Path]:
+    """The labelled files under ``data_dir`` in a stable order (folder, then file number)."""
+    for folder in SKAB_FOLDERS:
+        files = sorted((data_dir / folder).glob("*.csv"), key=lambda p: (len(p.stem), p.stem))
+        yield from files
+
+
+def default_predictor(train: pd.DataFrame, test: pd.DataFrame) -> NDArray[np.int64]:
+    """The product's default detector, exactly as ``bms detect`` runs it."""
+    model = TimeSeriesDetector().fit(train)
+    return model.score(test, contributions=False)["anomaly"].to_numpy()
+
+
+def evaluate_skab(
+    data_dir: Path | str,
+    *,
+    predictor: Predictor = default_predictor,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Run the SKAB protocol on every labelled file.
+
+    Parameters
+    ----------
+    data_dir : path
+        The SKAB ``data`` folder (with ``valve1/``, ``valve2/``, ``other/``).
+    predictor : callable, default=default_predictor
+        ``predictor(train_frame, test_frame) -> 0/1 array`` for the test rows.
+    limit : int or None
+        Use only the first ``limit`` files (quick checks).
+
+    Returns
+    -------
+    dict
+        ``f1``, ``far`` [%], ``mar`` [%], ``n_files``, ``n_test_points``, ``seconds``.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise BmsError(f"SKAB folder not found: {data_dir}")
+    files = list(iter_skab_files(data_dir))
+    if not files:
+        raise BmsError(f"no SKAB files under {data_dir} (expected {', '.join(SKAB_FOLDERS)}/)")
+    files = files[:limit] if limit is not None else files
+    pooled = Confusion()
+    started = time.perf_counter()
+    for path in files:
+        signals, labels = read_skab_file(path)
+        train, test = signals.iloc[:TRAIN_ROWS], signals.iloc[TRAIN_ROWS:]
+        pred = predictor(train, test)
+        pooled.add(labels[TRAIN_ROWS:], pred)
+        logger.debug("%s/%s: %s", path.parent.name, path.name, pooled.as_dict())
+    figures = pooled.as_dict()
+    return {
+        "f1": figures["f1"],
+        "far": figures["far"],
+        "mar": figures["mar"],
+        "n_files": len(files),
+        "n_test_points": pooled.n,
+        "seconds": round(time.perf_counter() - started, 2),
+    }

@@ -1,0 +1,361 @@
+"""Unsupervised anomaly detectors: scikit-learn outlier estimators, row by row.
+
+Three detectors, all with scikit-learn's scoring convention inside (higher ``score_samples`` =
+more normal; ``decision_function = score_samples - offset_``; ``predict`` gives +1 / -1 like
+:class:`sklearn.ensemble.IsolationForest`):
+
+* :class:`ResidualDetector`: each signal is predicted from all the others by a ridge regression
+  (closed form from the regularised precision matrix), optionally one model per operating state;
+  the score is the mean squared standardised residual, and each signal's share of it is its
+  contribution.
+* :class:`PCADetector`: PCA on the robust-standardised signals; the anomaly is Hotelling's T²
+  (inside the principal subspace) plus Q / SPE (off it), each divided by its training mean.
+* :class:`EnsembleDetector`: the mean of its members' anomalies, each divided by that member's
+  own threshold (so 1 = at threshold for every member).
+
+Every detector standardises robustly on its training rows (median, IQR/1.349, with a floor so
+that a constant column does not divide by zero) and clips standardised values to
+``[-CLIP_Z, CLIP_Z]``. Thresholds are calibrated WITHOUT labels: ``offset_`` is the
+``false_alarm_rate`` quantile of *held-out* training scores (blocked cross-validation in time
+order, see :mod:`bms.models.anomaly_base`: each fold scored by a model fitted on the others),
+kept in
+``cv_scores_`` so that the time-series boundary (:mod:`bms.models.anomaly_pipeline`) can
+calibrate its smoothed threshold from the same held-out scores.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from bms.models.anomaly_base import CLIP_Z, EPS, BaseDetector, robust_scale, shares
+
+__all__ = [
+    "CLIP_Z",
+    "MIN_RESIDUAL_SD",
+    "EnsembleDetector",
+    "PCADetector",
+    "ResidualDetector",
+    "robust_scale",
+]
+
+#: Floor of a residual's standard deviation [robust standard deviations of its signal]: a
+#: signal its neighbours predict (almost) exactly in training, such as a set point, must not
+#: turn the smallest later deviation into an enormous residual.
+MIN_RESIDUAL_SD = 0.1
+
+
+class ResidualDetector(BaseDetector):
+    """Each signal predicted from the others (ridge); anomaly = mean squared z-residual.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Ridge penalty added to the diagonal of the standardised covariance [dimensionless].
+    state_column : int or None, default=None
+        Index of a column holding a discrete operating state (e.g. occupancy mode); one model
+        is fitted per state value seen with at least ``min_state_rows`` rows, the global model
+        serves the others. The state column itself is not a predicted signal.
+    min_state_rows : int, default=50
+        Fewest training rows for a state to get its own model.
+    false_alarm_rate : float, default=0.01
+        Share of held-out training rows above the threshold.
+    n_splits : int, default=4
+        Folds of the held-out calibration.
+    block_rows : int or None, default=None
+        Calibration block length [rows]; None: one contiguous block per fold (see
+        :mod:`bms.models.anomaly_base`).
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **BaseDetector._parameter_constraints,
+        "alpha": [Interval(Real, 0.0, None, closed="neither")],
+        "state_column": [Interval(Integral, 0, None, closed="left"), None],
+        "min_state_rows": [Interval(Integral, 2, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        alpha: float = 1.0,
+        state_column: int | None = None,
+        min_state_rows: int = 50,
+        false_alarm_rate: float = 0.01,
+        n_splits: int = 4,
+        block_rows: int | None = None,
+    ) -> None:
+        super().__init__(
+            false_alarm_rate=false_alarm_rate, n_splits=n_splits, block_rows=block_rows
+        )
+        self.alpha = alpha
+        self.state_column = state_column
+        self.min_state_rows = min_state_rows
+
+    def _signals(self, n_features: int) -> NDArray[np.int64]:
+        cols = np.arange(n_features)
+        if self.state_column is not None and n_features > 1:
+            cols = cols[cols != self.state_column]
+        return cols
+
+    def _fit_one(self, Z: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+        mean = Z.mean(axis=0)
+        D = Z - mean
+        cov = D.T @ D / max(len(Z) - 1, 1) + self.alpha * np.eye(Z.shape[1])
+        precision = np.linalg.inv(cov)
+        weights = precision / np.diag(precision)  # residual_j = (D @ precision)_j / P_jj
+        resid_sd = np.maximum((D @ weights).std(axis=0), MIN_RESIDUAL_SD)
+        return {"mean": mean, "weights": weights / resid_sd}
+
+    def _fit_core(self, Z: NDArray[np.float64]) -> dict[str, Any]:
+        if self.state_column is not None and self.state_column >= Z.shape[1]:
+            raise ValueError(f"state_column={self.state_column} but X has {Z.shape[1]} columns")
+        cols = self._signals(Z.shape[1])
+        state: dict[str, Any] = {"global": self._fit_one(Z[:, cols]), "by_state": {}}
+        if self.state_column is not None and len(cols) < Z.shape[1]:
+            keys = np.round(Z[:, self.state_column], 6)
+            for key in np.unique(keys):
+                rows = keys == key
+                if rows.sum() >= self.min_state_rows:
+                    state["by_state"][float(key)] = self._fit_one(Z[rows][:, cols])
+        return state
+
+    def _anomaly_core(
+        self, state: dict[str, Any], Z: NDArray[np.float64], *, parts: bool = False
+    ) -> NDArray[np.float64]:
+        cols = self._signals(Z.shape[1])
+        S = Z[:, cols]
+
+        def resid(model: dict[str, NDArray[np.float64]], rows: NDArray[np.float64]) -> Any:
+            return ((rows - model["mean"]) @ model["weights"]) ** 2
+
+        sq = resid(state["global"], S)
+        if state["by_state"]:
+            keys = np.round(Z[:, self.state_column], 6)
+            for key, model in state["by_state"].items():
+                rows = keys == key
+                if rows.any():
+                    sq[rows] = resid(model, S[rows])
+        if not parts:
+            return np.asarray(sq.mean(axis=1))
+        full = np.zeros_like(Z)
+        full[:, cols] = sq
+        return full
+
+    def _explain_core(
+        self, state: dict[str, Any], Z: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        full = self._anomaly_core(state, Z, parts=True)
+        return full.sum(axis=1) / len(self._signals(Z.shape[1])), full
+
+
+class PCADetector(BaseDetector):
+    """PCA Hotelling T² + Q (squared prediction error) on robust-standardised signals.
+
+    Parameters
+    ----------
+    variance_ratio : float, default=0.95
+        Share of the training variance the principal subspace keeps (at least one component,
+        and at most ``n_features - 1`` so that Q is defined).
+    false_alarm_rate : float, default=0.01
+        Share of held-out training rows above the threshold.
+    n_splits : int, default=4
+        Folds of the held-out calibration.
+    block_rows : int or None, default=None
+        Calibration block length [rows]; None: one contiguous block per fold (see
+        :mod:`bms.models.anomaly_base`).
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **BaseDetector._parameter_constraints,
+        "variance_ratio": [Interval(Real, 0.0, 1.0, closed="right")],
+    }
+
+    def __init__(
+        self,
+        *,
+        variance_ratio: float = 0.95,
+        false_alarm_rate: float = 0.01,
+        n_splits: int = 4,
+        block_rows: int | None = None,
+    ) -> None:
+        super().__init__(
+            false_alarm_rate=false_alarm_rate, n_splits=n_splits, block_rows=block_rows
+        )
+        self.variance_ratio = variance_ratio
+
+    def _fit_core(self, Z: NDArray[np.float64]) -> dict[str, Any]:
+        mean = Z.mean(axis=0)
+        D = Z - mean
+        cov = D.T @ D / max(len(Z) - 1, 1)
+        eigval, eigvec = np.linalg.eigh(cov)
+        order = np.argsort(eigval)[::-1]
+        eigval, eigvec = np.maximum(eigval[order], 0.0), eigvec[:, order]
+        total = eigval.sum()
+        n_features = Z.shape[1]
+        if total <= EPS:
+            k = 1
+        else:
+            k = int(np.searchsorted(np.cumsum(eigval) / total, self.variance_ratio) + 1)
+        k = max(1, min(k, n_features - 1 if n_features > 1 else 1))
+        lam = np.maximum(eigval[:k], 1e-6 * max(total, 1.0))
+        P = eigvec[:, :k]
+        state = {"mean": mean, "P": P, "lam": lam, "t2_mean": 1.0, "q_mean": 1.0}
+        t2, q = self._t2_q(state, Z)
+        state["t2_mean"] = max(float(t2.mean()), 1e-6)
+        state["q_mean"] = max(float(q.mean()), 1e-6)
+        return state
+
+    @staticmethod
+    def _t2_q(state: dict[str, Any], Z: NDArray[np.float64]) -> tuple[Any, Any]:
+        D = Z - state["mean"]
+        T = D @ state["P"]
+        R = D - T @ state["P"].T
+        return (T**2 / state["lam"]).sum(axis=1), (R**2).sum(axis=1)
+
+    def _anomaly_core(
+        self, state: dict[str, Any], Z: NDArray[np.float64], *, parts: bool = False
+    ) -> NDArray[np.float64]:
+        if not parts:
+            t2, q = self._t2_q(state, Z)
+            return np.asarray(0.5 * (t2 / state["t2_mean"] + q / state["q_mean"]))
+        return self._explain_core(state, Z)[1]
+
+    def _explain_core(
+        self, state: dict[str, Any], Z: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        D = Z - state["mean"]
+        T = D @ state["P"]
+        R = D - T @ state["P"].T
+        scaled = T / state["lam"]
+        t2 = (T * scaled).sum(axis=1)
+        anomaly = 0.5 * (t2 / state["t2_mean"] + (R**2).sum(axis=1) / state["q_mean"])
+        t2_parts = np.abs(D * (scaled @ state["P"].T))  # complete decomposition of T²
+        return anomaly, 0.5 * (t2_parts / state["t2_mean"] + R**2 / state["q_mean"])
+
+
+class EnsembleDetector(OutlierMixin, BaseEstimator):
+    """Mean of member anomalies, each divided by that member's threshold.
+
+    Parameters
+    ----------
+    detectors : list of detectors or None, default=None
+        Unfitted members (cloned at fit). ``None``: a :class:`ResidualDetector` and a
+        :class:`PCADetector`, both with this ensemble's ``false_alarm_rate`` and ``block_rows``.
+    false_alarm_rate : float, default=0.01
+        Share of held-out training rows above the ensemble threshold.
+    block_rows : int or None, default=None
+        Calibration block length of the default members [rows].
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "detectors": [list, None],
+        "false_alarm_rate": [Interval(Real, 0.0, 0.5, closed="neither")],
+        "block_rows": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        detectors: list[BaseDetector] | None = None,
+        *,
+        false_alarm_rate: float = 0.01,
+        block_rows: int | None = None,
+    ) -> None:
+        self.detectors = detectors
+        self.false_alarm_rate = false_alarm_rate
+        self.block_rows = block_rows
+
+    def fit(self, X: ArrayLike, y: object = None) -> EnsembleDetector:
+        """Fit every member on X (rows oldest first) and calibrate the ensemble threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        members = self.detectors
+        if members is None:
+            far, block = self.false_alarm_rate, self.block_rows
+            members = [
+                ResidualDetector(false_alarm_rate=far, block_rows=block),
+                PCADetector(false_alarm_rate=far, block_rows=block),
+            ]
+        if not members:
+            raise ValueError("EnsembleDetector needs at least one detector")
+        self.detectors_ = [clone(d).fit(X) for d in members]
+        held_out = np.mean([-d.cv_scores_ / d.threshold_ for d in self.detectors_], axis=0)
+        self.cv_scores_ = -held_out
+        self.offset_ = float(np.quantile(self.cv_scores_, self.false_alarm_rate))
+        return self
+
+    def _member_anomalies(self, X: ArrayLike) -> list[NDArray[np.float64]]:
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return [d.anomaly(X) / d.threshold_ for d in self.detectors_]
+
+    def anomaly(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Raw ensemble anomaly of each row (``-score_samples``), shape (n_samples,)."""
+        return np.asarray(np.mean(self._member_anomalies(X), axis=0))
+
+    def score_samples(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Normality of each row (higher = more normal), shape (n_samples,)."""
+        return -self.anomaly(X)
+
+    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
+        """``score_samples - offset_``: negative for rows flagged as anomalies."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: ArrayLike) -> NDArray[np.int64]:
+        """+1 for normal rows, -1 for anomalies, shape (n_samples,)."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    @property
+    def threshold_(self) -> float:
+        """Raw anomaly at the decision threshold (``-offset_``, floored above zero)."""
+        return max(-self.offset_, EPS)
+
+    def explain(self, X: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Raw anomaly and per-feature shares in one pass.
+
+        Returns
+        -------
+        anomaly : ndarray of shape (n_samples,)
+            As :meth:`anomaly`.
+        shares : ndarray of shape (n_samples, n_features)
+            As :meth:`contributions`.
+        """
+        check_is_fitted(self)
+        values: NDArray[np.float64] = validate_data(self, X, dtype=np.float64, reset=False)
+        total = np.zeros(values.shape[0])
+        parts = np.zeros(values.shape, dtype=np.float64)
+        for member in self.detectors_:
+            anomaly, member_shares = member.explain(values)
+            normalised = anomaly / member.threshold_
+            total += normalised
+            parts += normalised[:, None] * member_shares
+        return total / len(self.detectors_), shares(parts)
+
+    def contributions(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Member contributions weighted by each member's normalised anomaly.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            Non-negative shares; each row sums to 1.
+        """
+        weights = self._member_anomalies(X)
+        parts = sum(
+            w[:, None] * d.contributions(X) for w, d in zip(weights, self.detectors_, strict=True)
+        )
+        return shares(np.asarray(parts))

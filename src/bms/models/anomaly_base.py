@@ -1,0 +1,219 @@
+"""Common ground of the row-wise anomaly detectors (:mod:`bms.models.anomaly`).
+
+Robust standardisation, threshold calibration on held-out training rows, and the
+scikit-learn outlier API (``score_samples`` higher = more normal, ``decision_function =
+score_samples - offset_``, ``predict`` +1 / -1). Held-out scores come from a blocked
+cross-validation in time order: the training rows are cut into blocks, the blocks dealt to
+``n_splits`` folds, and each fold scored by a model fitted on the others. With
+``block_rows=None`` each fold is one contiguous block (the most pessimistic: a regime seen in
+one block only is "unseen" when that block is held out); with ``block_rows`` set, blocks of
+that many rows are dealt to the folds in turn, so every regime of the training data appears in
+several folds while neighbouring rows (autocorrelated) mostly stay together.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["CLIP_Z", "EPS", "BaseDetector", "robust_scale", "shares"]
+
+#: Standardised values are clipped to this many robust standard deviations, so that one
+#: runaway signal (or a column constant in training) cannot swamp every other.
+CLIP_Z = 10.0
+EPS = 1e-12
+#: Below this many rows per block, held-out calibration falls back to in-sample scores.
+_MIN_BLOCK_ROWS = 5
+
+
+def robust_scale(X: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Robust centre and scale of each column.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Training rows.
+
+    Returns
+    -------
+    center : ndarray of shape (n_features,)
+        Column medians.
+    scale : ndarray of shape (n_features,)
+        IQR / 1.349 (the standard deviation for Gaussian data), floored at a tenth of the
+        standard deviation and at ``1e-6 * (1 + |median|)`` so constant columns stay finite.
+    """
+    center = np.median(X, axis=0)
+    q75, q25 = np.percentile(X, [75.0, 25.0], axis=0)
+    scale = (q75 - q25) / 1.349
+    scale = np.maximum(scale, 0.1 * X.std(axis=0))
+    scale = np.maximum(scale, 1e-6 * (1.0 + np.abs(center)))
+    return center, scale
+
+
+def shares(parts: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Rows of non-negative parts -> shares summing to 1 (uniform when a row is all zero)."""
+    parts = np.abs(parts)
+    total = parts.sum(axis=1, keepdims=True)
+    uniform = np.full_like(parts, 1.0 / parts.shape[1])
+    return np.where(total > EPS, parts / np.maximum(total, EPS), uniform)
+
+
+class BaseDetector(OutlierMixin, BaseEstimator):
+    """Robust scaling, blocked held-out calibration and the sklearn outlier API.
+
+    Parameters
+    ----------
+    false_alarm_rate : float, default=0.01
+        Share of held-out training rows above the threshold (``offset_`` is that quantile of
+        ``cv_scores_``).
+    n_splits : int, default=4
+        Folds of the held-out calibration.
+    block_rows : int or None, default=None
+        Calibration block length [rows]; None: one contiguous block per fold.
+
+    Attributes
+    ----------
+    center_, scale_ : ndarray of shape (n_features,)
+        Robust standardisation (:func:`robust_scale`).
+    cv_scores_ : ndarray of shape (n_samples,)
+        Held-out ``score_samples`` of the training rows, in training order.
+    offset_ : float
+        Decision threshold on ``score_samples``.
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "false_alarm_rate": [Interval(Real, 0.0, 0.5, closed="neither")],
+        "n_splits": [Interval(Integral, 2, None, closed="left")],
+        "block_rows": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self, *, false_alarm_rate: float = 0.01, n_splits: int = 4, block_rows: int | None = None
+    ) -> None:
+        self.false_alarm_rate = false_alarm_rate
+        self.n_splits = n_splits
+        self.block_rows = block_rows
+
+    # subclasses implement these two on standardised arrays
+    def _fit_core(self, Z: NDArray[np.float64]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _anomaly_core(
+        self, state: dict[str, Any], Z: NDArray[np.float64], *, parts: bool = False
+    ) -> NDArray[np.float64]:
+        raise NotImplementedError
+
+    def _standardise(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.clip((X - self.center_) / self.scale_, -CLIP_Z, CLIP_Z)
+
+    def fit(self, X: ArrayLike, y: object = None) -> BaseDetector:
+        """Fit on (mostly normal) rows in time order and calibrate the threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows, oldest first (calibration blocks are runs of consecutive rows).
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        values: NDArray[np.float64] = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        self.center_, self.scale_ = robust_scale(values)
+        Z = self._standardise(values)
+        self.state_ = self._fit_core(Z)
+        self.cv_scores_ = -self._held_out_anomaly(Z)
+        self.offset_ = float(np.quantile(self.cv_scores_, self.false_alarm_rate))
+        return self
+
+    def _held_out_anomaly(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
+        n = Z.shape[0]
+        if n < self.n_splits * _MIN_BLOCK_ROWS:
+            return self._anomaly_core(self.state_, Z)
+        if self.block_rows is None:  # n_splits contiguous blocks
+            sizes = [len(b) for b in np.array_split(np.arange(n), self.n_splits)]
+            fold = np.repeat(np.arange(self.n_splits), sizes)
+        else:  # blocks of block_rows rows dealt to the folds in turn
+            fold = (np.arange(n) // self.block_rows) % self.n_splits
+        out = self._anomaly_core(self.state_, Z)  # for any fold left empty
+        for k in range(self.n_splits):
+            held = fold == k
+            if held.any() and (~held).sum() >= 2:
+                out[held] = self._anomaly_core(self._fit_core(Z[~held]), Z[held])
+        return out
+
+    def anomaly(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Raw anomaly of each row (``-score_samples``; 0 = perfectly normal, higher = worse).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        values: NDArray[np.float64] = validate_data(self, X, dtype=np.float64, reset=False)
+        return self._anomaly_core(self.state_, self._standardise(values))
+
+    def score_samples(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Normality of each row (higher = more normal), shape (n_samples,)."""
+        return -self.anomaly(X)
+
+    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
+        """``score_samples - offset_``: negative for rows flagged as anomalies."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: ArrayLike) -> NDArray[np.int64]:
+        """+1 for normal rows, -1 for anomalies, shape (n_samples,)."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    @property
+    def threshold_(self) -> float:
+        """Raw anomaly at the decision threshold (``-offset_``, floored above zero)."""
+        return max(-self.offset_, EPS)
+
+    def _explain_core(
+        self, state: dict[str, Any], Z: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        return self._anomaly_core(state, Z), self._anomaly_core(state, Z, parts=True)
+
+    def explain(self, X: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Raw anomaly and per-feature shares in one pass.
+
+        Returns
+        -------
+        anomaly : ndarray of shape (n_samples,)
+            As :meth:`anomaly`.
+        shares : ndarray of shape (n_samples, n_features)
+            As :meth:`contributions`.
+        """
+        check_is_fitted(self)
+        values: NDArray[np.float64] = validate_data(self, X, dtype=np.float64, reset=False)
+        anomaly, parts = self._explain_core(self.state_, self._standardise(values))
+        return anomaly, shares(parts)
+
+    def contributions(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Each feature's share of each row's anomaly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            Non-negative shares; each row sums to 1.
+        """
+        check_is_fitted(self)
+        values: NDArray[np.float64] = validate_data(self, X, dtype=np.float64, reset=False)
+        return shares(self._anomaly_core(self.state_, self._standardise(values), parts=True))

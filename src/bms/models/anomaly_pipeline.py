@@ -1,0 +1,270 @@
+"""Time-series boundary of the anomaly detectors: wide frame in, calibrated scores out.
+
+:class:`TimeSeriesDetector` wraps a row-wise detector (:mod:`bms.models.anomaly`) with what time
+series need and a row-wise estimator cannot do:
+
+1. **Imputation.** Forward-fill, back-fill the leading gap (at most ``window_rows`` rows), then
+   the training median (0 for a column that is all missing), so a NaN never crashes scoring.
+2. **Features.** Each signal's level, denoised by a short trailing mean (a third of the
+   smoothing window), and its first difference (rate of change per row): a fault that changes
+   dynamics without moving levels out of range still shows.
+3. **Persistence.** Faults are collective: the raw anomaly is smoothed by a trailing
+   (causal) mean over ``window_rows`` rows before thresholding.
+4. **Calibration without labels.** The threshold is the ``1 - false_alarm_rate`` quantile of
+   the *smoothed held-out* training anomalies (time-ordered blocked cross-validation inside the
+   detector), and the boundary score is the monotone map ``a / (a + threshold)`` of the smoothed
+   anomaly ``a >= 0``: in [0, 1), 0.5 exactly at the threshold.
+
+Output per row (:meth:`TimeSeriesDetector.score`, :func:`detect_anomalies`): ``score`` in [0, 1]
+(0.5 = threshold, higher = more anomalous), ``anomaly`` (0/1), ``top_contributor`` (signal
+name), and one ``contribution:<signal>`` column per signal (shares of the smoothed anomaly,
+summing to 1; a difference feature's share counts for its signal).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from sklearn.base import clone
+
+from bms.models.anomaly import EnsembleDetector
+
+__all__ = [
+    "CONTRIBUTION_PREFIX",
+    "DEFAULT_WINDOW_ROWS",
+    "TimeSeriesDetector",
+    "detect_anomalies",
+    "trailing_mean",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Prefix of the per-signal contribution columns in the output frame.
+CONTRIBUTION_PREFIX = "contribution:"
+#: Levels are denoised by a trailing mean over ``window_rows // LEVEL_WINDOW_DIVISOR`` rows
+#: (10 rows for the default window): single-row sensor noise is not a fault.
+LEVEL_WINDOW_DIVISOR = 3
+#: Held-out calibration blocks are this many smoothing windows long: long enough that the rows
+#: of one event stay in one block, short enough that every regime of the training data lands
+#: in several folds (see :mod:`bms.models.anomaly_base`).
+CALIBRATION_BLOCK_WINDOWS = 2
+#: Default smoothing window [rows]: long enough to average out single-row noise, short enough
+#: to react within minutes at 1 s-1 min sampling.
+DEFAULT_WINDOW_ROWS = 30
+
+
+def trailing_mean(
+    values: NDArray[np.float64], window_rows: int, *, full_window: bool = False
+) -> NDArray[np.float64]:
+    """Causal rolling mean along axis 0.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples,) or (n_samples, n_columns)
+    window_rows : int
+        Window length [rows]; 1 returns the input.
+    full_window : bool, default=False
+        How the first ``window_rows - 1`` rows are averaged: False, over the rows that exist so
+        far; True, over a full window with the missing history counted as 0 (for non-negative
+        anomalies: evidence must build up over a window before it can cross a threshold).
+
+    Returns
+    -------
+    ndarray of the same shape as ``values``
+    """
+    if window_rows <= 1 or len(values) == 0:
+        return values
+    csum = np.cumsum(values, axis=0)
+    out = csum.copy()
+    out[window_rows:] = csum[window_rows:] - csum[:-window_rows]
+    if full_window:
+        return np.asarray(out / window_rows)
+    counts = np.minimum(np.arange(1, len(values) + 1), window_rows).astype(np.float64)
+    if values.ndim == 2:
+        counts = counts[:, None]
+    return np.asarray(out / counts)
+
+
+class TimeSeriesDetector:
+    """Unsupervised anomaly detection on a wide, time-ordered frame of numeric signals.
+
+    Parameters
+    ----------
+    window_rows : int, default=DEFAULT_WINDOW_ROWS
+        Trailing smoothing window of the anomaly [rows].
+    false_alarm_rate : float, default=0.01
+        Target share of normal rows flagged (held-out training rows, after smoothing).
+    differences : bool, default=True
+        Add each signal's first difference as a feature.
+    detector : estimator or None, default=None
+        Unfitted row-wise detector from :mod:`bms.models.anomaly` (cloned at fit);
+        ``None`` gives an :class:`~bms.models.anomaly.EnsembleDetector` (residual + PCA).
+    """
+
+    def __init__(
+        self,
+        *,
+        window_rows: int = DEFAULT_WINDOW_ROWS,
+        false_alarm_rate: float = 0.01,
+        differences: bool = True,
+        detector: Any = None,
+    ) -> None:
+        if window_rows < 1:
+            raise ValueError(f"window_rows must be >= 1, got {window_rows}")
+        if not 0.0 < false_alarm_rate < 0.5:
+            raise ValueError(f"false_alarm_rate must be in (0, 0.5), got {false_alarm_rate}")
+        self.window_rows = window_rows
+        self.false_alarm_rate = false_alarm_rate
+        self.differences = differences
+        self.detector = detector
+
+    # -- features -------------------------------------------------------------------------
+    def _impute(self, frame: pd.DataFrame) -> NDArray[np.float64]:
+        values = frame[self.signals_].to_numpy(dtype=np.float64, copy=True)
+        values[np.isinf(values)] = np.nan  # an infinite reading is a missing reading
+        if np.isnan(values).any():
+            filled = pd.DataFrame(values).ffill().bfill(limit=self.window_rows)
+            values = filled.to_numpy(dtype=np.float64, copy=True)
+            rows, cols = np.nonzero(np.isnan(values))
+            values[rows, cols] = self.fill_values_[cols]
+        return values
+
+    def _features(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        levels = trailing_mean(values, max(1, self.window_rows // LEVEL_WINDOW_DIVISOR))
+        if not self.differences:
+            return levels
+        diffs = np.zeros_like(values)
+        diffs[1:] = values[1:] - values[:-1]
+        return np.hstack([levels, diffs])
+
+    # -- fit / score ----------------------------------------------------------------------
+    def fit(self, train: pd.DataFrame) -> TimeSeriesDetector:
+        """Fit on mostly-normal rows (oldest first) and calibrate the threshold.
+
+        Parameters
+        ----------
+        train : DataFrame of shape (n_samples, n_signals)
+            Numeric signals only, one column each, rows in time order. NaN allowed.
+
+        Returns
+        -------
+        self
+        """
+        self.signals_ = [str(c) for c in train.columns]
+        raw = train.to_numpy(dtype=np.float64, copy=True)
+        raw[np.isinf(raw)] = np.nan
+        with np.errstate(all="ignore"):
+            medians = np.nanmedian(np.where(np.isnan(raw).all(axis=0), 0.0, raw), axis=0)
+        self.fill_values_ = np.nan_to_num(medians, nan=0.0)
+        train = train.set_axis(self.signals_, axis=1)
+        X = self._features(self._impute(train))
+        detector = self.detector
+        if detector is None:
+            detector = EnsembleDetector(
+                false_alarm_rate=self.false_alarm_rate,
+                block_rows=CALIBRATION_BLOCK_WINDOWS * self.window_rows,
+            )
+        self.detector_ = clone(detector).fit(X)
+        held_out = np.maximum(-self.detector_.cv_scores_, 0.0)
+        smoothed = trailing_mean(held_out, self.window_rows, full_window=True)
+        self.threshold_ = max(float(np.quantile(smoothed, 1.0 - self.false_alarm_rate)), 1e-12)
+        #: held-out training rows flagged (0/1), in training order: day-level calibration etc.
+        self.train_flags_ = (smoothed >= self.threshold_).astype(np.int64)
+        #: held-out training scores in [0, 1] (0.5 = threshold), in training order.
+        self.train_scores_ = smoothed / (smoothed + self.threshold_)
+        logger.debug(
+            "fitted %s on %d rows x %d signals, threshold %.4g",
+            type(self.detector_).__name__,
+            len(train),
+            len(self.signals_),
+            self.threshold_,
+        )
+        return self
+
+    def score(self, test: pd.DataFrame, *, contributions: bool = True) -> pd.DataFrame:
+        """Score rows in time order.
+
+        Parameters
+        ----------
+        test : DataFrame of shape (n_samples, n_signals)
+            The training signals (same names; extra columns ignored), rows in time order.
+        contributions : bool, default=True
+            Also compute per-signal shares and ``top_contributor``.
+
+        Returns
+        -------
+        DataFrame of shape (n_samples, 3 + n_signals)
+            Index of ``test``; ``score`` [0, 1] (0.5 = threshold), ``anomaly`` (0/1 int),
+            ``top_contributor`` (signal name) and ``contribution:<signal>`` shares (sum 1).
+        """
+        test = test.rename(columns=str)
+        missing = [s for s in self.signals_ if s not in test.columns]
+        if missing:
+            raise KeyError(f"test frame lacks signals {missing}")
+        X = self._features(self._impute(test))
+        if contributions:
+            raw, feature_shares = self.detector_.explain(X)
+        else:
+            raw = self.detector_.anomaly(X)
+        raw = np.maximum(raw, 0.0)
+        smoothed = trailing_mean(raw, self.window_rows, full_window=True)
+        score = smoothed / (smoothed + self.threshold_)
+        out = pd.DataFrame(
+            {"score": score, "anomaly": (score >= 0.5).astype(np.int64)}, index=test.index
+        )
+        if contributions:
+            signal_shares = self._signal_shares(feature_shares, raw)
+            names = np.asarray(self.signals_, dtype=object)
+            out["top_contributor"] = names[signal_shares.argmax(axis=1)]
+            for j, name in enumerate(self.signals_):
+                out[f"{CONTRIBUTION_PREFIX}{name}"] = signal_shares[:, j]
+        return out
+
+    def _signal_shares(
+        self, feature_shares: NDArray[np.float64], raw: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Fold difference features onto their signal; weight by anomaly and smooth."""
+        n = len(self.signals_)
+        shares = feature_shares[:, :n]
+        if self.differences:
+            shares = shares + feature_shares[:, n:]
+        weighted = trailing_mean(shares * raw[:, None], self.window_rows)
+        total = weighted.sum(axis=1, keepdims=True)
+        return np.where(total > 0, weighted / np.where(total > 0, total, 1.0), 1.0 / n)
+
+
+def detect_anomalies(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    *,
+    window_rows: int = DEFAULT_WINDOW_ROWS,
+    false_alarm_rate: float = 0.01,
+    signals: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Fit on ``train`` and return the boundary output for every ``test`` row.
+
+    Parameters
+    ----------
+    train, test : DataFrame
+        Wide frames in time order; ``signals`` (default: every column of ``train``) must be
+        numeric in both.
+    window_rows : int
+        Trailing smoothing window [rows].
+    false_alarm_rate : float
+        Target share of normal rows flagged.
+    signals : sequence of str or None
+        Columns to use.
+
+    Returns
+    -------
+    DataFrame
+        See :meth:`TimeSeriesDetector.score`.
+    """
+    cols = list(signals) if signals is not None else list(train.columns)
+    model = TimeSeriesDetector(window_rows=window_rows, false_alarm_rate=false_alarm_rate)
+    return model.fit(train[cols]).score(test[cols])

@@ -1,0 +1,218 @@
+"""``bms detect``: generic anomaly detection on any wide CSV, and its one-line user errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bms.cli import main
+from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, find_time_column
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def pump(rng: np.random.Generator, n: int, start: str) -> pd.DataFrame:
+    slow = pd.Series(rng.normal(0, 1, n + 500)).ewm(alpha=0.05).mean().to_numpy()[500:]
+    flow = 30 + slow  # stationary (after a burn-in)
+    return pd.DataFrame(
+        {
+            "Timestamp": pd.date_range(start, periods=n, freq="s").astype(str),
+            "flow": flow + rng.normal(0, 0.1, n),
+            "pressure": 0.1 * flow + rng.normal(0, 0.01, n),
+            "site": "besancon",
+        }
+    )
+
+
+@pytest.fixture
+def csvs(tmp_path: Path, rng: np.random.Generator) -> tuple[Path, Path, Path]:
+    train, test = pump(rng, 600, "2026-01-01"), pump(rng, 400, "2026-01-02")
+    test.loc[200:299, "pressure"] += 0.2
+    test.loc[50:60, "flow"] = np.nan
+    paths = tmp_path / "train.csv", tmp_path / "test.csv", tmp_path / "out.csv"
+    train.to_csv(paths[0], sep=";", index=False)
+    test.to_csv(paths[1], sep=";", index=False)
+    return paths
+
+
+def test_detect_writes_one_row_per_test_row_and_flags_the_fault(csvs, capsys):
+    train, test, out = csvs
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out)]
+    code, stdout, _ = run_cli([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert code == 0, stdout
+    result = pd.read_csv(out)
+    assert list(result.columns) == ["time", "score", "anomaly", "top_contributor"]
+    assert len(result) == 400
+    assert result["time"].iloc[0] == "2026-01-02 00:00:00"  # auto-detected 'Timestamp'
+    assert result["anomaly"].iloc[230:300].mean() > 0.9
+    assert result["anomaly"].iloc[:50].mean() < 0.1
+    assert (result["top_contributor"].iloc[230:300] == "pressure").mean() > 0.8
+    assert result["score"].between(0, 1).all()
+
+
+def error_of(args: list[str], capsys) -> str:
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert err.startswith("bms: error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_non_numeric_feature_columns_are_named_with_the_fix(csvs, capsys):
+    train, test, out = csvs
+    err = error_of(
+        ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"],
+        capsys,
+    )
+    assert "'site'" in err and "--ignore" in err
+
+
+def test_a_missing_time_column_is_named(csvs, capsys):
+    train, test, out = csvs
+    err = error_of(
+        [
+            "detect",
+            "--train",
+            str(train),
+            "--test",
+            str(test),
+            "--out",
+            str(out),
+            "--sep",
+            ";",
+            "--ignore",
+            "site",
+            "--time-column",
+            "when",
+        ],
+        capsys,
+    )
+    assert "'when'" in err
+
+
+def test_too_few_training_rows_says_how_many_are_needed(csvs, tmp_path, capsys):
+    train, test, out = csvs
+    short = tmp_path / "short.csv"
+    pd.read_csv(train, sep=";").head(10).to_csv(short, sep=";", index=False)
+    err = error_of(
+        [
+            "detect",
+            "--train",
+            str(short),
+            "--test",
+            str(test),
+            "--out",
+            str(out),
+            "--sep",
+            ";",
+            "--ignore",
+            "site",
+        ],
+        capsys,
+    )
+    assert "10 training rows" in err and f"at least {MIN_TRAIN_ROWS}" in err
+
+
+def test_test_columns_that_do_not_match_train_are_named(csvs, tmp_path, capsys):
+    train, test, out = csvs
+    other = tmp_path / "other.csv"
+    pd.read_csv(test, sep=";").drop(columns="pressure").to_csv(other, sep=";", index=False)
+    err = error_of(
+        [
+            "detect",
+            "--train",
+            str(train),
+            "--test",
+            str(other),
+            "--out",
+            str(out),
+            "--sep",
+            ";",
+            "--ignore",
+            "site",
+        ],
+        capsys,
+    )
+    assert "'pressure'" in err and "do not match" in err
+
+
+@pytest.mark.parametrize("content", ["", "Timestamp;flow;pressure\n"])
+def test_an_empty_file_is_refused(csvs, tmp_path, capsys, content):
+    train, _, out = csvs
+    empty = tmp_path / "empty.csv"
+    empty.write_text(content)
+    err = error_of(
+        [
+            "detect",
+            "--train",
+            str(train),
+            "--test",
+            str(empty),
+            "--out",
+            str(out),
+            "--sep",
+            ";",
+            "--ignore",
+            "site",
+        ],
+        capsys,
+    )
+    assert "empty.csv" in err and ("empty" in err or "no data rows" in err)
+
+
+def test_without_a_time_column_the_row_number_is_the_time(tmp_path, rng, capsys):
+    frame = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    assert find_time_column(frame) is None
+    train, test, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    frame.to_csv(train, index=False)
+    frame.iloc[:20].to_csv(test, index=False)
+    code, _, _ = run_cli(
+        ["detect", "--train", str(train), "--test", str(test), "--out", str(out)], capsys
+    )
+    assert code == 0
+    assert pd.read_csv(out)["time"].tolist() == list(range(20))
+
+
+def test_a_wrong_separator_is_explained(csvs, capsys):
+    train, test, out = csvs  # written with ';'
+    err = error_of(
+        ["detect", "--train", str(train), "--test", str(test), "--out", str(out)], capsys
+    )
+    assert "--sep ';'" in err
+
+
+def test_infinite_and_missing_readings_are_imputed_not_fatal(tmp_path, rng, capsys):
+    frame = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    frame.loc[5, "a"] = np.inf
+    frame.loc[7:9, "b"] = np.nan
+    frame["c"] = frame["c"].astype(object)
+    frame.loc[11, "c"] = "n/a"  # a rare unparsable cell becomes a missing reading
+    train, out = tmp_path / "tr.csv", tmp_path / "o.csv"
+    frame.to_csv(train, index=False)
+    code, _, err = run_cli(
+        ["detect", "--train", str(train), "--test", str(train), "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    assert pd.read_csv(out)["score"].notna().all()
+
+
+def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):
+    train, test, out = csvs
+    for path in (train, test):
+        frame = pd.read_csv(path, sep=";")
+        frame["operator"] = "night shift"
+        frame.to_csv(path, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--sep", ";"]
+    code, _, err = run_cli([*args, "--ignore", "site", "operator", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert len(pd.read_csv(out)) == 400

@@ -1,0 +1,115 @@
+"""Anomaly detectors: the sklearn contract, and what they must find on synthetic plant data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from bms.models.anomaly import EnsembleDetector, PCADetector, ResidualDetector
+from bms.models.anomaly_pipeline import (
+    CONTRIBUTION_PREFIX,
+    TimeSeriesDetector,
+    detect_anomalies,
+    trailing_mean,
+)
+
+
+@parametrize_with_checks(
+    [
+        ResidualDetector(),
+        ResidualDetector(state_column=0),
+        PCADetector(),
+        EnsembleDetector(),
+        EnsembleDetector(block_rows=7),
+    ]
+)
+def test_detectors_follow_the_sklearn_estimator_contract(estimator, check):
+    check(estimator)
+
+
+def plant(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """Four correlated signals: flow drives pressure and current, temperature is independent."""
+    slow = pd.Series(rng.normal(0, 1, n + 500)).ewm(alpha=0.05).mean().to_numpy()[500:]
+    flow = 30 + 2 * slow + rng.normal(0, 0.3, n)
+    return pd.DataFrame(
+        {
+            "flow": flow,
+            "pressure": 0.1 * flow + rng.normal(0, 0.02, n),
+            "current": 0.05 * flow + 1 + rng.normal(0, 0.01, n),
+            "temperature": 20 + rng.normal(0, 0.2, n),
+        }
+    )
+
+
+def test_a_shifted_segment_is_flagged_and_blamed_on_the_faulty_signal(rng):
+    train, test = plant(rng, 3000), plant(rng, 2000)
+    test.loc[1000:1299, "pressure"] += 0.3  # pressure no longer follows flow
+    out = TimeSeriesDetector().fit(train).score(test)
+    fault = out.iloc[1030:1300]
+    assert fault["anomaly"].mean() > 0.9
+    assert (fault["top_contributor"] == "pressure").mean() > 0.9
+    assert out.iloc[:1000]["anomaly"].mean() < 0.05
+
+
+def test_normal_data_is_flagged_near_the_target_false_alarm_rate(rng):
+    model = TimeSeriesDetector(false_alarm_rate=0.02).fit(plant(rng, 4000))
+    flagged = model.score(plant(rng, 20000), contributions=False)["anomaly"].mean()
+    assert flagged < 0.08
+
+
+def test_boundary_output_is_a_calibrated_score_flag_and_shares(rng):
+    train, test = plant(rng, 1000), plant(rng, 500)
+    test.loc[200:260, "temperature"] += 5
+    out = detect_anomalies(train, test)
+    assert list(out.columns[:3]) == ["score", "anomaly", "top_contributor"]
+    assert out["score"].between(0, 1).all()
+    assert ((out["score"] >= 0.5) == (out["anomaly"] == 1)).all()
+    shares = out[[f"{CONTRIBUTION_PREFIX}{c}" for c in train.columns]]
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    assert (shares >= 0).all().all()
+
+
+def test_missing_values_and_constant_columns_do_not_break_scoring(rng):
+    train, test = plant(rng, 800), plant(rng, 300)
+    train["status"] = 1.0
+    test["status"] = 1.0
+    train.loc[10:20, "flow"] = np.nan
+    test.loc[:5, "current"] = np.nan  # NaN in the very first rows: median-filled
+    test.loc[100:150, "pressure"] = np.nan
+    out = TimeSeriesDetector().fit(train).score(test)
+    assert out["score"].notna().all()
+    # imputed stretches may look odd; once the window has passed the gaps, scores are normal
+    away_from_gaps = pd.concat([out.iloc[40:100], out.iloc[190:300]])
+    assert away_from_gaps["anomaly"].mean() < 0.05
+
+
+def test_residual_detector_fits_one_model_per_operating_state(rng):
+    n = 2000
+    state = rng.integers(0, 2, n).astype(float)
+    x = rng.normal(0, 1, n)
+    y = np.where(state == 1, 2 * x, -2 * x) + rng.normal(0, 0.05, n)  # relation flips by state
+    X = np.column_stack([state, x, y])
+    per_state = ResidualDetector(state_column=0).fit(X)
+    pooled = ResidualDetector().fit(X[:, 1:])
+    wrong = np.array([[1.0, 1.0, -2.0]])  # state 1 but the state-0 relation
+    assert per_state.predict(wrong)[0] == -1
+    assert pooled.predict(wrong[:, 1:])[0] == 1  # the pooled model cannot tell
+
+
+def test_predict_follows_isolation_forest_sign_convention(rng):
+    X = rng.normal(size=(500, 3))
+    model = PCADetector().fit(X)
+    assert model.predict(np.array([[0.0, 0.0, 0.0], [8.0, -8.0, 8.0]])).tolist() == [1, -1]
+    np.testing.assert_allclose(model.decision_function(X), model.score_samples(X) - model.offset_)
+
+
+def test_trailing_mean_is_causal():
+    values = np.array([1.0, 3.0, 5.0, 7.0])
+    np.testing.assert_allclose(trailing_mean(values, 2), [1.0, 2.0, 4.0, 6.0])
+
+
+def test_time_series_detector_rejects_a_bad_window():
+    with pytest.raises(ValueError, match="window_rows"):
+        TimeSeriesDetector(window_rows=0)
