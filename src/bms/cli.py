@@ -54,8 +54,352 @@ def _path_option(help_text: str) -> Any:
 
 
 # --- simulate / demo (issue 2) ------------------------------------------------------------
+@app.command()
+def simulate(
+    days: Annotated[int, typer.Option(help="Length of the simulated window [days].")],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed -> same data).")] = 0,
+    start: Annotated[
+        str | None,
+        typer.Option(help="First day YYYY-MM-DD (UTC). Default: DAYS days before today."),
+    ] = None,
+    faults: Annotated[
+        str, typer.Option(help="Fault plan: 'default' (injected faults) or 'none'.")
+    ] = "default",
+) -> None:
+    """Simulate the site's telemetry into the store and write ground_truth.csv in BMS_HOME."""
+    import datetime as dt
+
+    from bms.simulate import simulate_site, summarise, write_simulation
+    from bms.simulate.faults import check_plan
+    from bms.site.loader import load_site
+    from bms.telemetry.parquet import ParquetStore
+
+    if days <= 0:
+        raise BmsError(f"--days must be a positive number of days, got {days}")
+    check_plan(faults)
+    if start is not None:
+        try:
+            dt.date.fromisoformat(start)
+        except ValueError:
+            raise BmsError(f"--start must be a date YYYY-MM-DD, got {start!r}") from None
+    settings = get_settings()
+    site = load_site(settings.site)
+    result = simulate_site(site, start, days, seed=seed, faults=faults)
+    path = write_simulation(result, ParquetStore(settings.telemetry_dir), settings.home)
+    summary = summarise(result)
+    by_category = ", ".join(f"{k} {v}" for k, v in summary["faults"].items())  # type: ignore[union-attr]
+    typer.echo(
+        f"simulated {summary['site']}: {summary['points']} points, {summary['rows']:,} rows, "
+        f"{summary['start']} .. {summary['end']}, seed {seed}"
+    )
+    typer.echo(f"faults: {by_category}")
+    typer.echo(f"telemetry: {settings.telemetry_dir}")
+    typer.echo(f"ground truth: {path}")
+
+
 # --- ingest (issue 3) ---------------------------------------------------------------------
+EXIT_SPOOLED = 1
+
+
+def _utc_option(value: str | None, option: str) -> Any:
+    import pandas as pd
+
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError:
+        raise BmsError(f"{option} must be an ISO 8601 date or time, got {value!r}") from None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+@app.command()
+def ingest(
+    name: Annotated[str, typer.Argument(help="Connector name: a [connectors.NAME] of bms.toml.")],
+    since: Annotated[
+        str | None, typer.Option(help="Read from this time (ISO 8601, UTC unless offset).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Read up to (excluding) this time.")] = None,
+    chunk_hours: Annotated[float, typer.Option(help="History read window [h].")] = 24.0,
+    duration: Annotated[
+        float | None, typer.Option(help="Pushed sources (MQTT): listen this long [s].")
+    ] = 60.0,
+    idle: Annotated[
+        float | None, typer.Option(help="Pushed sources: stop after this long without data [s].")
+    ] = None,
+    count: Annotated[int, typer.Option(help="Live sources: number of polls.")] = 1,
+    interval: Annotated[float, typer.Option(help="Live sources: time between polls [s].")] = 60.0,
+    retries: Annotated[
+        int, typer.Option(help="Attempts per read or write (back-off 1, 2, 4 s).")
+    ] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run a connector once; store what it reads; rerun reads only what is new (watermark)."""
+    import pandas as pd
+
+    from bms.jobs.ingest import ingest as run_ingest
+    from bms.jobs.retry import RetryPolicy
+    from bms.site.loader import load_site
+    from bms.telemetry.open_store import open_store
+
+    if chunk_hours <= 0 or retries < 1 or count < 1:
+        raise BmsError("--chunk-hours must be > 0, --retries and --count >= 1")
+    settings = get_settings()
+    result = run_ingest(
+        name,
+        site=load_site(settings.site),
+        store=open_store(settings),
+        settings=settings,
+        since=_utc_option(since, "--since"),
+        until=_utc_option(until, "--until"),
+        chunk=pd.Timedelta(hours=chunk_hours),
+        duration_seconds=duration,
+        idle_seconds=idle,
+        count=count,
+        interval_seconds=interval,
+        policy=RetryPolicy(attempts=retries),
+    )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        malformed = sum(result.malformed.values())
+        typer.echo(
+            f"{name} ({result.kind}, {result.mode}): read {result.rows_read:,} rows in "
+            f"{result.chunks} chunk(s), stored {result.rows_stored:,}, spooled "
+            f"{result.rows_spooled:,}, flushed {result.spool_flushed:,} from the spool"
+            + (f", {malformed} malformed message(s)" if malformed else "")
+            + (f"; watermark {result.watermark}" if result.watermark else "")
+        )
+    if result.spool_pending:
+        typer.echo(
+            f"bms: warning: telemetry store unavailable ({result.store_error}); "
+            f"{result.spool_pending:,} rows wait in {settings.home / 'spool' / name}, "
+            "written on the next run",
+            err=True,
+        )
+        raise typer.Exit(EXIT_SPOOLED)
+
+
+@app.command("serve-sim")
+def serve_sim(
+    days: Annotated[float, typer.Option(help="Length of the simulated window (days).")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed -> same data).")] = 0,
+    start: Annotated[str | None, typer.Option(help="First day YYYY-MM-DD (UTC).")] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 60.0,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    bacnet_port: Annotated[
+        int, typer.Option(help="UDP port of the first BACnet device (the next ones follow).")
+    ] = 47808,
+    modbus_port: Annotated[int, typer.Option(help="TCP port of the Modbus server.")] = 5020,
+    client_port: Annotated[
+        int, typer.Option(help="UDP port the printed bacnet connector config binds.")
+    ] = 47830,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(help="Also publish the LoRaWAN sensors to this broker (mqtt://host:port)."),
+    ] = None,
+) -> None:
+    """Serve the simulated site over BACnet/IP and Modbus TCP, replayed on a virtual clock."""
+    import contextlib
+    import threading
+
+    from bms.simulate import simulate_site
+    from bms.simulate.live import LiveSite, connector_toml, serve
+    from bms.site.loader import load_site
+
+    if speed <= 0:
+        raise BmsError(f"--speed must be > 0, got {speed}")
+    site = load_site(get_settings().site)
+    result = simulate_site(site, start, days, seed=seed)
+    with LiveSite(
+        site,
+        result.telemetry,
+        host=host,
+        bacnet_base_port=bacnet_port,
+        modbus_port=modbus_port,
+        bbmd=True,
+        mqtt_url=mqtt,
+    ) as live:
+        typer.echo("# bms.toml tables to read this simulated site:")
+        typer.echo(connector_toml(live.connector_tables(client_port)))
+        typer.echo(
+            f"serving {len(live.points)} points, {live.times[0]} .. {live.times[-1]} "
+            f"at x{speed:g}; Ctrl-C to stop",
+            err=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(live, speed, threading.Event())
+
+
 # --- detect / evaluate skab (issue 4) -----------------------------------------------------
+@app.command(context_settings={"allow_extra_args": True})
+def detect(
+    ctx: typer.Context,
+    train: Annotated[str, typer.Option(help="CSV of (mostly) normal operation.")],
+    test: Annotated[str, typer.Option(help="CSV to score, same feature columns as TRAIN.")],
+    out: Annotated[str, typer.Option(help="Output CSV: time, score, anomaly, top_contributor.")],
+    time_column: Annotated[
+        str | None,
+        typer.Option(help="Time column (default: a column named like time/date, else row #)."),
+    ] = None,
+    sep: Annotated[str, typer.Option(help="Field separator of both CSVs.")] = ",",
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(help="Columns that are not features: --ignore A B or --ignore A --ignore B."),
+    ] = None,
+) -> None:
+    """Unsupervised anomaly detection on any wide CSV (score 0..1, 0.5 = threshold)."""
+    from pathlib import Path
+
+    from bms.evaluate.detect_csv import run_detect
+
+    if ctx.args and not ignore:
+        raise BmsError(f"unexpected argument(s) {ctx.args}; did you mean --ignore {ctx.args[0]}?")
+    ignore = [*(ignore or ()), *ctx.args]  # "--ignore A B": click leaves B as an extra argument
+
+    summary = run_detect(
+        Path(train), Path(test), Path(out), time_column=time_column, sep=sep, ignore=ignore or ()
+    )
+    typer.echo(
+        f"trained on {summary.n_train:,} rows x {len(summary.features)} features; "
+        f"scored {summary.n_test:,} rows, {summary.n_anomalous:,} anomalous; wrote {out}"
+    )
+
+
+@evaluate_app.command("skab")
+def evaluate_skab_command(
+    data: Annotated[str, typer.Option(help="SKAB data folder (valve1/, valve2/, other/).")],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on the last line.")
+    ] = False,
+) -> None:
+    """SKAB leaderboard protocol: per file, first 400 rows train; pooled F1, FAR %, MAR %."""
+    from bms.evaluate.skab import evaluate_skab
+
+    result = {**evaluate_skab(data), "detector": "bms residual+PCA ensemble"}
+    if json_output:
+        print_json(result)
+    else:
+        typer.echo(
+            f"SKAB ({result['n_files']} files): F1 {result['f1']:.3f}, "
+            f"FAR {result['far']:.2f} %, MAR {result['mar']:.2f} %"
+        )
+
+
+# --- models registry (issue 5) ------------------------------------------------------------
+models_app = typer.Typer(
+    help="Model registry: list, show, promote and roll back model versions.",
+    no_args_is_help=True,
+)
+app.add_typer(models_app, name="models")
+
+
+def _registry() -> Any:
+    from bms.models.registry import ModelRegistry
+
+    return ModelRegistry(get_settings().models_dir)
+
+
+def _echo_table(headers: list[str], rows: list[list[str]]) -> None:
+    """Print rows as left-aligned columns under their headers."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    for line in [headers, *rows]:
+        typer.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+@models_app.command("list")
+def models_list(
+    name: Annotated[str | None, typer.Option("--name", help="Only this model's versions.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """List registered model versions with their status and key metric."""
+    versions = _registry().list(name)
+    if as_json:
+        print_json({"models": [meta.to_dict() for meta in versions]})
+        return
+    if not versions:
+        typer.echo("no models registered yet")
+        return
+    rows = [
+        [
+            meta.name,
+            str(meta.version),
+            meta.kind,
+            meta.scope,
+            str(meta.status),
+            meta.created_at[:16].replace("T", " "),
+            f"{meta.key_metric}={meta.key_metric_value:.4g}" if meta.key_metric else "-",
+        ]
+        for meta in versions
+    ]
+    _echo_table(["NAME", "VERSION", "KIND", "SCOPE", "STATUS", "CREATED (UTC)", "KEY METRIC"], rows)
+
+
+@models_app.command("show")
+def models_show(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Default: production, else the latest.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show all metadata of one model version, and its promotion history."""
+    registry = _registry()
+    if version is None:
+        meta = registry.production(name) or registry.list(name)[-1]
+    else:
+        meta = registry.get(name, version)
+    events = [e for e in registry.history(name) if meta.version in (e["version"], e["previous"])]
+    payload = {**meta.to_dict(), "history": events}
+    if as_json:
+        print_json(payload)
+        return
+    for key, value in payload.items():
+        if isinstance(value, dict):
+            typer.echo(f"{key}:")
+            for sub_key, sub_value in value.items():
+                typer.echo(f"  {sub_key}: {sub_value}")
+        elif key == "history":
+            typer.echo("history:")
+            for e in value:
+                typer.echo(
+                    f"  {e['at'][:19]} {e['action']} v{e['version']} (previous {e['previous']}) "
+                    f"by {e['by']}: {e['reason'] or '-'}"
+                )
+        else:
+            typer.echo(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+
+
+@models_app.command("promote")
+def models_promote(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int, typer.Argument(help="Version to put in production.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the history).")] = "",
+) -> None:
+    """Put one version in production (the previous one is archived, and can be rolled back to)."""
+    registry = _registry()
+    before = registry.production(name)
+    meta = registry.promote(name, version, reason=reason)
+    if before is not None and before.version == meta.version:
+        typer.echo(f"{name} version {meta.version} is already in production")
+    else:
+        was = f" (was version {before.version})" if before is not None else ""
+        typer.echo(f"promoted {name} version {meta.version} to production{was}")
+
+
+@models_app.command("rollback")
+def models_rollback(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the history).")] = "",
+) -> None:
+    """Put the previous production version back in production."""
+    registry = _registry()
+    before = registry.production(name)
+    meta = registry.rollback(name, reason=reason)
+    was = f" (was version {before.version})" if before is not None else ""
+    typer.echo(f"rolled {name} back to version {meta.version}{was}")
+
+
 # --- rul / evaluate cmapss / train / models (issue 5) -------------------------------------
 
 
