@@ -97,6 +97,32 @@ def simulate(
     typer.echo(f"ground truth: {path}")
 
 
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(help="Simulated days, ending today [days].")] = 120,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Exit when done instead of serving the dashboard.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port of the API and dashboard.")] = 8000,
+) -> None:
+    """Simulate the Besançon site into BMS_HOME, run the models and print what they found."""
+    from rich.console import Console
+
+    from bms.jobs.demo import run_demo
+    from bms.jobs.demo_print import print_demo
+    from bms.site.loader import load_site
+
+    settings = get_settings()
+    run = run_demo(settings, load_site(settings.site), days=days, seed=seed)
+    print_demo(run, Console(width=120))
+    if not no_serve:
+        typer.echo(
+            "The API and dashboard are not built yet (a later issue); nothing to serve "
+            f"on port {port}. Done."
+        )
+
+
 # --- ingest (issue 3) ---------------------------------------------------------------------
 EXIT_SPOOLED = 1
 

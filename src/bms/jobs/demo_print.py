@@ -1,0 +1,76 @@
+"""Render a :class:`bms.jobs.demo.DemoRun` as the tables a newcomer reads in a terminal."""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from bms.jobs.demo import DemoRun
+
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def _when(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        return ""
+    return pd.Timestamp(value).strftime(TIME_FORMAT)
+
+
+def _minutes(step: pd.Timedelta) -> str:
+    return f"{step.total_seconds() / 60:g} min"
+
+
+def _megabytes(size_bytes: int) -> str:
+    return f"{size_bytes / 1e6:,.1f} MB"
+
+
+def print_store(run: DemoRun, console: Console) -> None:
+    """What the telemetry store holds, by equipment kind."""
+    store = run.store
+    console.print(
+        f"[bold]Telemetry store[/bold] {store.points} points, {store.rows:,} rows, "
+        f"{_when(store.start)} .. {_when(store.end)} UTC, {_megabytes(store.size_bytes)} on disk"
+    )
+    table = Table("Equipment kind", "Equipment", "Points", "Rows", title=None)
+    for row in store.by_kind.itertuples(index=False):
+        table.add_row(str(row.kind), str(row.equipment), str(row.points), f"{row.rows:,}")
+    console.print(table)
+
+
+def print_faults(run: DemoRun, console: Console) -> None:
+    """The faults the simulator injected (the ground truth the models are judged against)."""
+    truth = run.simulation.ground_truth.sort_values(["category", "onset"])
+    counts = truth["category"].value_counts()
+    console.print(
+        f"[bold]Injected faults[/bold] {len(truth)}: "
+        + ", ".join(f"{c} {n}" for c, n in counts.items())
+        + f" (ground truth: {run.ground_truth_path})"
+    )
+    table = Table("Category", "Equipment", "Fault", "Point", "Onset (UTC)", "Failure (UTC)")
+    for row in truth.itertuples(index=False):
+        point = str(row.point).rsplit("/", 1)[-1] if isinstance(row.point, str) else ""
+        table.add_row(
+            str(row.category),
+            str(row.equipment).rsplit("/", 1)[-1],
+            str(row.fault),
+            point,
+            _when(row.onset),
+            _when(row.failure),
+        )
+    console.print(table)
+
+
+def print_demo(run: DemoRun, console: Console) -> None:
+    """The whole demo summary."""
+    sim = run.simulation
+    equipment = len(run.site.all_equipment())
+    console.print(
+        f"[bold]bms demo[/bold] site {run.site.id} ({run.site.label}): {equipment} equipment, "
+        f"{len(run.site.point_ids())} points; simulated {_when(sim.start)} .. {_when(sim.end)} "
+        f"UTC every {_minutes(sim.step)}, seed {sim.seed}"
+    )
+    print_store(run, console)
+    print_faults(run, console)
+    timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.seconds.items())
+    console.print(f"[dim]timings: {timings}[/dim]")

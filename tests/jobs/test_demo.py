@@ -1,0 +1,81 @@
+"""``bms demo``: the end-to-end walk, on a short window so that it stays fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bms.cli import main
+from bms.config import get_settings
+from bms.jobs.demo import DEMO_MARKER, DemoHomeError, prepare_demo_home, run_demo
+from bms.site.loader import load_site
+from bms.telemetry.parquet import ParquetStore
+
+SHORT_DAYS = 21
+
+
+@pytest.fixture(scope="module")
+def site():
+    return load_site("besancon")
+
+
+def test_demo_stores_the_simulation_and_its_ground_truth(bms_home: Path, site) -> None:
+    run = run_demo(get_settings(), site, days=SHORT_DAYS, seed=3)
+
+    store = ParquetStore(bms_home / "telemetry")
+    assert run.store.points == len(site.point_ids()) == len(store.point_ids())
+    assert run.store.rows == len(run.simulation.telemetry)
+    assert run.store.by_kind["points"].sum() == run.store.points
+    assert run.store.end is not None and run.store.end < pd.Timestamp.now(tz="UTC")
+    truth = pd.read_csv(run.ground_truth_path)
+    assert list(truth.columns[:5]) == ["equipment", "fault", "category", "onset", "failure"]
+    assert len(truth) == len(run.simulation.ground_truth)
+    assert (bms_home / DEMO_MARKER).is_file()
+
+
+def test_a_second_demo_replaces_the_first_instead_of_merging(bms_home: Path, site) -> None:
+    run_demo(get_settings(), site, days=SHORT_DAYS, seed=3)
+    second = run_demo(get_settings(), site, days=14, seed=4)
+    assert second.store.rows == len(second.simulation.telemetry)
+
+
+def test_demo_refuses_a_home_holding_telemetry_it_did_not_write(bms_home: Path) -> None:
+    foreign = bms_home / "telemetry" / "some%2Fpoint"
+    foreign.mkdir(parents=True)
+    (foreign / "2026-01.parquet").write_bytes(b"real data")
+    with pytest.raises(DemoHomeError, match="did not write"):
+        prepare_demo_home(get_settings())
+    assert (foreign / "2026-01.parquet").read_bytes() == b"real data"
+
+
+def test_demo_refuses_a_production_telemetry_store(
+    bms_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BMS_TELEMETRY_URL", "influxdb://127.0.0.1:1/bms")
+    get_settings.cache_clear()
+    with pytest.raises(DemoHomeError, match="BMS_TELEMETRY_URL"):
+        prepare_demo_home(get_settings())
+
+
+def test_bms_demo_no_serve_prints_the_summary_and_exits_0(
+    bms_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--days", str(SHORT_DAYS), "--seed", "5", "--no-serve"])
+    assert exited.value.code in (0, None)
+    out = capsys.readouterr().out
+    assert "Telemetry store 189 points" in out
+    assert "Injected faults" in out
+    assert "degradation" in out
+
+
+def test_bms_demo_too_short_is_a_one_line_error(
+    bms_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--days", "3", "--no-serve"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--days" in err
