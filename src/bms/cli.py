@@ -63,7 +63,11 @@ def simulate(
         typer.Option(help="First day YYYY-MM-DD (UTC). Default: DAYS days before today."),
     ] = None,
     faults: Annotated[
-        str, typer.Option(help="Fault plan: 'default' (injected faults) or 'none'.")
+        str,
+        typer.Option(
+            help="Fault plan: 'default' (injected faults), 'none', or 'ongoing' (default plus "
+            "degradations still under way at the end)."
+        ),
     ] = "default",
 ) -> None:
     """Simulate the site's telemetry into the store and write ground_truth.csv in BMS_HOME."""

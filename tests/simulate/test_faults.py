@@ -161,3 +161,24 @@ def test_duplicates_and_late_rows_live_in_the_raw_frame(winter: SimulationResult
     assert raw.duplicated(["point", "time"]).sum() > 0
     assert (raw["received"] - raw["time"]).max() > pd.Timedelta(hours=1)
     assert raw.drop_duplicates(["point", "time"]).shape[0] == len(winter.telemetry)
+
+
+def test_the_ongoing_plan_adds_degradations_failing_after_the_window(besancon) -> None:
+    from bms.simulate import simulate_site
+    from bms.simulate.faults import ONGOING_DEGRADATIONS
+
+    default = simulate_site(besancon, "2026-03-01", 60, seed=8, faults="default")
+    ongoing = simulate_site(besancon, "2026-03-01", 60, seed=8, faults="ongoing")
+    extra = [f for f in ongoing.faults if f not in default.faults]
+    assert all(f in ongoing.faults for f in default.faults)  # same default part for a seed
+    assert sorted(f.fault for f in extra) == sorted(ONGOING_DEGRADATIONS)
+    for fault in extra:
+        assert fault.category == "degradation"
+        assert ongoing.start < fault.onset < ongoing.end < fault.failure
+        others = [f for f in ongoing.faults if f.equipment == fault.equipment and f is not fault]
+        assert all(f.end <= fault.onset or f.onset >= ongoing.end for f in others)
+    filters = next(f for f in extra if f.fault == "filter_clogging")
+    wide = ongoing.wide[filters.equipment]
+    dp = wide["filter_dp"].where(wide["fan_status"] > 0.5).resample("1D").median()
+    before, last = dp[: filters.onset].iloc[:-1].median(), dp.iloc[-3:].median()
+    assert last > before * 1.2, (before, last)

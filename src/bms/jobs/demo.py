@@ -125,7 +125,7 @@ def run_demo(settings: Settings, site: Site, days: int = DEFAULT_DAYS, seed: int
     seconds: dict[str, float] = {}
 
     began = time.perf_counter()
-    simulation = simulate_site(site, None, days, seed=seed, faults="default")
+    simulation = simulate_site(site, None, days, seed=seed, faults="ongoing")
     seconds["simulate"] = time.perf_counter() - began
 
     began = time.perf_counter()

@@ -19,7 +19,9 @@ from bms.errors import BmsError
 logger = logging.getLogger(__name__)
 
 CATEGORIES = ("degradation", "abrupt", "sensor", "data_quality")
-FAULT_PLANS = ("default", "none")
+FAULT_PLANS = ("default", "none", "ongoing")
+#: Degradations the ``ongoing`` plan leaves under way at the window's end (the demo's "now").
+ONGOING_DEGRADATIONS = ("filter_clogging", "bearing_wear")
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,32 @@ class _Planner:
         magnitude = float(self.rng.uniform(0.0, 1.0))
         return Fault(equipment, fault, "degradation", onset, failure, end, None, magnitude)
 
+    def ongoing_degradation(self, fault: str, candidates: list[str]) -> Fault | None:
+        """A degradation under way at the window's end: failure 7-25 days after it.
+
+        Its onset is 35-56 days before failure, moved later (to at least 10 days before the
+        window's end) on a candidate still busy with another fault then; the candidate free the
+        earliest is chosen. ``None`` when none is free 10 days before the end.
+        """
+        failure = self.end + pd.Timedelta(days=float(self.rng.uniform(7.0, 25.0)))
+        failure = self._time_in(failure, failure + pd.Timedelta(days=3), working=False)
+        duration = pd.Timedelta(days=float(self.rng.uniform(35.0, 56.0)))
+        wanted = max(failure - duration, self.start + pd.Timedelta(days=0.3 * self.days))
+        latest = self.end - pd.Timedelta(days=10)
+        margin = pd.Timedelta(hours=12).value
+        options = []
+        for name in (candidates[i] for i in self.rng.permutation(len(candidates))):
+            free_from = max([e + margin for _, e in self.busy.get(name, [])], default=0)
+            options.append((max(wanted.value, free_from), name))
+        onset_ns, equipment = min(options)
+        if onset_ns > latest.value:
+            return None
+        onset = pd.Timestamp(onset_ns, tz="UTC").round("5min")
+        self.busy.setdefault(equipment, []).append((onset.value, failure.value))
+        end = failure + pd.Timedelta(days=2)
+        magnitude = float(self.rng.uniform(0.0, 1.0))
+        return Fault(equipment, fault, "degradation", onset, failure, end, None, magnitude)
+
     def episode(
         self,
         fault: str,
@@ -263,7 +291,10 @@ def plan_faults(
 
     Parameters
     ----------
-    plan : {'default', 'none'}
+    plan : {'default', 'none', 'ongoing'}
+        ``ongoing``: the ``default`` faults (identical for the same ``rng`` state) plus one
+        degradation of each type in :data:`ONGOING_DEGRADATIONS` still under way at the window's
+        end: its ``failure`` lies 7-25 days after the window (the ground truth still says when).
     kinds : dict
         Simulator kind -> local names of the equipment of that kind in the site.
     start : Timestamp
@@ -333,6 +364,15 @@ def plan_faults(
             faults.append(
                 planner.episode(name, "data_quality", everything, days_(low, high), None, magnitude)
             )
+    if plan == "ongoing":
+        planner.rng = np.random.default_rng(rng.integers(2**63))  # default part stays the same
+        for name in ONGOING_DEGRADATIONS:
+            candidates = kinds.get(DEGRADATIONS[name], [])
+            if DEGRADATIONS[name] == "pump" and continuous_pumps:
+                candidates = continuous_pumps
+            fault = planner.ongoing_degradation(name, candidates) if candidates else None
+            if fault is not None:
+                faults.append(fault)
     return sorted(faults, key=lambda f: (f.onset.value, f.equipment, f.fault))
 
 

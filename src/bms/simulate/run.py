@@ -171,7 +171,7 @@ def simulate_site(
         Length of the window [d], > 0.
     seed : int
         Random seed: same inputs and seed give bit-identical results.
-    faults : {'default', 'none'}
+    faults : {'default', 'none', 'ongoing'}
         Fault plan (see :func:`bms.simulate.faults.plan_faults`).
     step : str or Timedelta
         Grid step, default 5 minutes.
