@@ -3,13 +3,10 @@ reads on recorded annotated-CSV responses served by a local HTTP server."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +20,8 @@ from bms.telemetry.open_store import open_store
 from bms.telemetry.parquet import ParquetStore
 from tests.connectors import conftest as services
 from tests.connectors.conftest import free_tcp_port
+from tests.telemetry.flux_server import DATA, TOKEN, FluxServer, extern_options, literal
+from tests.telemetry.flux_server import flux_server as run_flux_server
 
 # the service fixtures of tests/connectors/conftest.py, shared here
 _services = services._services
@@ -30,7 +29,6 @@ influx_server = services.influx_server
 influx_url = services.influx_url
 vm_url = services.vm_url
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "influx2"
 T0 = pd.Timestamp("2026-01-05", tz="UTC")
 HOSTILE = ["x' OR 1=1 --", 'a" or "1"="1', '") |> drop()', "sp ace,=comma\\back"]
 
@@ -170,41 +168,16 @@ def test_influx2_write_reaches_a_v2_write_api(vm_url, monkeypatch):
     store.close()
 
 
-class _FluxServer(http.server.BaseHTTPRequestHandler):
-    """Answers POST /api/v2/query with a recorded annotated-CSV file; keeps the request bodies."""
-
-    response: Path
-    requests: list[dict]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).requests.append(json.loads(body))
-        payload = type(self).response.read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/csv; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def flux_server(monkeypatch) -> Iterator[type[_FluxServer]]:
-    handler = type("Handler", (_FluxServer,), {"requests": [], "response": DATA / "read_empty.csv"})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("BMS_INFLUX_TOKEN", "test-token")
-    handler.url = f"influxdb2://127.0.0.1:{server.server_address[1]}?org=bms&bucket=telemetry"
-    yield handler
-    server.shutdown()
+def flux_server(monkeypatch) -> Iterator[FluxServer]:
+    monkeypatch.setenv("BMS_INFLUX_TOKEN", TOKEN)
+    with run_flux_server() as server:
+        yield server
 
 
 def test_influx2_flux_read_parses_annotated_csv(flux_server):
     flux_server.response = DATA / "read_two_points.csv"
-    store = Influx2Store(flux_server.url)
+    store = Influx2Store(flux_server.url())
     got = store.read(["t/b/ahu-1/sat", "t/b/ahu-1/rat"], T0, T0 + pd.Timedelta(hours=1))
     assert got["point"].tolist() == ["t/b/ahu-1/rat"] * 2 + ["t/b/ahu-1/sat"] * 3
     assert got["value"].tolist() == [18.5, 18.75, 16.0, 16.25, 16.5]
@@ -213,15 +186,59 @@ def test_influx2_flux_read_parses_annotated_csv(flux_server):
 
 
 def test_influx2_user_strings_travel_as_typed_parameters_only(flux_server):
-    store = Influx2Store(flux_server.url)
+    store = Influx2Store(flux_server.url())
     assert store.read(HOSTILE, T0, T0 + pd.Timedelta(hours=1)).empty
     (request,) = flux_server.requests
     assert request["query"] == Influx2Store._FLUX_READ  # the query text never changes
     for attack in HOSTILE:
         assert attack not in request["query"]
-    options = request["extern"]["body"]  # typed `option bms_x = <literal>` statements
-    assert {o["type"] for o in options} == {"OptionStatement"}
-    props = {o["assignment"]["id"]["name"]: o["assignment"]["init"] for o in options}
+    props = extern_options(request)  # typed `option bms_x = <literal>` statements
     assert sorted(e["value"] for e in props["bms_points"]["elements"]) == sorted(HOSTILE)
     assert {e["type"] for e in props["bms_points"]["elements"]} == {"StringLiteral"}
     assert props["bms_start"]["type"] == props["bms_stop"]["type"] == "DateTimeLiteral"
+
+
+def test_influx2_points_lists_each_point_with_its_extent_and_count(flux_server):
+    flux_server.responses = [DATA / f"extent_{fn}.csv" for fn in ("count", "first", "last")]
+    extents = Influx2Store(flux_server.url()).points()
+    assert [(e.point, e.rows, e.start, e.end) for e in extents] == [
+        ("t/b/ahu-1/rat", 2, T0, T0 + pd.Timedelta(minutes=1)),
+        ("t/b/ahu-1/sat", 3, T0, pd.Timestamp("2026-01-05T00:02:00.5Z")),
+    ]
+    assert all(str(e.start.tz) == "UTC" and e.start.unit == "ns" for e in extents)
+    queries = [r["query"] for r in flux_server.requests]
+    assert queries == [
+        Influx2Store._FLUX_EXTENT.replace("{fn}", fn) for fn in ("count", "first", "last")
+    ]
+    options = extern_options(flux_server.requests[0])
+    assert literal(options["bms_measurement"]) == "bms_telemetry"
+    assert literal(options["bms_bucket"]) == "telemetry"
+    assert {p for p, token in flux_server.calls} == {"/api/v2/query?org=bms"}
+    assert {token for p, token in flux_server.calls} == {f"Token {TOKEN}"}
+
+
+def test_influx2_read_without_bounds_asks_the_extents_then_reads_them(flux_server):
+    flux_server.responses = [DATA / f"extent_{fn}.csv" for fn in ("count", "first", "last")]
+    flux_server.response = DATA / "read_two_points.csv"
+    got = Influx2Store(flux_server.url()).read()
+    pd.testing.assert_frame_equal(got, validate_frame(got))  # canonical, dtypes included
+    assert len(got) == 5 and len(flux_server.requests) == 4
+    window = extern_options(flux_server.requests[3])
+    assert literal(window["bms_start"]) == "2026-01-05T00:00:00.000000000Z"
+    assert literal(window["bms_stop"]) == "2026-01-05T00:02:00.500000001Z"  # last + 1 ns
+    assert sorted(literal(window["bms_points"])) == ["t/b/ahu-1/rat", "t/b/ahu-1/sat"]
+
+
+def test_influx2_reads_are_chunked_in_time_and_points(flux_server):
+    store = Influx2Store(flux_server.url())
+    store.read_chunk, store.points_per_query = pd.Timedelta(minutes=30), 2
+    assert store.read(["a", "b", "c"], T0, T0 + pd.Timedelta(minutes=50)).empty
+    asked = [
+        (literal(o["bms_start"]), literal(o["bms_stop"]), literal(o["bms_points"]))
+        for o in map(extern_options, flux_server.requests)
+    ]
+    t30 = "2026-01-05T00:30:00.000000000Z"
+    t0, t50 = "2026-01-05T00:00:00.000000000Z", "2026-01-05T00:50:00.000000000Z"
+    assert asked == [
+        (t0, t30, ["a", "b"]), (t0, t30, ["c"]), (t30, t50, ["a", "b"]), (t30, t50, ["c"]),
+    ]  # fmt: skip

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 _MODULES = [
     "bms.connectors.files",  # kind "file"
     "bms.connectors.influx",  # kind "influxdb"
+    "bms.connectors.influx2",  # kind "influxdb2"
     "bms.connectors.mqtt",  # kind "mqtt"
     # --- field-bus kinds (BACnet/IP, Modbus TCP): one line each ---------------------------
     "bms.connectors.bacnet",  # kind "bacnet"

@@ -19,7 +19,6 @@ which the ingest job retries, then spools.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -29,6 +28,7 @@ from bms.errors import ConfigError, SchemaError
 from bms.telemetry.frame import empty_frame, validate_frame
 from bms.telemetry.influx_io import (
     Influx1HTTP,
+    Influx2Client,
     StoreUnavailableError,
     line_protocol,
     parse_influx_url,
@@ -133,6 +133,7 @@ class _InfluxStore:
         frame = pd.DataFrame(rows, columns=["point", "time", "value"])
         frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[ns, UTC]")
         frame["value"] = frame["value"].astype("float64")
+        frame["point"] = frame["point"].astype(object)  # as validate_frame gives it
         frame = frame.sort_values(["point", "time"], kind="stable").reset_index(drop=True)
         return frame.loc[:, ["time", "point", "value"]]
 
@@ -284,77 +285,28 @@ class Influx2Store(_InfluxStore):
         scores_measurement: str = "bms_scores",
         timeout_seconds: float = 10.0,
     ) -> None:
-        try:
-            from influxdb_client import InfluxDBClient
-            from influxdb_client.client.write_api import SYNCHRONOUS
-        except ImportError:
-            raise ConfigError(
-                "influxdb2:// needs the influxdb-client package: pip install 'bms[influx]'"
-            ) from None
         parsed = parse_influx_url(url)
         if parsed.scheme != "influxdb2":
             raise ConfigError(f"Influx2Store needs an influxdb2:// URL, got {url!r}")
-        token = os.environ.get(token_env)
-        if not token:
-            raise ConfigError(f"influxdb2:// needs an API token in {token_env}")
+        self.http = Influx2Client(url, token_env=token_env, timeout_seconds=timeout_seconds)
         self.url, self.org, self.bucket = url, parsed.org, parsed.bucket
         self.measurement = parsed.options.get("measurement", measurement)
         self.scores_measurement = scores_measurement
-        self.client = InfluxDBClient(
-            url=parsed.http_url,
-            token=token,
-            org=parsed.org,
-            timeout=int(timeout_seconds * 1000),
-            retries=False,
-        )
-        self._write_api = self.client.write_api(write_options=SYNCHRONOUS)
-        self._query_api = self.client.query_api()
-
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Call the client; map connection failures and 5xx to StoreUnavailableError."""
-        from influxdb_client.rest import ApiException
-        from urllib3.exceptions import HTTPError
-
-        try:
-            return fn(*args, **kwargs)
-        except ApiException as exc:
-            status = exc.status or 0
-            if status >= 500 or status == 0:
-                raise StoreUnavailableError(f"InfluxDB 2 {what}: HTTP {status}") from None
-            if status in (401, 403):
-                raise ConfigError(
-                    f"InfluxDB 2 {what}: token not authorised (HTTP {status})"
-                ) from None
-            raise SchemaError(f"InfluxDB 2 {what}: HTTP {status}: {exc.body}") from None
-        except (HTTPError, OSError) as exc:
-            raise StoreUnavailableError(f"InfluxDB 2 {what} unreachable: {exc}") from None
+        self.client = self.http.client
 
     def _write_lines(self, lines: Sequence[str]) -> None:
-        from influxdb_client import WritePrecision
-
-        for begin in range(0, len(lines), 50_000):
-            body = "\n".join(lines[begin : begin + 50_000])
-            self._call(
-                "write",
-                self._write_api.write,
-                bucket=self.bucket,
-                org=self.org,
-                record=body,
-                write_precision=WritePrecision.NS,
-            )
+        self.http.write_lines(lines)
 
     def _flux(self, query: str, params: dict[str, Any]) -> list[Any]:
         params = {"bucket": self.bucket, "measurement": self.measurement, **params}
-        params = {f"bms_{key}": value for key, value in params.items()}  # `option bms_x = ...`
-        tables = self._call("query", self._query_api.query, query, org=self.org, params=params)
-        return [record for table in tables for record in table.records]
+        return self.http.query(query, {f"bms_{key}": value for key, value in params.items()})
 
     def _query_window(
         self, points: Sequence[str], start: pd.Timestamp, end: pd.Timestamp
     ) -> list[tuple[str, Any, float]]:
-        params = {
-            "start": start.to_pydatetime(),
-            "stop": end.to_pydatetime(),
+        params = {  # Timestamps, not datetimes: the client keeps their nanoseconds
+            "start": start.tz_convert("UTC"),
+            "stop": end.tz_convert("UTC"),
             "points": list(points),
         }
         records = self._flux(self._FLUX_READ, params)
@@ -374,13 +326,16 @@ class Influx2Store(_InfluxStore):
         for fn in ("count", "first", "last"):
             for r in self._flux(self._FLUX_EXTENT.replace("{fn}", fn), params):
                 entry = found.setdefault(str(r.values["point"]), {})
-                entry[fn] = r.get_value() if fn == "count" else r.get_time()
+                if fn == "count":
+                    entry[fn] = r.get_value()
+                else:
+                    entry[fn] = pd.Timestamp(r.get_time()).tz_convert("UTC").as_unit("ns")
         return [
-            PointExtent(p, pd.Timestamp(e["first"]), pd.Timestamp(e["last"]), int(e["count"]))
+            PointExtent(p, e["first"], e["last"], int(e["count"]))
             for p, e in sorted(found.items())
             if {"count", "first", "last"} <= e.keys()
         ]
 
     def close(self) -> None:
         """Close the HTTP client."""
-        self.client.close()
+        self.http.close()

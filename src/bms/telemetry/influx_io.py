@@ -1,4 +1,5 @@
-"""InfluxDB wire helpers: line protocol, InfluxQL identifiers, the 1.x HTTP API and store URLs.
+"""InfluxDB wire helpers: line protocol, InfluxQL identifiers, store URLs, the 1.x HTTP API and
+the 2.x client (influxdb-client, Flux).
 
 Nothing a user writes is ever pasted into a query: values (point ids, tag values, times) travel
 as **bound parameters** (InfluxQL ``$name`` with the ``params`` form field; Flux ``params.name``
@@ -253,3 +254,102 @@ class Influx1HTTP:
                 raise BmsError(f"InfluxDB query failed: {result['error']}")
             results.append(result.get("series", []))
         return results
+
+
+# -- The 2.x API (influxdb-client, Flux) --------------------------------------------------------
+class Influx2Client:
+    """influxdb-client for one ``influxdb2://`` URL: token from the environment, Flux queries
+    with typed parameters, line-protocol writes, and errors mapped to ``bms`` errors.
+
+    Parameters
+    ----------
+    url : str
+        ``influxdb2://host:port?org=O&bucket=B[&ssl=true]``.
+    token_env : str
+        Environment variable holding the API token (never the URL).
+    timeout_seconds : float
+        Timeout of each request [s].
+
+    Flux parameters (:meth:`query`) travel as ``option name = <literal>`` statements of the
+    request's ``extern`` AST, built by influxdb-client from Python values (str, int, float,
+    bool, datetime, lists of them); the query text stays a constant of the caller.
+    """
+
+    def __init__(
+        self, url: str, token_env: str = "BMS_INFLUX_TOKEN", timeout_seconds: float = 10.0
+    ) -> None:
+        try:
+            from influxdb_client import InfluxDBClient
+            from influxdb_client.client.write_api import SYNCHRONOUS
+        except ImportError:
+            raise ConfigError(
+                "influxdb2:// needs the influxdb-client package: pip install 'bms[influx]'"
+            ) from None
+        parsed = parse_influx_url(url)
+        if parsed.scheme != "influxdb2":
+            raise ConfigError(f"an InfluxDB 2 client needs an influxdb2:// URL, got {url!r}")
+        token = os.environ.get(token_env)
+        if not token:
+            raise ConfigError(f"influxdb2:// needs an API token in {token_env}")
+        self.url, self.org, self.bucket, self.options = (
+            url,
+            parsed.org,
+            parsed.bucket,
+            parsed.options,
+        )
+        self.client = InfluxDBClient(
+            url=parsed.http_url,
+            token=token,
+            org=parsed.org,
+            timeout=int(timeout_seconds * 1000),
+            retries=False,
+        )
+        self._write_api = self.client.write_api(write_options=SYNCHRONOUS)
+        self._query_api = self.client.query_api()
+
+    def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call the client; map connection failures and 5xx to StoreUnavailableError."""
+        from influxdb_client.rest import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            return fn(*args, **kwargs)
+        except ApiException as exc:
+            status = exc.status or 0
+            if status >= 500 or status == 0:
+                raise StoreUnavailableError(f"InfluxDB 2 {what}: HTTP {status}") from None
+            if status in (401, 403):
+                raise ConfigError(
+                    f"InfluxDB 2 {what}: token not authorised (HTTP {status})"
+                ) from None
+            raise SchemaError(f"InfluxDB 2 {what}: HTTP {status}: {exc.body}") from None
+        except (HTTPError, OSError) as exc:
+            raise StoreUnavailableError(f"InfluxDB 2 {what} unreachable: {exc}") from None
+
+    def query(self, flux: str, params: Mapping[str, Any]) -> list[Any]:
+        """Run a constant Flux text with typed parameters; return its records (FluxRecord).
+
+        ``params`` must not hold None (influxdb-client would leave the option out).
+        """
+        if any(value is None for value in params.values()):
+            raise ValueError("Flux parameters cannot be None")
+        tables = self.call("query", self._query_api.query, flux, org=self.org, params=dict(params))
+        return [record for table in tables for record in table.records]
+
+    def write_lines(self, lines: Sequence[str]) -> None:
+        """Write line-protocol lines (nanosecond timestamps) in batches of 50,000."""
+        from influxdb_client import WritePrecision
+
+        for begin in range(0, len(lines), MAX_LINES_PER_POST):
+            self.call(
+                "write",
+                self._write_api.write,
+                bucket=self.bucket,
+                org=self.org,
+                record="\n".join(lines[begin : begin + MAX_LINES_PER_POST]),
+                write_precision=WritePrecision.NS,
+            )
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
