@@ -78,3 +78,41 @@ def test_wide_round_trip():
     wide = to_wide(long)
     assert list(wide.columns) == ["a", "b"]
     pd.testing.assert_frame_equal(from_wide(wide), long)
+
+
+def test_bad_point_ids_are_named_by_row_whatever_their_kind():
+    t = pd.date_range("2026-03-01", periods=6, freq="h", tz="UTC")
+    raw = frame(t, ["p", None, "p", "  ", 7, float("nan")], [1.0] * 6)
+    with pytest.raises(SchemaError, match="missing or empty point id at rows 1, 3, 4, 5$"):
+        validate_frame(raw)
+
+
+def test_unknown_points_name_the_first_and_all_their_rows():
+    t = pd.date_range("2026-03-01", periods=4, freq="h", tz="UTC")
+    raw = frame(t, ["a/b", "x/z", "a/b", "x/y"], [1.0] * 4)
+    with pytest.raises(SchemaError, match=r"unknown point 'x/z' at rows 1, 3$"):
+        validate_frame(raw, known_points={"a/b"})
+
+
+def test_shuffled_rows_with_repeats_sort_and_keep_the_last_write():
+    t = pd.Timestamp("2026-03-01", tz="UTC")
+    h = pd.Timedelta(hours=1)
+    raw = frame(
+        [t + h, t, t + h, t, t + h, t],
+        pd.Series(["b", "b", "a", "a", "b", "a"], dtype="str"),  # pandas' string dtype in
+        [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+    )
+    clean = validate_frame(raw)
+    assert clean["point"].tolist() == ["a", "a", "b", "b"]
+    assert clean["time"].tolist() == [t, t + h, t, t + h]
+    assert clean["value"].tolist() == [6.0, 3.0, 2.0, 5.0]
+    assert clean["point"].dtype == object  # the canonical dtype, whatever came in
+
+
+def test_the_result_is_a_new_frame_even_when_the_input_was_canonical():
+    t = pd.date_range("2026-03-01", periods=3, freq="h", tz="UTC").as_unit("ns")
+    raw = frame(t, ["p"] * 3, [1.0, 2.0, 3.0])
+    clean = validate_frame(raw)
+    raw.loc[0, "value"] = 99.0
+    raw.loc[0, "time"] = pd.Timestamp("2020-01-01", tz="UTC")
+    assert clean["value"].tolist() == [1.0, 2.0, 3.0] and clean["time"].iloc[0] == t[0]

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from bms.errors import SchemaError
+from bms.telemetry.frame import empty_frame, validate_frame
 from bms.telemetry.parquet import ParquetStore
 
 
@@ -82,3 +83,15 @@ def test_bad_rows_are_refused_and_nothing_is_written(tmp_path: Path):
 
 def test_reading_an_unknown_point_gives_an_empty_frame(tmp_path: Path):
     assert ParquetStore(tmp_path).read(["nope"]).empty
+
+
+def test_read_gives_the_dtypes_validate_frame_gives(tmp_path: Path, rng):
+    """Frames compare equal (dtypes included) whichever store or connector they came from."""
+    store = ParquetStore(tmp_path)
+    data = pd.concat([year_of("s/b/ahu-1/sat", rng), year_of("s/b/ahu-1/rat", rng)])
+    store.write(data)
+    back = store.read(start="2026-03-01", end="2026-04-01")
+    window = data[(data["time"] >= "2026-03-01") & (data["time"] < "2026-04-01")]
+    pd.testing.assert_frame_equal(back, validate_frame(window))  # check_dtype on
+    assert back["point"].dtype == object
+    pd.testing.assert_frame_equal(store.read(["nope"]), empty_frame())

@@ -108,17 +108,13 @@ def validate_frame(frame: pd.DataFrame, known_points: Iterable[str] | None = Non
 
     time = _coerce_time(data["time"])
 
-    point = data["point"]
-    bad_point = point.isna() | ~point.map(lambda p: isinstance(p, str) and p.strip() != "")
-    if bad_point.any():
-        raise SchemaError(
-            f"column 'point': missing or empty point id at {_rows(data.index[bad_point])}"
-        )
+    codes, uniques = _factorize_points(data["point"])
     if known_points is not None:
         known = set(known_points)
-        unknown_mask = ~point.isin(known)
-        if unknown_mask.any():
-            first = point[unknown_mask].iloc[0]
+        unknown = np.fromiter((u not in known for u in uniques), dtype=bool, count=len(uniques))
+        if unknown.any():
+            unknown_mask = unknown[codes]
+            first = uniques[codes[unknown_mask.argmax()]]
             raise SchemaError(f"unknown point {first!r} at {_rows(data.index[unknown_mask])}")
 
     raw_value = data["value"]
@@ -133,9 +129,73 @@ def validate_frame(frame: pd.DataFrame, known_points: Iterable[str] | None = Non
             f"{_rows(data.index[bad_value])}"
         )
 
-    clean = pd.DataFrame({"time": time, "point": point.astype(object), "value": value})
-    clean = clean.drop_duplicates(subset=["point", "time"], keep="last")
-    return clean.sort_values(["point", "time"], kind="stable").reset_index(drop=True)
+    return _sort_dedup(time, codes, uniques, value.to_numpy())
+
+
+def _factorize_points(point: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (int64 per row) and sorted unique ids (object array) of valid point ids.
+
+    Each distinct id is checked once, not once per row; the rows of a bad id are found back
+    through the codes only to name them in the error. ``uniques[codes]`` gives the ids back and
+    sorting by code is sorting by id.
+
+    Raises
+    ------
+    SchemaError
+        A missing (None/NaN), non-string or blank point id, naming its rows.
+    """
+    codes, uniques = pd.factorize(point, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    bad = np.fromiter(
+        (not (isinstance(u, str) and u.strip() != "") for u in uniques),
+        dtype=bool,
+        count=len(uniques),
+    )
+    if bad.any() or (codes < 0).any():
+        bad_row = np.append(bad, True)[codes]  # code -1 (missing) picks the final True
+        raise SchemaError(
+            f"column 'point': missing or empty point id at {_rows(point.index[bad_row])}"
+        )
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], uniques[order]
+
+
+def _sort_dedup(
+    time: pd.Series, codes: np.ndarray, uniques: np.ndarray, value: np.ndarray
+) -> pd.DataFrame:
+    """The canonical frame: rows sorted by (point, time), the last of each (point, time) kept.
+
+    ``codes`` index the sorted ``uniques``, so sorting by (code, time) is sorting by
+    (point id, time). Both sorts are stable, so equal keys keep their input order and the last
+    row of a run of equal keys is the last one written. A frame already in canonical order
+    (the simulator's, a store's) is only checked, not sorted.
+    """
+    t_ns = pd.DatetimeIndex(time).asi8
+    step_code, step_t = np.diff(codes), np.diff(t_ns)
+    if ((step_code > 0) | ((step_code == 0) & (step_t > 0))).all():
+        t_ns, value = t_ns.copy(), value.copy()  # never a view of the caller's frame
+    else:
+        order = np.argsort(t_ns, kind="stable")
+        small = codes.astype(np.min_scalar_type(max(len(uniques) - 1, 0)))  # radix sort
+        order = order[np.argsort(small[order], kind="stable")]
+        codes, t_ns = codes[order], t_ns[order]
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = (codes[1:] != codes[:-1]) | (t_ns[1:] != t_ns[:-1])
+        if not last.all():
+            order, codes, t_ns = order[last], codes[last], t_ns[last]
+        value = value[order]
+    # fresh arrays from here on: wrapped without another copy
+    times = pd.DatetimeIndex(t_ns.view("datetime64[ns]"), copy=False).tz_localize("UTC")
+    return pd.DataFrame(
+        {
+            "time": pd.Series(times, copy=False),
+            "point": pd.Series(uniques[codes], dtype=object, copy=False),
+            "value": pd.Series(value, dtype="float64", copy=False),
+        },
+        copy=False,
+    )
 
 
 def to_wide(frame: pd.DataFrame) -> pd.DataFrame:

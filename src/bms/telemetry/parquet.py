@@ -135,6 +135,10 @@ class ParquetStore:
             return empty_frame()
         frame = pd.concat(parts, ignore_index=True)
         frame["time"] = frame["time"].astype("datetime64[ns, UTC]")
+        # the dtypes validate_frame gives (object ids, not pandas' inferred ``str``), so frames
+        # from any store or connector compare equal
+        frame["point"] = frame["point"].astype(object)
+        frame["value"] = frame["value"].astype("float64")
         return frame.loc[:, ["time", "point", "value"]]
 
     # Listing ------------------------------------------------------------------------------
