@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -182,3 +184,87 @@ def test_the_ongoing_plan_adds_degradations_failing_after_the_window(besancon) -
     dp = wide["filter_dp"].where(wide["fan_status"] > 0.5).resample("1D").median()
     before, last = dp[: filters.onset].iloc[:-1].median(), dp.iloc[-3:].median()
     assert last > before * 1.2, (before, last)
+
+
+# -- Spikes and drift-like defects hit analogue points only ----------------------------------
+def _binary_ids(site: Site) -> set[str]:
+    from bms.simulate.quality import is_binary
+
+    return {p.id for p in site.all_points() if is_binary(p)}
+
+
+def test_the_site_status_points_are_binary_and_the_rest_analogue(besancon: Site) -> None:
+    names = sorted(i.split("/", 2)[2] for i in _binary_ids(besancon))
+    assert names == [
+        "ahu-1/fan_status", "ahu-2/fan_status", "ahu-3/fan_status", "chiller-1/status",
+        "pump-1/status", "pump-2/status", "pump-3/status", "pump-4/status",
+    ]  # fmt: skip
+
+
+def test_a_spike_on_a_status_point_leaves_it_zero_or_one(besancon: Site) -> None:
+    """Seed 36 draws its spikes on pump-2/status: the status stays a 0/1 state."""
+    result = simulate_site(besancon, "2026-01-12", 2, seed=36)
+    telemetry = result.telemetry
+    binary = telemetry[telemetry["point"].isin(_binary_ids(besancon))]
+    assert binary["point"].nunique() == 8
+    assert binary["value"].isin([0.0, 1.0]).all(), binary[~binary["value"].isin([0.0, 1.0])]
+
+
+def test_spikes_are_applied_to_analogue_series_and_never_to_binary_ones() -> None:
+    from bms.simulate.faults import Fault
+    from bms.simulate.quality import apply_gaps_and_spikes
+
+    t_ns = pd.date_range("2026-01-01", periods=2016, freq="5min", tz="UTC").as_unit("ns").asi8
+    onset = pd.Timestamp("2026-01-02", tz="UTC")
+    faults = [
+        Fault("pump-1", "spikes", "data_quality", onset, None, onset + pd.Timedelta(days=3)),
+        Fault("pump-1", "gap", "data_quality", onset, None, onset + pd.Timedelta(hours=1)),
+    ]
+    faults = [dataclasses.replace(f, magnitude=5.0) for f in faults]
+    status = (np.arange(len(t_ns)) // 100 % 2).astype(float)
+    flow = np.random.default_rng(0).normal(20.0, 1.0, len(t_ns))
+    out = {}
+    for name, values, binary in [
+        ("status", status, None), ("status", status, True), ("flow", flow, False),
+        ("as_if_analogue", status, False),
+    ]:  # fmt: skip
+        spiked, keep = values.copy(), np.ones(len(t_ns), dtype=bool)
+        apply_gaps_and_spikes(spiked, keep, name, faults, t_ns, seed=3, binary=binary)
+        assert (~keep).sum() == 12  # gaps hit every point: one hour of 5 min rows
+        out[name, binary] = (spiked != values).sum()
+    assert out["status", None] == out["status", True] == 0  # judged from values, or told
+    assert out["flow", False] >= 3 and out["as_if_analogue", False] >= 3
+
+
+def test_spike_points_are_drawn_among_analogue_points_only(besancon: Site) -> None:
+    from bms.simulate.quality import is_binary, spike_point
+
+    onsets = pd.date_range("2026-01-01", periods=40, freq="7h", tz="UTC")
+    for equipment in besancon.all_equipment():
+        analogue = {p.name for p in equipment.points if not is_binary(p)}
+        drawn = {spike_point(equipment, 1, onset) for onset in onsets}
+        assert drawn <= analogue if analogue else drawn == {None}, equipment.id
+    pump = next(e for e in besancon.all_equipment() if e.id.endswith("/pump-2"))
+    only_status = pump.model_copy(update={"points": tuple(p for p in pump.points if is_binary(p))})
+    assert spike_point(only_status, 1, onsets[0]) is None
+
+
+def test_sensor_faults_target_analogue_points_only(
+    winter: SimulationResult, besancon: Site
+) -> None:
+    from bms.simulate.faults import SENSOR_POINTS
+
+    binary = _binary_ids(besancon)
+    assert not {i for i in binary if i.rsplit("/", 1)[1] in {p for _, p in SENSOR_POINTS}}
+    gt = winter.ground_truth
+    assert not set(gt[gt["category"] == "sensor"]["point"]) & binary
+    telemetry = winter.telemetry
+    states = telemetry[telemetry["point"].isin(binary)]["value"]
+    assert states.isin([0.0, 1.0]).all()
+
+
+def test_the_ground_truth_names_an_analogue_point_for_spikes(besancon: Site) -> None:
+    result = simulate_site(besancon, "2026-01-12", 2, seed=36)
+    gt = result.ground_truth
+    spiked = set(gt[gt["fault"] == "spikes"]["point"])
+    assert spiked and not spiked & _binary_ids(besancon)

@@ -30,7 +30,7 @@ from bms.simulate.calendar import site_calendar
 from bms.simulate.context import SimContext, rng_for
 from bms.simulate.faults import CATEGORIES, Fault, apply_sensor_faults, check_plan, plan_faults
 from bms.simulate.plant import BuildingPlant, simulate_building
-from bms.simulate.quality import apply_gaps_and_spikes, raw_frame
+from bms.simulate.quality import apply_gaps_and_spikes, raw_frame, spike_point
 from bms.simulate.weather import simulate_weather
 from bms.site.model import Site
 from bms.telemetry.store import TelemetryStore
@@ -136,13 +136,16 @@ def _parse_step(step: str | pd.Timedelta) -> pd.Timedelta:
 
 def _resolve_points(faults: list[Fault], site: Site, seed: int) -> list[Fault]:
     """Give spikes a point of their equipment; drop sensor faults on points the site lacks."""
-    names = {eq.id: [p.name for p in eq.points] for eq in site.all_equipment()}
+    equipment = {eq.id: eq for eq in site.all_equipment()}
     resolved = []
     for f in faults:
-        points = names.get(f.equipment, [])
+        points = [p.name for p in equipment[f.equipment].points] if f.equipment in equipment else []
         if f.fault == "spikes" and f.point is None and points:
-            rng = rng_for(seed, f"spikes/{f.equipment}/{f.onset.value}")
-            f = dataclasses.replace(f, point=points[int(rng.integers(len(points)))])
+            target = spike_point(equipment[f.equipment], seed, f.onset)  # analogue points only
+            if target is None:
+                logger.warning("spikes on %s dropped: no analogue point", f.equipment)
+                continue
+            f = dataclasses.replace(f, point=target)
         if f.category == "sensor" and f.point not in points:
             logger.warning("sensor fault on %s/%s dropped: no such point", f.equipment, f.point)
             continue
