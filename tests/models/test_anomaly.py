@@ -11,7 +11,9 @@ from bms.models.anomaly import EnsembleDetector, PCADetector, ResidualDetector
 from bms.models.anomaly_pipeline import (
     CONTRIBUTION_PREFIX,
     TimeSeriesDetector,
+    decorrelation_rows,
     detect_anomalies,
+    lagged_change,
     trailing_mean,
 )
 
@@ -113,3 +115,41 @@ def test_trailing_mean_is_causal():
 def test_time_series_detector_rejects_a_bad_window():
     with pytest.raises(ValueError, match="window_rows"):
         TimeSeriesDetector(window_rows=0)
+
+
+def test_decorrelation_time_separates_noise_from_slow_drift(rng):
+    n = 400
+    noise = rng.normal(size=n)
+    drift = np.linspace(0.0, 3.0, n) + rng.normal(0, 0.1, n)
+    tau = decorrelation_rows(np.column_stack([noise, drift, np.full(n, 5.0)]))
+    assert tau[0] <= 3  # white noise decorrelates at once
+    assert tau[1] > n / 10  # a trend: fewer than 10 independent samples in the window
+    assert tau[2] == 1  # a constant column does not drift
+
+
+def test_lagged_change_is_causal():
+    values = np.array([[1.0], [2.0], [4.0], [7.0]])
+    np.testing.assert_allclose(lagged_change(values, 2)[:, 0], [np.nan, np.nan, 3.0, 5.0])
+
+
+def test_slow_drift_beyond_the_training_range_is_not_a_fault_but_a_jump_is(rng):
+    """A temperature drifting at its training rate stays normal; a step in flow does not."""
+    n_train, n_test = 400, 800
+    t = np.arange(n_train + n_test)
+    frame = pd.DataFrame(
+        {
+            "flow": 30 + rng.normal(0, 0.3, t.size),
+            "temperature": 20 + 0.01 * t + rng.normal(0, 0.02, t.size),  # leaves its range
+        }
+    )
+    frame.loc[n_train + 400 : n_train + 599, "flow"] -= 3.0
+    model = TimeSeriesDetector().fit(frame.iloc[:n_train])
+    assert model.slow_signals_ == ["temperature"]
+    out = model.score(frame.iloc[n_train:].reset_index(drop=True))
+    assert out.iloc[:400]["anomaly"].mean() < 0.05
+    assert out.iloc[430:600]["anomaly"].mean() > 0.9
+    assert (out.iloc[430:600]["top_contributor"] == "flow").mean() > 0.9
+    without = TimeSeriesDetector(drift_aware=False).fit(frame.iloc[:n_train])
+    assert without.slow_signals_ == []
+    drifted = without.score(frame.iloc[n_train:].reset_index(drop=True), contributions=False)
+    assert drifted.iloc[200:400]["anomaly"].mean() > 0.5  # level-only: drift is an alarm

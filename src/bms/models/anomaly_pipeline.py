@@ -7,7 +7,11 @@ series need and a row-wise estimator cannot do:
    the training median (0 for a column that is all missing), so a NaN never crashes scoring.
 2. **Features.** Each signal's level, denoised by a short trailing mean (a third of the
    smoothing window), and its first difference (rate of change per row): a fault that changes
-   dynamics without moving levels out of range still shows.
+   dynamics without moving levels out of range still shows. A *slow* signal, one whose level
+   decorrelates so slowly that the training rows hold fewer than
+   :data:`MIN_EFFECTIVE_SAMPLES` independent samples of it (see :func:`decorrelation_rows`),
+   has not shown its normal range in training: its level is replaced by its change over
+   :data:`DRIFT_HORIZON_WINDOWS` smoothing windows (drift-aware levels).
 3. **Persistence.** Faults are collective: the raw anomaly is smoothed by a trailing
    (causal) mean over ``window_rows`` rows before thresholding.
 4. **Calibration without labels.** The threshold is the ``1 - false_alarm_rate`` quantile of
@@ -37,8 +41,12 @@ from bms.models.anomaly import EnsembleDetector
 __all__ = [
     "CONTRIBUTION_PREFIX",
     "DEFAULT_WINDOW_ROWS",
+    "DRIFT_HORIZON_WINDOWS",
+    "MIN_EFFECTIVE_SAMPLES",
     "TimeSeriesDetector",
+    "decorrelation_rows",
     "detect_anomalies",
+    "lagged_change",
     "trailing_mean",
 ]
 
@@ -56,6 +64,64 @@ CALIBRATION_BLOCK_WINDOWS = 2
 #: Default smoothing window [rows]: long enough to average out single-row noise, short enough
 #: to react within minutes at 1 s-1 min sampling.
 DEFAULT_WINDOW_ROWS = 30
+#: A signal's level is judged against the training rows only when they hold at least this many
+#: decorrelation times of it (independent samples): with fewer, the training spread of a slowly
+#: wandering signal (a temperature over a few minutes) says little about its normal range.
+MIN_EFFECTIVE_SAMPLES = 10
+#: A slow signal's level feature is its change over this many smoothing windows (the length of a
+#: calibration block): drift at its training rate stays normal, a jump or a fast ramp does not.
+DRIFT_HORIZON_WINDOWS = CALIBRATION_BLOCK_WINDOWS
+#: Autocorrelation below which two rows of a signal count as decorrelated.
+DECORRELATION_ACF = 0.5
+
+
+def decorrelation_rows(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """First lag at which each column's autocorrelation falls below :data:`DECORRELATION_ACF`.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_columns)
+        Rows in time order, no NaN.
+
+    Returns
+    -------
+    ndarray of shape (n_columns,)
+        Decorrelation time [rows]; ``n_samples`` when the autocorrelation stays above the limit
+        up to half the series, 1 for a constant column (no drift to speak of).
+    """
+    n, m = values.shape
+    out = np.ones(m)
+    if n < 4:
+        return out
+    centred = values - values.mean(axis=0)
+    power = (centred**2).sum(axis=0)
+    size = 1 << int(np.ceil(np.log2(2 * n)))  # zero-padded: linear, not circular, correlation
+    spectrum = np.fft.rfft(centred, n=size, axis=0)
+    acov = np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=0)[: n // 2]
+    for j in np.flatnonzero(power > 1e-12 * (1.0 + np.abs(values).max(axis=0)) ** 2 * n):
+        below = np.flatnonzero(acov[:, j] / power[j] < DECORRELATION_ACF)
+        out[j] = below[0] if below.size else n
+    return out
+
+
+def lagged_change(values: NDArray[np.float64], lag_rows: int) -> NDArray[np.float64]:
+    """Causal change over ``lag_rows`` rows along axis 0.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_columns)
+    lag_rows : int
+        Horizon [rows].
+
+    Returns
+    -------
+    ndarray of the same shape: ``values[t] - values[t - lag_rows]``, NaN for the first
+    ``lag_rows`` rows (no history that far back).
+    """
+    out = np.full_like(values, np.nan)
+    if len(values) > lag_rows:
+        out[lag_rows:] = values[lag_rows:] - values[:-lag_rows]
+    return out
 
 
 def trailing_mean(
@@ -104,6 +170,17 @@ class TimeSeriesDetector:
     detector : estimator or None, default=None
         Unfitted row-wise detector from :mod:`bms.models.anomaly` (cloned at fit);
         ``None`` gives an :class:`~bms.models.anomaly.EnsembleDetector` (residual + PCA).
+    drift_aware : bool, default=True
+        Judge slow signals (fewer than :data:`MIN_EFFECTIVE_SAMPLES` decorrelation times in the
+        training rows) by their change over :data:`DRIFT_HORIZON_WINDOWS` windows instead of
+        their level; only with more than twice that horizon of training rows.
+
+    Attributes
+    ----------
+    slow_signals_ : list of str
+        Signals judged by their change (empty when ``drift_aware`` is False).
+    threshold_ : float
+        Smoothed raw anomaly at which ``score`` is 0.5.
     """
 
     def __init__(
@@ -113,6 +190,7 @@ class TimeSeriesDetector:
         false_alarm_rate: float = 0.01,
         differences: bool = True,
         detector: Any = None,
+        drift_aware: bool = True,
     ) -> None:
         if window_rows < 1:
             raise ValueError(f"window_rows must be >= 1, got {window_rows}")
@@ -122,6 +200,7 @@ class TimeSeriesDetector:
         self.false_alarm_rate = false_alarm_rate
         self.differences = differences
         self.detector = detector
+        self.drift_aware = drift_aware
 
     # -- features -------------------------------------------------------------------------
     def _impute(self, frame: pd.DataFrame) -> NDArray[np.float64]:
@@ -134,8 +213,18 @@ class TimeSeriesDetector:
             values[rows, cols] = self.fill_values_[cols]
         return values
 
+    def _levels(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        return trailing_mean(values, max(1, self.window_rows // LEVEL_WINDOW_DIVISOR))
+
     def _features(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
-        levels = trailing_mean(values, max(1, self.window_rows // LEVEL_WINDOW_DIVISOR))
+        levels = self._levels(values)
+        if self.slow_mask_.any():
+            levels = levels.copy()
+            horizon = DRIFT_HORIZON_WINDOWS * self.window_rows
+            change = lagged_change(levels[:, self.slow_mask_], horizon)
+            # the first rows of a series have no history that far back: the typical training
+            # change stands in, so they neither raise nor hide an alarm on that signal
+            levels[:, self.slow_mask_] = np.where(np.isnan(change), self.drift_fill_, change)
         if not self.differences:
             return levels
         diffs = np.zeros_like(values)
@@ -162,7 +251,21 @@ class TimeSeriesDetector:
             medians = np.nanmedian(np.where(np.isnan(raw).all(axis=0), 0.0, raw), axis=0)
         self.fill_values_ = np.nan_to_num(medians, nan=0.0)
         train = train.set_axis(self.signals_, axis=1)
-        X = self._features(self._impute(train))
+        values = self._impute(train)
+        self.slow_mask_ = np.zeros(len(self.signals_), dtype=bool)
+        self.drift_fill_ = np.zeros(0)
+        horizon = DRIFT_HORIZON_WINDOWS * self.window_rows
+        if self.drift_aware and len(values) > 2 * horizon:  # else the changes cannot be learnt
+            levels = self._levels(values)
+            self.slow_mask_ = len(values) / decorrelation_rows(levels) < MIN_EFFECTIVE_SAMPLES
+            change = lagged_change(levels[:, self.slow_mask_], horizon)
+            with np.errstate(all="ignore"):
+                fill = np.nanmedian(np.where(np.isnan(change).all(axis=0), 0.0, change), axis=0)
+            self.drift_fill_ = np.nan_to_num(fill, nan=0.0)
+        self.slow_signals_ = [
+            s for s, slow in zip(self.signals_, self.slow_mask_, strict=True) if slow
+        ]
+        X = self._features(values)
         detector = self.detector
         if detector is None:
             detector = EnsembleDetector(
