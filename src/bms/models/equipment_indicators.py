@@ -1,0 +1,451 @@
+"""Health indicators per equipment kind: physics residuals that a per-equipment detector watches.
+
+An *indicator* is one number per time step that should stay put while the equipment is healthy
+whatever the weather, the load or the season, and moves when a fault appears: filter resistance
+at design flow, air flow per unit of fan speed, vibration normalised by speed, the exchanger's
+approach, the chiller's superheat... It is NaN where it does not apply (equipment off, fan in its
+start-up, a valve open). :func:`indicator_frame` builds them from one equipment's wide frame of
+local point names (the Besançon role names, see :mod:`bms.features.roles`) and a
+:class:`SiteContext` made from the other equipment (peer zones, outdoor temperature, whether the
+building's AHUs run).
+
+Each indicator has an :class:`IndicatorSpec` saying how the detector
+(:mod:`bms.models.equipment_detection`) treats it:
+
+* ``kind="residual"``: the value is regressed on ``drivers`` (columns ``drv:<name>`` of the same
+  frame) over the training rows; the smoothed residual is compared with a threshold
+  ``max(floor, k x robust s.d.)`` on the side(s) given by ``direction`` (+1 high is bad, -1 low is
+  bad, 0 both). ``relative=True``: ``floor`` is a fraction of the training median.
+  ``recent_baseline=True``: the smoothed residual is compared with its median at the same time
+  of day over the previous days rather than with the training level (zones: solar gains differ
+  between rooms in spring, which a winter fit cannot know; a sensor bias is a step).
+* ``kind="excess"``: the value is already in threshold units (1 = at threshold), e.g. the filter's
+  clogging against its nameplate final pressure drop, or a flat-lined sensor.
+* ``kind="stop"``: the value is 1 when the equipment is stopped; the detector learns in training
+  how often it runs in each context (``drv:context``) and flags a stop where it nearly always runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bms.features import physics as ph
+from bms.features.quality import stuck_flags
+from bms.features.states import AhuState, StateParams, ahu_states
+from bms.site.model import Equipment
+
+__all__ = [
+    "DRIVER_PREFIX",
+    "FILTER_ALARM_FRACTION",
+    "STUCK_STEPS",
+    "IndicatorSpec",
+    "SiteContext",
+    "build_context",
+    "indicator_frame",
+]
+
+#: Prefix of the driver (regressor) columns of an indicator frame.
+DRIVER_PREFIX = "drv:"
+#: Filter alarm: clogging beyond this share of the clean -> final pressure-drop range (at design
+#: flow). Scheduled filter changes happen at ~44 % of the range on the Besançon AHUs.
+FILTER_ALARM_FRACTION = 0.5
+#: A sensor reading unchanged for this many steps is flat-lined (2 h at 5 min).
+STUCK_STEPS = 24
+#: Excess value given to a flat-lined sensor or an unexpected stop (1 = threshold).
+BINARY_EXCESS = 2.0
+#: Physics anchors: limits that do not come from the training period, so a fault already
+#: under way while the detector trains cannot hide behind a shifted baseline.
+#: Supply-fan heat pick-up (ASHRAE G36 default ΔT_SF, 2 °F) [K]; heat across closed coils beyond
+#: it by more than COIL_HEAT_FLOOR_K is a leaking valve or a sensor error [K].
+FAN_HEAT_K = 1.1
+COIL_HEAT_FLOOR_K = 1.5
+#: Supply temperature away from its set point (2 K, a little above APAR's 1.7 K) [K].
+SAT_ERROR_FLOOR_K = 2.0
+#: Chiller suction superheat: typical expansion-valve setting [K] and alarm rise above it [K].
+SUPERHEAT_NOMINAL_K = 5.0
+SUPERHEAT_ALARM_RISE_K = 5.0
+#: Pump vibration alarm: ISO 10816-3 zone C (restricted operation), rigid mounting [mm/s].
+VIBRATION_ALARM_MM_S = 4.5
+#: Zone readings against their peers: day-to-day solar gains differ between rooms by up to
+#: ~1.5 K in spring, so a smaller change is not reported [K], [ppm].
+ZONE_TEMP_FLOOR_K = 2.0
+ZONE_CO2_FLOOR_PPM = 200.0
+_NO_STUCK_UNITS = {"1", "%"}
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    """How the detector treats one indicator (see the module docstring)."""
+
+    name: str
+    points: tuple[str, ...]  #: local point names it is computed from (evidence)
+    kind: str = "residual"  #: 'residual', 'excess' or 'stop'
+    direction: int = 0  #: +1 high is bad, -1 low is bad, 0 both
+    floor: float = 0.0  #: smallest deviation that matters [unit of the indicator]
+    relative: bool = False  #: floor is a fraction of the training median
+    drivers: tuple[str, ...] = field(default=())
+    #: compare with the same time of day over the previous days instead of the training fit
+    #: (slow, seasonal changes pass; a step does not)
+    recent_baseline: bool = False
+
+
+@dataclass
+class SiteContext:
+    """Signals from other equipment that an equipment's indicators need.
+
+    Attributes
+    ----------
+    ahu_on : dict building id -> Series
+        Share of the building's AHUs whose fan runs [0-1].
+    oat : dict building id -> Series
+        Mean outdoor temperature measured by the building's AHUs [°C].
+    zone_peers : dict zone id -> list of zone ids
+        Zones served by the same AHU (else the same building).
+    frames : dict equipment id -> DataFrame
+        The wide frames themselves (peers are read from here).
+    """
+
+    ahu_on: dict[str, pd.Series]
+    oat: dict[str, pd.Series]
+    zone_peers: dict[str, list[str]]
+    frames: Mapping[str, pd.DataFrame]
+
+
+def _building(eq: Equipment) -> str:
+    return eq.id.rsplit("/", 1)[0]
+
+
+def build_context(frames: Mapping[str, pd.DataFrame], equipment: list[Equipment]) -> SiteContext:
+    """The :class:`SiteContext` of a site's wide frames (local point names)."""
+    ahu_on: dict[str, list[pd.Series]] = {}
+    oat: dict[str, list[pd.Series]] = {}
+    served: dict[str, list[str]] = {}
+    by_name = {eq.id: eq for eq in equipment}
+    for eq in equipment:
+        frame = frames.get(eq.id)
+        if frame is None:
+            continue
+        building = _building(eq)
+        if eq.kind == "AHU":
+            if "fan_status" in frame:
+                ahu_on.setdefault(building, []).append((frame["fan_status"] >= 0.5).astype(float))
+            if "oat" in frame:
+                oat.setdefault(building, []).append(frame["oat"])
+        if eq.kind == "HVAC_Zone":
+            ahu = eq.parameters.get("served_by")
+            key = f"{building}/{ahu}" if isinstance(ahu, str) else building
+            served.setdefault(key, []).append(eq.id)
+    peers = {
+        zone: [z for z in group if z != zone and z in frames]
+        for group in served.values()
+        for zone in group
+        if zone in by_name
+    }
+    return SiteContext(
+        ahu_on={b: pd.concat(s, axis=1).mean(axis=1) for b, s in ahu_on.items()},
+        oat={b: pd.concat(s, axis=1).median(axis=1) for b, s in oat.items()},
+        zone_peers=peers,
+        frames=frames,
+    )
+
+
+def _param(eq: Equipment, name: str) -> float | None:
+    value = eq.parameters.get(name)
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def _has(x: pd.DataFrame, *names: str) -> bool:
+    return all(n in x for n in names)
+
+
+def _stuck(x: pd.DataFrame, eq: Equipment) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+    """Flat-lined measured points (``Point.kind`` ending in Sensor, not % nor 0/1)."""
+    values: dict[str, pd.Series] = {}
+    specs = []
+    for point in eq.points:
+        if point.name not in x or not point.kind.endswith("Sensor"):
+            continue
+        if point.unit in _NO_STUCK_UNITS:
+            continue
+        series = x[point.name]
+        flags = stuck_flags(series, STUCK_STEPS).astype(float) * BINARY_EXCESS
+        name = f"stuck:{point.name}"
+        values[name] = flags.where(series.notna())
+        specs.append(IndicatorSpec(name, (point.name,), kind="excess"))
+    return values, specs
+
+
+def _ahu(x: pd.DataFrame, eq: Equipment) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+    out: dict[str, pd.Series] = {}
+    specs: list[IndicatorSpec] = []
+    min_oa = _param(eq, "min_oa_fraction")
+    params = StateParams(damper_min_pct=100.0 * min_oa) if min_oa else StateParams()
+    if "fan_status" not in x and "fan_speed" not in x:
+        return out, specs
+    states = ahu_states(x, params)
+    running = (states != AhuState.OFF.value) & (states != AhuState.STARTUP.value)
+
+    def on(series: pd.Series) -> pd.Series:
+        return series.where(running)
+
+    design_flow = _param(eq, "design_flow_m3_s")
+    clean, final = _param(eq, "filter_clean_dp_pa"), _param(eq, "filter_final_dp_pa")
+    if _has(x, "filter_dp", "supply_flow"):
+        if design_flow and clean and final and final > clean:
+            at_design = ph.filter_dp_at_flow(x["filter_dp"], x["supply_flow"], design_flow)
+            clog = (at_design - clean) / (final - clean)
+            out["filter_clogging"] = on(clog.clip(lower=0.0) / FILTER_ALARM_FRACTION)
+            specs.append(IndicatorSpec("filter_clogging", ("filter_dp", "supply_flow"), "excess"))
+        else:
+            out["filter_resistance"] = on(ph.filter_dp_per_flow2(x["filter_dp"], x["supply_flow"]))
+            specs.append(
+                IndicatorSpec(
+                    "filter_resistance",
+                    ("filter_dp", "supply_flow"),
+                    direction=1,
+                    floor=0.8,
+                    relative=True,
+                )
+            )
+    if _has(x, "supply_flow", "fan_speed"):
+        speed = x["fan_speed"].where(x["fan_speed"] >= 20.0) / 100.0
+        out["flow_per_speed"] = on(x["supply_flow"] / speed)
+        specs.append(
+            IndicatorSpec(
+                "flow_per_speed",
+                ("supply_flow", "fan_speed"),
+                direction=-1,
+                floor=0.06,
+                relative=True,
+            )
+        )
+        if "fan_power" in x:
+            out["fan_power_per_speed3"] = on(x["fan_power"] / speed**3)
+            specs.append(
+                IndicatorSpec(
+                    "fan_power_per_speed3",
+                    ("fan_power", "fan_speed"),
+                    direction=-1,
+                    floor=0.1,
+                    relative=True,
+                )
+            )
+    if _has(x, "mat", "oat", "rat", "oa_damper"):
+        fraction = (x["oa_damper"] / 100.0).clip(0.0, 1.0)
+        out["mixed_air_residual_k"] = on(
+            ph.mixed_air_residual(x["mat"], x["oat"], x["rat"], fraction)
+        )
+        specs.append(
+            IndicatorSpec("mixed_air_residual_k", ("mat", "oat", "rat", "oa_damper"), floor=1.0)
+        )
+    if _has(x, "sat", "mat", "heating_valve", "cooling_valve"):
+        closed = (x["heating_valve"] <= 0.5) & (x["cooling_valve"] <= 0.5)
+        heat = x["sat"] - x["mat"] - FAN_HEAT_K
+        out["coil_heat_valves_closed"] = on((heat / COIL_HEAT_FLOOR_K).where(closed))
+        specs.append(
+            IndicatorSpec("coil_heat_valves_closed", ("sat", "mat", "heating_valve"), "excess")
+        )
+    if _has(x, "sat", "sat_sp"):
+        out["sat_error"] = on((x["sat"] - x["sat_sp"]).abs() / SAT_ERROR_FLOOR_K)
+        specs.append(IndicatorSpec("sat_error", ("sat", "sat_sp"), "excess"))
+    return out, specs
+
+
+def _stop(
+    x: pd.DataFrame, status: str, context: pd.Series | None
+) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+    stopped = (x[status] < 0.5).astype(float).where(x[status].notna())
+    ctx = (context >= 0.5).astype(float) if context is not None else stopped * 0.0
+    return (
+        {"unexpected_stop": stopped, f"{DRIVER_PREFIX}context": ctx.reindex(x.index).fillna(0.0)},
+        [IndicatorSpec("unexpected_stop", (status,), kind="stop", drivers=("context",))],
+    )
+
+
+def _pump(
+    x: pd.DataFrame, eq: Equipment, ctx: SiteContext
+) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+    out: dict[str, pd.Series] = {}
+    specs: list[IndicatorSpec] = []
+    if "status" not in x:
+        return out, specs
+    out, specs = _stop(x, "status", ctx.ahu_on.get(_building(eq)))
+    running = x["status"] >= 0.5
+    speed = (x["speed"] / 100.0).where(running) if "speed" in x else None
+    if speed is not None:
+        out[f"{DRIVER_PREFIX}speed2"] = speed**2
+    if "vibration" in x and speed is not None:
+        out["log_vibration"] = np.log(x["vibration"].where(running & (x["vibration"] > 0)))
+        specs.append(
+            IndicatorSpec(
+                "log_vibration", ("vibration",), direction=1, floor=0.2, drivers=("speed2",)
+            )
+        )
+    if "vibration" in x:
+        out["vibration_iso"] = (x["vibration"] / VIBRATION_ALARM_MM_S).where(running)
+        specs.append(IndicatorSpec("vibration_iso", ("vibration",), "excess"))
+    if "bearing_temp" in x and speed is not None:
+        out["bearing_temp"] = x["bearing_temp"].where(running)
+        specs.append(
+            IndicatorSpec("bearing_temp", ("bearing_temp",), floor=3.0, drivers=("speed2",))
+        )
+    return out, specs
+
+
+def _hx(x: pd.DataFrame) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+    out: dict[str, pd.Series] = {}
+    specs: list[IndicatorSpec] = []
+    if _has(x, "prim_return_temp", "sec_return_temp"):
+        out["approach_k"] = ph.approach_temperature(x["prim_return_temp"], x["sec_return_temp"])
+        drivers: tuple[str, ...] = ()
+        if "heat_power" in x:
+            out[f"{DRIVER_PREFIX}heat_power"] = x["heat_power"]
+            drivers = ("heat_power",)
+        specs.append(
+            IndicatorSpec(
+                "approach_k",
+                ("prim_return_temp", "sec_return_temp"),
+                direction=1,
+                floor=1.0,
+                drivers=drivers,
+            )
+        )
+    if _has(x, "sec_supply_temp", "sec_supply_sp"):
+        out["sec_supply_error_k"] = x["sec_supply_temp"] - x["sec_supply_sp"]
+        specs.append(
+            IndicatorSpec("sec_supply_error_k", ("sec_supply_temp", "sec_supply_sp"), floor=2.0)
+        )
+    return out, specs
+
+
+def _chiller(x: pd.DataFrame, eq: Equipment) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+    out: dict[str, pd.Series] = {}
+    specs: list[IndicatorSpec] = []
+    if "status" not in x:
+        return out, specs
+    out, specs = _stop(x, "status", None)
+    running = x["status"] >= 0.5
+    if "superheat" in x:
+        rise = (x["superheat"] - SUPERHEAT_NOMINAL_K) / SUPERHEAT_ALARM_RISE_K
+        out["superheat"] = rise.where(running)
+        specs.append(IndicatorSpec("superheat", ("superheat",), "excess"))
+    if _has(x, "suction_pressure", "chw_supply_temp"):
+        ok = running & (x["suction_pressure"] > 0)
+        out["log_suction"] = np.log(x["suction_pressure"].where(ok))
+        out[f"{DRIVER_PREFIX}inv_chw_k"] = 1.0 / (x["chw_supply_temp"] + ph.KELVIN)
+        specs.append(
+            IndicatorSpec(
+                "log_suction",
+                ("suction_pressure", "chw_supply_temp"),
+                floor=0.03,
+                drivers=("inv_chw_k",),
+            )
+        )
+    if _has(x, "cooling_load", "power", "chw_supply_temp", "cond_temp"):
+        design = _param(eq, "design_cooling_kw")
+        plr = x["cooling_load"] / design if design else 1.0
+        expected = ph.expected_cop_carnot(x["chw_supply_temp"], x["cond_temp"], plr)
+        cop = ph.chiller_cop(x["cooling_load"], x["power"])
+        out["cop_ratio"] = (cop / expected).where(running)
+        specs.append(
+            IndicatorSpec(
+                "cop_ratio",
+                ("power", "cooling_load", "cond_temp"),
+                direction=-1,
+                floor=0.15,
+                relative=True,
+            )
+        )
+    if _has(x, "chw_supply_temp", "chw_supply_sp"):
+        out["chw_supply_error_k"] = (x["chw_supply_temp"] - x["chw_supply_sp"]).where(running)
+        specs.append(
+            IndicatorSpec("chw_supply_error_k", ("chw_supply_temp", "chw_supply_sp"), floor=1.0)
+        )
+    return out, specs
+
+
+def _zone(
+    x: pd.DataFrame, eq: Equipment, ctx: SiteContext
+) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+    out: dict[str, pd.Series] = {}
+    specs: list[IndicatorSpec] = []
+    peers = [ctx.frames[p] for p in ctx.zone_peers.get(eq.id, [])]
+    for point, floor in (("temp", ZONE_TEMP_FLOOR_K), ("co2", ZONE_CO2_FLOOR_PPM)):
+        columns = [p[point] for p in peers if point in p]
+        if point not in x or not columns:
+            continue
+        out[f"{point}_vs_peers"] = x[point]
+        out[f"{DRIVER_PREFIX}peer_{point}"] = pd.concat(columns, axis=1).median(axis=1)
+        specs.append(
+            IndicatorSpec(
+                f"{point}_vs_peers",
+                (point,),
+                floor=floor,
+                drivers=(f"peer_{point}",),
+                recent_baseline=True,
+            )
+        )
+    return out, specs
+
+
+def _weather(
+    x: pd.DataFrame, eq: Equipment, ctx: SiteContext
+) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+    reference = ctx.oat.get(_building(eq))
+    if "oat" not in x or reference is None:
+        return {}, []
+    return (
+        {"oat_vs_ahus": x["oat"], f"{DRIVER_PREFIX}ahu_oat": reference.reindex(x.index)},
+        [IndicatorSpec("oat_vs_ahus", ("oat",), floor=1.0, drivers=("ahu_oat",))],
+    )
+
+
+def indicator_frame(
+    x: pd.DataFrame, equipment: Equipment, context: SiteContext
+) -> tuple[pd.DataFrame, list[IndicatorSpec]]:
+    """The indicators of one equipment.
+
+    Parameters
+    ----------
+    x : DataFrame of shape (n_steps, n_points)
+        Regular-step wide frame, columns are local point names in canonical units (spikes and
+        out-of-range values already blanked), UTC DatetimeIndex.
+    equipment : Equipment
+        Its ``kind`` selects the indicators; its ``parameters`` give nameplate values
+        (``design_flow_m3_s``, ``filter_clean_dp_pa``, ``filter_final_dp_pa``,
+        ``design_cooling_kw``, ``min_oa_fraction``).
+    context : SiteContext
+        From :func:`build_context` over the whole site.
+
+    Returns
+    -------
+    frame : DataFrame of shape (n_steps, n_indicators + n_drivers)
+        Indicator columns (NaN where they do not apply) and ``drv:<name>`` driver columns.
+    specs : list of IndicatorSpec
+        One per indicator column, in column order.
+    """
+    kind = equipment.kind
+    if kind == "AHU":
+        values, specs = _ahu(x, equipment)
+    elif kind == "Pump":
+        values, specs = _pump(x, equipment, context)
+    elif kind == "Heat_Exchanger":
+        values, specs = _hx(x)
+    elif kind == "Chiller":
+        values, specs = _chiller(x, equipment)
+    elif kind == "HVAC_Zone":
+        values, specs = _zone(x, equipment, context)
+    elif kind == "Weather_Station":
+        values, specs = _weather(x, equipment, context)
+    else:
+        values, specs = {}, []
+    stuck_values, stuck_specs = _stuck(x, equipment)
+    values |= stuck_values
+    specs = specs + stuck_specs
+    frame = pd.DataFrame(values, index=x.index, dtype=float)
+    frame = frame.replace([np.inf, -np.inf], np.nan)
+    return frame, specs

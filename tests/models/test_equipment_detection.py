@@ -1,0 +1,144 @@
+"""Per-equipment detection: the detector on hand-built indicators, and on simulated sites."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bms.errors import BmsError
+from bms.models.equipment_detection import (
+    DETECTION_COLUMNS,
+    DetectionParams,
+    EquipmentDetector,
+    detect_site_faults,
+    episodes,
+    equipment_frames,
+    run_site_detection,
+)
+from bms.models.equipment_indicators import IndicatorSpec
+from bms.simulate import SimulationResult, simulate_site
+from bms.site.loader import load_site
+from bms.site.model import Site
+
+
+@pytest.fixture(scope="module")
+def site() -> Site:
+    return load_site("besancon")
+
+
+@pytest.fixture(scope="module")
+def healthy(site: Site) -> SimulationResult:
+    return simulate_site(site, "2026-03-02", 40, seed=21, faults="none")
+
+
+@pytest.fixture(scope="module")
+def faulty(site: Site) -> SimulationResult:
+    return simulate_site(site, "2026-01-05", 75, seed=8)
+
+
+def _index(n: int) -> pd.DatetimeIndex:
+    return pd.date_range("2026-01-01", periods=n, freq="5min", tz="UTC")
+
+
+def test_residual_indicator_flags_a_step_on_its_bad_side_only(rng: np.random.Generator) -> None:
+    n = 4000
+    load = rng.uniform(0, 1, n)
+    y = 2.0 + 3.0 * load + rng.normal(0, 0.05, n)
+    y[3000:] += 1.0  # a fault: +1 after row 3000
+    frame = pd.DataFrame({"ind": y, "drv:load": load}, index=_index(n))
+    spec = IndicatorSpec("ind", ("p",), direction=1, floor=0.5, drivers=("load",))
+    detector = EquipmentDetector().fit(frame.iloc[:2000], [spec])
+    scores = detector.score(frame)
+    assert scores["anomaly_score"].iloc[100:2900].max() < 0.5
+    assert scores["is_anomalous"].iloc[3030:].all()
+    assert scores["anomaly_score"].iloc[10:].between(0, 1).all()
+    assert scores["anomaly_score"].iloc[:5].isna().all()  # too few steps yet to smooth over
+    low = frame.assign(ind=np.where(np.arange(n) >= 3000, y - 2.0, y))
+    assert detector.score(low)["is_anomalous"].iloc[3030:].sum() == 0  # wrong side: not bad
+
+
+def test_threshold_never_below_the_floor(rng: np.random.Generator) -> None:
+    frame = pd.DataFrame({"ind": rng.normal(0, 1e-4, 2000)}, index=_index(2000))
+    detector = EquipmentDetector().fit(frame, [IndicatorSpec("ind", ("p",), floor=0.3)])
+    assert detector.fitted_[0].threshold == pytest.approx(0.3)
+    shifted = frame + 0.2
+    assert detector.score(shifted)["is_anomalous"].sum() == 0
+
+
+def test_stop_is_an_anomaly_only_where_the_equipment_usually_runs() -> None:
+    n = 3000
+    context = np.tile(np.r_[np.ones(150), np.zeros(138)], 11)[:n]
+    stopped = 1.0 - context  # runs exactly when the context says so
+    frame = pd.DataFrame({"unexpected_stop": stopped, "drv:context": context}, index=_index(n))
+    spec = IndicatorSpec("unexpected_stop", ("status",), kind="stop", drivers=("context",))
+    detector = EquipmentDetector().fit(frame.iloc[:2000], [spec])
+    assert detector.score(frame)["is_anomalous"].sum() == 0  # off when it should be: normal
+    tripped = frame.copy()
+    tripped.iloc[2500:2600, 0] = 1.0
+    tripped.iloc[2500:2600, 1] = 1.0
+    flags = detector.score(tripped)["is_anomalous"]
+    assert flags.iloc[2530:2600].all()
+
+
+def test_episodes_need_persistence_and_hold_through_unscored_steps() -> None:
+    n = 2000
+    score = np.full(n, 0.2)
+    score[100:105] = 0.9  # 5 steps: too short
+    score[500:560] = 0.9
+    score[560:800] = np.nan  # equipment off: the flag holds
+    score[800:830] = 0.9
+    frame = pd.DataFrame({"anomaly_score": score}, index=_index(n))
+    excess = pd.DataFrame({"ind": np.nan_to_num(score)}, index=frame.index)
+    detector = EquipmentDetector()
+    detector.fitted_ = []  # points_of is only asked for "ind"
+    detector.points_of = lambda name: ("p",)  # type: ignore[method-assign]
+    found = episodes(frame, excess, detector, "s/b/eq", DetectionParams())
+    assert list(found.columns) == list(DETECTION_COLUMNS)
+    assert len(found) == 1
+    assert found["start"].iloc[0] == frame.index[500]
+    assert found["end"].iloc[0] == frame.index[829] + pd.Timedelta("5min")
+    assert found["top_points"].iloc[0] == ["s/b/eq/p"]
+
+
+def test_equipment_frames_match_the_simulated_points(healthy: SimulationResult, site: Site) -> None:
+    frames = equipment_frames(healthy.telemetry, site)
+    ahu = "besancon/hq/ahu-1"
+    expected = healthy.wide[ahu]["filter_dp"]
+    assert np.allclose(frames[ahu]["filter_dp"].to_numpy(), expected.to_numpy())
+
+
+@pytest.mark.slow
+def test_a_healthy_site_raises_almost_nothing(healthy: SimulationResult, site: Site) -> None:
+    run = run_site_detection(healthy, site, train_days=14)
+    assert len(run.scores) >= 30
+    assert len(run.detections) <= 1
+    ahu = run.scores["besancon/hq/ahu-1"]
+    night = ahu.index.hour == 2  # AHUs are off at night: no physics indicator applies
+    contributions = ahu.filter(like="contribution:flow_per_speed")
+    assert (contributions[night] == 0).all().all()
+    scored = ahu["anomaly_score"].notna()
+    shares = ahu.filter(like="contribution:").loc[scored].sum(axis=1)
+    assert np.allclose(shares, 1.0)
+
+
+@pytest.mark.slow
+def test_faults_of_a_simulated_site_are_found(faulty: SimulationResult, site: Site) -> None:
+    detections = detect_site_faults(faulty, site, train_days=21)
+    truth = faulty.ground_truth
+    train_end = faulty.start + pd.Timedelta(days=21)
+    degradations = truth[(truth["category"] == "degradation") & (truth["failure"] > train_end)]
+    assert len(degradations)
+    for fault in degradations.itertuples():
+        mine = detections[detections["equipment"] == fault.equipment]
+        assert (mine["start"] < fault.failure).any(), fault.fault
+    assert detections["top_points"].map(len).gt(0).all()
+
+
+def test_bad_inputs_are_refused(healthy: SimulationResult, site: Site) -> None:
+    with pytest.raises(BmsError, match="train_days"):
+        run_site_detection(healthy, site, train_days=0)
+    with pytest.raises(BmsError, match="less than a day"):
+        run_site_detection(healthy, site, train_days=39.5)
+    with pytest.raises(BmsError, match="source must be"):
+        run_site_detection(42, site, train_days=5)
