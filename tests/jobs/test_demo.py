@@ -33,6 +33,9 @@ def test_demo_stores_the_simulation_and_its_ground_truth(bms_home: Path, site) -
     assert list(truth.columns[:5]) == ["equipment", "fault", "category", "onset", "failure"]
     assert len(truth) == len(run.simulation.ground_truth)
     assert (bms_home / DEMO_MARKER).is_file()
+    assert len(run.detection.detectors) == 36
+    assert run.detection.train_end < run.detection.end
+    assert set(run.detection_score.faults["category"]) <= {"degradation", "abrupt", "sensor"}
 
 
 def test_a_second_demo_replaces_the_first_instead_of_merging(bms_home: Path, site) -> None:
@@ -69,6 +72,8 @@ def test_bms_demo_no_serve_prints_the_summary_and_exits_0(
     assert "Telemetry store 189 points" in out
     assert "Injected faults" in out
     assert "degradation" in out
+    assert "Fault detection one detector per equipment (36)" in out
+    assert "found within a day" in out
 
 
 def test_bms_demo_too_short_is_a_one_line_error(

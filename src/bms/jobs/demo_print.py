@@ -61,6 +61,55 @@ def print_faults(run: DemoRun, console: Console) -> None:
     console.print(table)
 
 
+def _found(row: object, train_end: pd.Timestamp) -> tuple[str, str, str]:
+    """(found, when, lead or delay) cells of one ground-truth fault."""
+    if row.onset < train_end and (pd.isna(row.failure) or row.failure < train_end):
+        return "(training)", "", ""
+    if not row.detected:
+        return "[red]missed[/red]", "", ""
+    when = _when(row.detected_at)
+    if row.category == "degradation":
+        return "[green]yes[/green]", when, f"{row.lead_days:.1f} d ahead"
+    return "[green]yes[/green]", when, f"after {row.delay_hours:.1f} h"
+
+
+def print_detections(run: DemoRun, console: Console) -> None:
+    """Each equipment fault beside what the detectors found, then the headline figures."""
+    score, detection = run.detection_score, run.detection
+    console.print(
+        f"[bold]Fault detection[/bold] one detector per equipment ({len(detection.detectors)}), "
+        f"trained without labels on {_when(run.simulation.start)} .. {_when(detection.train_end)}"
+        f", scored to {_when(detection.end)}; {len(detection.detections)} detections"
+    )
+    table = Table("Category", "Equipment", "Fault", "Onset (UTC)", "Found", "When", "Lead / delay")
+    for row in score.faults.sort_values(["category", "onset"]).itertuples(index=False):
+        found, when, lead = _found(row, detection.train_end)
+        table.add_row(
+            str(row.category),
+            str(row.equipment).rsplit("/", 1)[-1],
+            str(row.fault),
+            _when(row.onset),
+            found,
+            when,
+            lead,
+        )
+    console.print(table)
+    figures = score.to_dict()
+    console.print(
+        f"degradations found >= 7 days before failure: {figures['degradation_lead_share']:.0%} "
+        f"of {figures['degradations']}; abrupt and sensor faults found within a day: "
+        f"{figures['abrupt_sensor_day_share']:.0%} of {figures['abrupt_sensor']}; "
+        f"false detections: {figures['false_detections']} "
+        f"({figures['false_per_10_equipment_months']:.2f} per 10 equipment-months)"
+    )
+    false = score.false_detections
+    if len(false):
+        counts = false["equipment"].str.rsplit("/", n=1).str[-1].value_counts()
+        console.print(
+            "false detections by equipment: " + ", ".join(f"{eq} {n}" for eq, n in counts.items())
+        )
+
+
 def print_demo(run: DemoRun, console: Console) -> None:
     """The whole demo summary."""
     sim = run.simulation
@@ -72,5 +121,6 @@ def print_demo(run: DemoRun, console: Console) -> None:
     )
     print_store(run, console)
     print_faults(run, console)
+    print_detections(run, console)
     timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.seconds.items())
     console.print(f"[dim]timings: {timings}[/dim]")
