@@ -36,6 +36,8 @@ def test_demo_stores_the_simulation_and_its_ground_truth(bms_home: Path, site) -
     assert len(run.detection.detectors) == 36
     assert run.detection.train_end < run.detection.end
     assert set(run.detection_score.faults["category"]) <= {"degradation", "abrupt", "sensor"}
+    assert run.health["health"].between(0, 100).all()
+    assert {"rul_p10", "rul_p50", "rul_p90"} <= set(run.health.columns)
 
 
 def test_a_second_demo_replaces_the_first_instead_of_merging(bms_home: Path, site) -> None:
@@ -74,6 +76,7 @@ def test_bms_demo_no_serve_prints_the_summary_and_exits_0(
     assert "degradation" in out
     assert "Fault detection one detector per equipment (36)" in out
     assert "found within a day" in out
+    assert "Health and remaining useful life" in out
 
 
 def test_bms_demo_too_short_is_a_one_line_error(

@@ -24,6 +24,7 @@ from bms.config import Settings
 from bms.errors import BmsError
 from bms.evaluate.site_detection import DetectionScore, score_detections
 from bms.models.equipment_detection import SiteDetection, run_site_detection
+from bms.models.site_health import assess_site
 from bms.simulate import SimulationResult, simulate_site, write_simulation
 from bms.site.model import Site
 from bms.telemetry.parquet import ParquetStore
@@ -61,6 +62,7 @@ class DemoRun:
     store: StoreSummary
     detection: SiteDetection
     detection_score: DetectionScore
+    health: pd.DataFrame  #: bms.models.site_health.assess_site as of the end of the data
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -125,8 +127,8 @@ def summarise_store(store: ParquetStore, site: Site) -> StoreSummary:
 
 def run_demo(settings: Settings, site: Site, days: int = DEFAULT_DAYS, seed: int = 0) -> DemoRun:
     """Simulate ``days`` days ending today into the demo's ``BMS_HOME``, store them, read them
-    back and fit the site's fault detectors on the first weeks; score the rest against the
-    simulator's ground truth."""
+    back, fit the site's fault detectors on the first weeks and score the rest against the
+    simulator's ground truth; assess health and remaining useful life as of the end."""
     if days < 14:
         raise BmsError(f"--days must be at least 14 (the demo needs a training period), got {days}")
     telemetry_dir = prepare_demo_home(settings)
@@ -154,6 +156,11 @@ def run_demo(settings: Settings, site: Site, days: int = DEFAULT_DAYS, seed: int
     )
     seconds["detect"] = time.perf_counter() - began
 
+    began = time.perf_counter()
+    scores = {eq: frame["anomaly_score"] for eq, frame in detection.scores.items()}
+    health = assess_site(telemetry, site, anomaly_scores=scores)
+    seconds["health"] = time.perf_counter() - began
+
     return DemoRun(
         site=site,
         simulation=simulation,
@@ -161,5 +168,6 @@ def run_demo(settings: Settings, site: Site, days: int = DEFAULT_DAYS, seed: int
         store=summarise_store(store, site),
         detection=detection,
         detection_score=score,
+        health=health,
         seconds=seconds,
     )

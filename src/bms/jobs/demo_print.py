@@ -110,6 +110,48 @@ def print_detections(run: DemoRun, console: Console) -> None:
         )
 
 
+def _days(value: float) -> str:
+    if pd.isna(value):
+        return "?"
+    return "none" if value == float("inf") else f"{value:.0f}"
+
+
+def _true_rul_days(run: DemoRun, equipment: str, as_of: pd.Timestamp) -> str:
+    """Days from ``as_of`` to the equipment's next injected failure, from the ground truth."""
+    truth = run.simulation.ground_truth
+    mine = truth[(truth["equipment"] == equipment) & (truth["failure"] >= as_of)]
+    if mine.empty:
+        return "no failure due"
+    return f"{(mine['failure'].min() - as_of) / pd.Timedelta(days=1):.0f}"
+
+
+def print_health(run: DemoRun, console: Console) -> None:
+    """Health and remaining useful life today, with the simulator's truth beside them."""
+    health = run.health
+    as_of = run.detection.end
+    watch = health[health["state"].isin(["degrading", "at_limit"]) | (health["health"] < 80)]
+    console.print(
+        f"[bold]Health and remaining useful life[/bold] as of {_when(as_of)} UTC: "
+        f"{len(health)} equipment assessed, {len(watch)} to watch"
+    )
+    table = Table(
+        "Equipment", "Health", "Wear mode", "Indicator now / limit", "RUL [d] p50 (p10-p90)",
+        "True RUL [d]", "Health lost to",
+    )  # fmt: skip
+    for row in watch.itertuples(index=False):
+        lost = ", ".join(f"{name} {points:.0f}" for name, points in row.top_contributors[:2])
+        table.add_row(
+            str(row.equipment).rsplit("/", 1)[-1],
+            f"{row.health:.0f}",
+            str(row.fault),
+            f"{row.value:.3g} / {row.limit:.3g} {row.unit}",
+            f"{_days(row.rul_p50)} ({_days(row.rul_p10)}-{_days(row.rul_p90)})",
+            _true_rul_days(run, str(row.equipment), as_of),
+            lost,
+        )
+    console.print(table)
+
+
 def print_demo(run: DemoRun, console: Console) -> None:
     """The whole demo summary."""
     sim = run.simulation
@@ -122,5 +164,6 @@ def print_demo(run: DemoRun, console: Console) -> None:
     print_store(run, console)
     print_faults(run, console)
     print_detections(run, console)
+    print_health(run, console)
     timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.seconds.items())
     console.print(f"[dim]timings: {timings}[/dim]")
