@@ -1,0 +1,105 @@
+"""C-MAPSS protocol: RUL metrics against hand-computed values, data reading, the full run."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bms.cli import main
+from bms.errors import BmsError
+from bms.evaluate.cmapss import (
+    CMAPSS_COLUMNS,
+    add_operating_regimes,
+    evaluate_cmapss,
+    read_cmapss,
+)
+from bms.evaluate.rul_metrics import interval_coverage, phm08_score, rmse
+
+SENSORS = [c for c in CMAPSS_COLUMNS if c.startswith("sensor_")]
+
+
+def test_rmse_matches_hand_computation() -> None:
+    # errors 3 and -4 -> sqrt((9 + 16) / 2)
+    assert rmse([10, 20], [13, 16]) == pytest.approx(math.sqrt(12.5))
+
+
+def test_phm08_penalises_late_more_than_early() -> None:
+    late = phm08_score([50], [60])  # d = +10 -> e^1 - 1
+    early = phm08_score([50], [40])  # d = -10 -> e^(10/13) - 1
+    assert late == pytest.approx(math.e - 1)
+    assert early == pytest.approx(math.exp(10 / 13) - 1)
+    assert late > early
+    assert phm08_score([5, 7], [5, 7]) == 0.0
+
+
+def test_coverage_counts_units_inside_the_interval() -> None:
+    assert interval_coverage([10, 20, 30, 40], [5, 21, 30, 0], [15, 25, 31, 39]) == 0.5
+
+
+def test_mismatched_lengths_are_refused() -> None:
+    with pytest.raises(ValueError, match="same length"):
+        rmse([1, 2], [1])
+
+
+# --- protocol and data ----------------------------------------------------------------------
+def _fake_cmapss(rng: np.random.Generator, n_rows: int) -> pd.DataFrame:
+    frame = pd.DataFrame(rng.normal(size=(n_rows, len(CMAPSS_COLUMNS))), columns=CMAPSS_COLUMNS)
+    frame["unit"] = np.repeat(np.arange(n_rows // 10), 10)[:n_rows]
+    return frame
+
+
+def test_unknown_subset_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BmsError, match="--subset must be FD001, FD002, FD003 or FD004"):
+        evaluate_cmapss(tmp_path, "FD005")
+
+
+def test_missing_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(BmsError, match="train_FD001.txt: file not found"):
+        evaluate_cmapss(tmp_path, "fd001")
+
+
+def test_synthetic_regimes_move_sensors_the_same_way_in_every_frame(
+    rng: np.random.Generator,
+) -> None:
+    train, test = _fake_cmapss(rng, 600), _fake_cmapss(rng, 300)
+    test[SENSORS] = train[SENSORS].iloc[:300].to_numpy()  # same readings in both frames
+    new_train, new_test = add_operating_regimes([train, test], seed=3)
+    assert new_train["op_setting_1"].round().nunique() == 6
+    # a reading under the same operating point becomes the same value in train and test
+    key_train = new_train["op_setting_1"].round().iloc[:300].to_numpy()
+    key_test = new_test["op_setting_1"].round().to_numpy()
+    same = key_train == key_test
+    assert same.sum() > 20
+    np.testing.assert_allclose(
+        new_train[SENSORS].iloc[:300].to_numpy()[same], new_test[SENSORS].to_numpy()[same]
+    )
+    # the operating point moves sensors far more than their own spread
+    assert new_train[SENSORS].std().min() > 3 * train[SENSORS].std().max()
+
+
+def test_read_cmapss_names_columns(dataset) -> None:  # type: ignore[no-untyped-def]
+    frame = read_cmapss(dataset("cmapss") / "test_FD001.txt")
+    assert list(frame.columns) == list(CMAPSS_COLUMNS)
+    assert frame["unit"].nunique() == 100 and len(frame) == 13096
+
+
+@pytest.mark.slow
+@pytest.mark.dataset
+def test_fd001_through_the_cli(dataset, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """Regression guard, not the target (RMSE <= 12.5): see benchmarks/bench_cmapss.py."""
+    args = ["evaluate", "cmapss", "--data", str(dataset("cmapss")), "--subset", "FD001", "--json"]
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    assert done.value.code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result) == {
+        "subset", "rmse", "phm08_score", "rmse_unclipped", "phm08_score_unclipped",
+        "coverage", "n_units", "fit_seconds", "predict_seconds",
+    }  # fmt: skip
+    assert result["subset"] == "FD001" and result["n_units"] == 100
+    assert result["rmse"] < 16.0
+    assert result["phm08_score"] < 600
+    assert 0.6 <= result["coverage"] <= 0.95
