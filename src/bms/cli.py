@@ -430,7 +430,166 @@ def models_rollback(
     typer.echo(f"rolled {name} back to version {meta.version}{was}")
 
 
+# --- train (issue 5) ---------------------------------------------------------------------
+def _print_decision(decision: Any) -> None:
+    state = "promoted to production" if decision.promoted else "kept as candidate"
+    typer.echo(f"{decision.name} version {decision.candidate_version}: {state}")
+    typer.echo(f"  {decision.reason}")
+
+
+@app.command()
+def train(
+    what: Annotated[str, typer.Argument(help="What to train: anomaly or rul.")],
+    equipment: Annotated[
+        str | None, typer.Option(help="Only this equipment id (anomaly; default: all).")
+    ] = None,
+    train_file: Annotated[
+        str | None,
+        typer.Option(
+            "--train",
+            help="rul: CSV of run-to-failure histories (each unit fails at its last row).",
+        ),
+    ] = None,
+    unit_column: Annotated[str, typer.Option(help="rul: unit column.")] = "unit",
+    time_column: Annotated[str, typer.Option(help="rul: time column.")] = "time",
+    sep: Annotated[str, typer.Option(help="rul: CSV separator.")] = ",",
+    name: Annotated[str, typer.Option(help="rul: registry name of the model.")] = "rul",
+    max_rul: Annotated[
+        float | None, typer.Option(help="rul: target cap [time unit]; default from the data.")
+    ] = None,
+    holdout_fraction: Annotated[
+        float, typer.Option(help="Share of units (rul) held back for the comparison.")
+    ] = 0.2,
+    holdout_days: Annotated[
+        float, typer.Option(help="anomaly: last days of telemetry held back [days].")
+    ] = 14.0,
+    seed: Annotated[int, typer.Option(help="Seed of the hold-out draw.")] = 0,
+    tolerance: Annotated[
+        float, typer.Option(help="How much worse than production a candidate may be promoted.")
+    ] = 0.0,
+) -> None:
+    """Train a model, register it, and promote it only if not worse than production."""
+    from pathlib import Path
+
+    settings = get_settings()
+    if what == "rul":
+        if train_file is None:
+            raise BmsError(
+                "bms train rul needs --train FILE (run-to-failure histories); the site's "
+                "equipment RUL is trend extrapolation, which has nothing to train"
+            )
+        from bms.jobs.train_rul import train_rul_from_csv
+
+        decision = train_rul_from_csv(
+            _registry(),
+            Path(train_file),
+            unit_column=unit_column,
+            time_column=time_column,
+            sep=sep,
+            name=name,
+            max_rul=max_rul,
+            holdout_fraction=holdout_fraction,
+            seed=seed,
+            tolerance=tolerance,
+        )
+        _print_decision(decision)
+    elif what == "anomaly":
+        from bms.jobs.train_anomaly import train_site_anomaly
+        from bms.site.loader import load_site
+
+        decisions = train_site_anomaly(
+            settings,
+            _registry(),
+            load_site(settings.site),
+            equipment=equipment,
+            holdout_days=holdout_days,
+            tolerance=tolerance,
+        )
+        for decision in decisions:
+            _print_decision(decision)
+    else:
+        raise BmsError(f"bms train: WHAT must be anomaly or rul, got {what!r}")
+
+
 # --- rul / evaluate cmapss / train / models (issue 5) -------------------------------------
+@app.command()
+def rul(
+    train: Annotated[str, typer.Option(help="CSV of complete run-to-failure histories.")],
+    test: Annotated[str, typer.Option(help="CSV of histories cut before failure.")],
+    out: Annotated[str, typer.Option(help="Output CSV: unit, rul_p10, rul_p50, rul_p90.")],
+    unit_column: Annotated[str, typer.Option(help="Column naming each unit (engine, pump...).")],
+    time_column: Annotated[
+        str, typer.Option(help="Time column (numbers, or dates: RUL is then in days).")
+    ],
+    sep: Annotated[str, typer.Option(help="Field separator of both CSVs.")] = ",",
+    max_rul: Annotated[
+        float | None,
+        typer.Option(help="Cap of the learned RUL [time unit]; default: from the run lengths."),
+    ] = None,
+) -> None:
+    """Supervised remaining useful life per test unit (p10, p50, p90 at its last row)."""
+    from pathlib import Path
+
+    from bms.evaluate.rul_csv import run_rul
+
+    summary = run_rul(
+        Path(train),
+        Path(test),
+        Path(out),
+        unit_column=unit_column,
+        time_column=time_column,
+        sep=sep,
+        max_rul=max_rul,
+    )
+    typer.echo(
+        f"trained on {summary.n_train_units} units ({len(summary.signals)} signals, "
+        f"{summary.n_regimes} operating regime(s), RUL capped at {summary.max_rul:g} "
+        f"{summary.time_unit}, cross-validated RMSE {summary.cv_rmse:.1f}); "
+        f"predicted {summary.n_test_units} units; wrote {out}"
+    )
+
+
+@evaluate_app.command("cmapss")
+def evaluate_cmapss_command(
+    data: Annotated[str, typer.Option(help="Folder of train_/test_/RUL_FD00x.txt.")],
+    subset: Annotated[str, typer.Option(help="FD001, FD002, FD003 or FD004.")],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on the last line.")
+    ] = False,
+) -> None:
+    """C-MAPSS protocol: RMSE and PHM08 score at each test unit's last cycle (RUL cap 125)."""
+    from bms.evaluate.cmapss import evaluate_cmapss
+
+    result = evaluate_cmapss(data, subset)
+    if json_output:
+        print_json(result)
+    else:
+        _echo_table(
+            [
+                "SUBSET",
+                "UNITS",
+                "RMSE",
+                "PHM08",
+                "RMSE (UNCLIPPED)",
+                "PHM08 (UNCLIPPED)",
+                "P10-P90 COVERAGE",
+                "FIT S",
+                "PREDICT S",
+            ],
+            [
+                [
+                    result["subset"],
+                    str(result["n_units"]),
+                    f"{result['rmse']:.2f}",
+                    f"{result['phm08_score']:.0f}",
+                    f"{result['rmse_unclipped']:.2f}",
+                    f"{result['phm08_score_unclipped']:.0f}",
+                    f"{result['coverage']:.0%}",
+                    f"{result['fit_seconds']:.1f}",
+                    f"{result['predict_seconds']:.2f}",
+                ]
+            ],
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -165,6 +165,7 @@ def register_and_maybe_promote(
     metrics: Mapping[str, float] | None = None,
     params: Mapping[str, Any] | None = None,
     by: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> SelectionDecision:
     """Register ``model`` and promote it only if it is not worse than production.
 
@@ -173,7 +174,8 @@ def register_and_maybe_promote(
     there is no production model yet. Otherwise it stays ``candidate`` and the reason is recorded
     in the history. A champion that cannot be evaluated (e.g. it needs other features) does not
     block the candidate silently: the candidate is NOT promoted, and the reason says so.
-    The holdout score is stored in the candidate's metrics as ``holdout_<metric>``.
+    The holdout score is stored in the candidate's metrics as ``holdout_<metric>``; ``extra``
+    (JSON-serialisable facts such as the training file) is stored with the version.
     """
     if not tolerance >= 0:
         raise SelectionError(f"tolerance must be >= 0, got {tolerance}")
@@ -202,7 +204,7 @@ def register_and_maybe_promote(
         metrics=all_metrics,
         params=params,
         key_metric=f"holdout_{label}" if not math.isnan(candidate_score) else None,
-        extra={"holdout_samples": len(y_holdout)},
+        extra={**(extra or {}), "holdout_samples": len(y_holdout)},
     )
 
     where = f"holdout {label} on {len(y_holdout)} samples"
