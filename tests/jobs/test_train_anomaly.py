@@ -1,0 +1,68 @@
+"""``bms train anomaly``: per-equipment detectors from the store, guarded promotion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bms.cli import main
+from bms.config import get_settings
+from bms.errors import BmsError
+from bms.jobs.train_anomaly import model_name, train_site_anomaly
+from bms.models.equipment_detection import DetectionParams
+from bms.models.registry import ModelRegistry
+from bms.simulate import simulate_site, write_simulation
+from bms.site.loader import load_site
+from bms.telemetry.parquet import ParquetStore
+
+CHILLER = "besancon/hq/chiller-1"
+
+
+@pytest.fixture(scope="module")
+def site():
+    return load_site("besancon")
+
+
+@pytest.fixture
+def stored_site(bms_home: Path, site) -> Path:
+    """30 simulated days (with faults and their ground truth) in the store of BMS_HOME."""
+    result = simulate_site(site, "2026-02-02", 30, seed=21, faults="default")
+    write_simulation(result, ParquetStore(bms_home / "telemetry"), bms_home)
+    return bms_home
+
+
+def test_first_detector_is_promoted_and_a_worse_one_is_refused(stored_site: Path, site) -> None:
+    registry = ModelRegistry(get_settings().models_dir)
+    first = train_site_anomaly(get_settings(), registry, site, equipment=CHILLER, holdout_days=7)
+    assert [d.name for d in first] == [model_name(CHILLER)] == ["besancon.hq.chiller-1.anomaly"]
+    assert first[0].promoted
+    loaded = registry.load(model_name(CHILLER))  # hash verified before unpickling
+    assert loaded.equipment == CHILLER
+
+    # unsmoothed residuals against half a robust s.d. flag noise (same held-back days, labels)
+    jumpy = DetectionParams(k_sigma=0.5, smooth_steps=1, min_valid_steps=1)
+    worse = train_site_anomaly(
+        get_settings(), registry, site, equipment=CHILLER, holdout_days=7, params=jumpy
+    )
+    assert not worse[0].promoted, worse[0].reason
+    assert registry.production(model_name(CHILLER)).version == first[0].candidate_version
+
+
+def test_unknown_equipment_and_empty_store_are_one_line_errors(bms_home: Path, site) -> None:
+    registry = ModelRegistry(get_settings().models_dir)
+    with pytest.raises(BmsError, match="no data of the site"):
+        train_site_anomaly(get_settings(), registry, site)
+    with pytest.raises(BmsError, match="nope"):
+        train_site_anomaly(get_settings(), registry, site, equipment="besancon/hq/nope")
+
+
+def test_bms_train_anomaly_trains_every_equipment(
+    stored_site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "anomaly", "--holdout-days", "7"])
+    assert exited.value.code in (0, None)
+    out = capsys.readouterr().out
+    assert out.count("promoted to production") >= 30
+    assert "besancon.hq.pump-1.anomaly version 1" in out
