@@ -40,6 +40,8 @@ def code(source: str) -> nbformat.NotebookNode:
 def notebook(name: str, datasets: list[str], cells: list[nbformat.NotebookNode]) -> None:
     """Write ``HERE/name``."""
     nb = new_notebook(cells=cells)
+    for number, cell in enumerate(nb.cells):
+        cell.id = f"cell-{number}"  # stable ids: regenerating changes nothing
     nb.metadata["kernelspec"] = KERNEL
     nb.metadata["bms"] = {"datasets": datasets}
     nbformat.write(nb, HERE / name)
