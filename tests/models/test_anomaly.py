@@ -8,9 +8,11 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from bms.models.anomaly import EnsembleDetector, PCADetector, ResidualDetector
+from bms.models.anomaly_calibration import integrated_autocorrelation, smoothed_threshold
 from bms.models.anomaly_pipeline import (
     CONTRIBUTION_PREFIX,
     TimeSeriesDetector,
+    calibration_block_rows,
     decorrelation_rows,
     detect_anomalies,
     lagged_change,
@@ -153,3 +155,61 @@ def test_slow_drift_beyond_the_training_range_is_not_a_fault_but_a_jump_is(rng):
     assert without.slow_signals_ == []
     drifted = without.score(frame.iloc[n_train:].reset_index(drop=True), contributions=False)
     assert drifted.iloc[200:400]["anomaly"].mean() > 0.5  # level-only: drift is an alarm
+
+
+def normal_signals(kind: str, rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """Four normal signals: white noise, noisy sines (periods 8-24 rows) or correlated noise."""
+    if kind == "white":
+        x = rng.normal(0, 1, (n, 4))
+    elif kind == "periodic":
+        t = np.arange(n)[:, None]
+        phase = rng.uniform(0, 2 * np.pi, 4)
+        x = np.sin(2 * np.pi * t / np.array([8, 12, 17, 24]) + phase) + rng.normal(0, 0.3, (n, 4))
+    else:
+        x = rng.normal(0, 1, (n, 1)) @ rng.normal(0, 1, (1, 4)) + rng.normal(0, 0.3, (n, 4))
+    return pd.DataFrame(x, columns=["a", "b", "c", "d"])
+
+
+@pytest.mark.parametrize("n_train", [50, 200, 1000, 5000])
+@pytest.mark.parametrize("kind", ["white", "periodic", "correlated"])
+def test_false_alarms_stay_near_target_from_50_to_5000_training_rows(kind, n_train):
+    """Calibration must not collapse with short training (50 rows once flagged 90 % of rows)."""
+    flagged = []
+    for seed in range(4):
+        data = normal_signals(kind, np.random.default_rng(seed), n_train + 3000)
+        model = TimeSeriesDetector().fit(data.iloc[:n_train])
+        out = model.score(data.iloc[n_train:].reset_index(drop=True), contributions=False)
+        flagged.append(out["anomaly"].mean())
+    assert np.mean(flagged) < 0.05  # target 1 %; a few windows of 30 rows either way
+    assert max(flagged) < 0.2
+
+
+def test_short_training_still_flags_a_clear_fault():
+    """The inflated short-training threshold stays finite: a 3-s.d. shift is still found."""
+    rng = np.random.default_rng(7)
+    train, test = normal_signals("white", rng, 50), normal_signals("white", rng, 1000)
+    test.loc[500:699, "b"] += 3.0
+    out = TimeSeriesDetector().fit(train).score(test)
+    assert out.iloc[530:700]["anomaly"].mean() > 0.9
+    assert (out.iloc[530:700]["top_contributor"] == "b").mean() > 0.9
+
+
+def test_calibration_blocks_leave_every_fold_a_block():
+    assert calibration_block_rows(50, 30) == 12
+    assert calibration_block_rows(400, 30) == 60  # SKAB: two windows, as before
+    assert calibration_block_rows(3, 30) == 1
+
+
+def test_smoothed_threshold_shrinks_to_the_empirical_quantile_with_long_training(rng):
+    def threshold(n: int) -> float:
+        return smoothed_threshold(rng.chisquare(4, n) / 4, 30, 0.01)
+
+    short, long = threshold(60), threshold(200_000)
+    exact = np.quantile(rng.chisquare(4 * 30, 200_000) / (4 * 30), 0.99)  # mean of 30
+    assert short > long
+    assert long == pytest.approx(exact, rel=0.05)
+
+
+def test_integrated_autocorrelation_of_noise_and_a_constant(rng):
+    assert integrated_autocorrelation(rng.normal(size=5000), 30) < 1.3
+    assert integrated_autocorrelation(np.ones(100), 30) == 30.0

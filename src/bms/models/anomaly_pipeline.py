@@ -14,9 +14,12 @@ series need and a row-wise estimator cannot do:
    :data:`DRIFT_HORIZON_WINDOWS` smoothing windows (drift-aware levels).
 3. **Persistence.** Faults are collective: the raw anomaly is smoothed by a trailing
    (causal) mean over ``window_rows`` rows before thresholding.
-4. **Calibration without labels.** The threshold is the ``1 - false_alarm_rate`` quantile of
-   the *smoothed held-out* training anomalies (time-ordered blocked cross-validation inside the
-   detector), and the boundary score is the monotone map ``a / (a + threshold)`` of the smoothed
+4. **Calibration without labels.** The threshold comes from the *held-out* training anomalies
+   (time-ordered blocked cross-validation inside the detector, blocks capped at a quarter of
+   the training rows): the larger of their smoothed ``1 - false_alarm_rate`` quantile and a
+   finite-sample gamma bound that stays sound with few training rows
+   (:func:`bms.models.anomaly_calibration.smoothed_threshold`), and the boundary score
+   is the monotone map ``a / (a + threshold)`` of the smoothed
    anomaly ``a >= 0``: in [0, 1), 0.5 exactly at the threshold.
 
 Output per row (:meth:`TimeSeriesDetector.score`, :func:`detect_anomalies`): ``score`` in [0, 1]
@@ -37,6 +40,7 @@ from numpy.typing import NDArray
 from sklearn.base import clone
 
 from bms.models.anomaly import EnsembleDetector
+from bms.models.anomaly_calibration import smoothed_threshold
 
 __all__ = [
     "CONTRIBUTION_PREFIX",
@@ -44,6 +48,7 @@ __all__ = [
     "DRIFT_HORIZON_WINDOWS",
     "MIN_EFFECTIVE_SAMPLES",
     "TimeSeriesDetector",
+    "calibration_block_rows",
     "decorrelation_rows",
     "detect_anomalies",
     "lagged_change",
@@ -61,6 +66,8 @@ LEVEL_WINDOW_DIVISOR = 3
 #: of one event stay in one block, short enough that every regime of the training data lands
 #: in several folds (see :mod:`bms.models.anomaly_base`).
 CALIBRATION_BLOCK_WINDOWS = 2
+#: Folds of the held-out calibration (the detectors' default ``n_splits``).
+CALIBRATION_FOLDS = 4
 #: Default smoothing window [rows]: long enough to average out single-row noise, short enough
 #: to react within minutes at 1 s-1 min sampling.
 DEFAULT_WINDOW_ROWS = 30
@@ -124,6 +131,17 @@ def lagged_change(values: NDArray[np.float64], lag_rows: int) -> NDArray[np.floa
     return out
 
 
+def calibration_block_rows(n_rows: int, window_rows: int) -> int:
+    """Length of the held-out calibration blocks [rows].
+
+    :data:`CALIBRATION_BLOCK_WINDOWS` smoothing windows, capped so that each of the
+    :data:`CALIBRATION_FOLDS` folds gets at least one block: with fewer training rows than
+    that, held-out scores would silently become in-sample scores (optimistic: white noise
+    trained on 50 rows scored twice as anomalous after training as in it).
+    """
+    return max(1, min(CALIBRATION_BLOCK_WINDOWS * window_rows, n_rows // CALIBRATION_FOLDS))
+
+
 def trailing_mean(
     values: NDArray[np.float64], window_rows: int, *, full_window: bool = False
 ) -> NDArray[np.float64]:
@@ -173,7 +191,7 @@ class TimeSeriesDetector:
     drift_aware : bool, default=True
         Judge slow signals (fewer than :data:`MIN_EFFECTIVE_SAMPLES` decorrelation times in the
         training rows) by their change over :data:`DRIFT_HORIZON_WINDOWS` windows instead of
-        their level; only with more than twice that horizon of training rows.
+        their level; the horizon is capped at a quarter of the training rows.
 
     Attributes
     ----------
@@ -220,8 +238,7 @@ class TimeSeriesDetector:
         levels = self._levels(values)
         if self.slow_mask_.any():
             levels = levels.copy()
-            horizon = DRIFT_HORIZON_WINDOWS * self.window_rows
-            change = lagged_change(levels[:, self.slow_mask_], horizon)
+            change = lagged_change(levels[:, self.slow_mask_], self.drift_horizon_)
             # the first rows of a series have no history that far back: the typical training
             # change stands in, so they neither raise nor hide an alarm on that signal
             levels[:, self.slow_mask_] = np.where(np.isnan(change), self.drift_fill_, change)
@@ -230,6 +247,11 @@ class TimeSeriesDetector:
         diffs = np.zeros_like(values)
         diffs[1:] = values[1:] - values[:-1]
         return np.hstack([levels, diffs])
+
+    def _drift_horizon(self, n_rows: int) -> int:
+        """Lag of the drift-aware change [rows]: the calibration block, capped so that short
+        training still holds four of them (a change must be learnt from several horizons)."""
+        return max(1, min(DRIFT_HORIZON_WINDOWS * self.window_rows, n_rows // 4))
 
     # -- fit / score ----------------------------------------------------------------------
     def fit(self, train: pd.DataFrame) -> TimeSeriesDetector:
@@ -254,7 +276,8 @@ class TimeSeriesDetector:
         values = self._impute(train)
         self.slow_mask_ = np.zeros(len(self.signals_), dtype=bool)
         self.drift_fill_ = np.zeros(0)
-        horizon = DRIFT_HORIZON_WINDOWS * self.window_rows
+        self.drift_horizon_ = self._drift_horizon(len(values))
+        horizon = self.drift_horizon_
         if self.drift_aware and len(values) > 2 * horizon:  # else the changes cannot be learnt
             levels = self._levels(values)
             self.slow_mask_ = len(values) / decorrelation_rows(levels) < MIN_EFFECTIVE_SAMPLES
@@ -270,12 +293,12 @@ class TimeSeriesDetector:
         if detector is None:
             detector = EnsembleDetector(
                 false_alarm_rate=self.false_alarm_rate,
-                block_rows=CALIBRATION_BLOCK_WINDOWS * self.window_rows,
+                block_rows=calibration_block_rows(len(X), self.window_rows),
             )
         self.detector_ = clone(detector).fit(X)
         held_out = np.maximum(-self.detector_.cv_scores_, 0.0)
         smoothed = trailing_mean(held_out, self.window_rows, full_window=True)
-        self.threshold_ = max(float(np.quantile(smoothed, 1.0 - self.false_alarm_rate)), 1e-12)
+        self.threshold_ = smoothed_threshold(held_out, self.window_rows, self.false_alarm_rate)
         #: held-out training rows flagged (0/1), in training order: day-level calibration etc.
         self.train_flags_ = (smoothed >= self.threshold_).astype(np.int64)
         #: held-out training scores in [0, 1] (0.5 = threshold), in training order.
