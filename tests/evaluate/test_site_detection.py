@@ -80,6 +80,14 @@ def test_data_quality_faults_are_checked_with_the_quality_flags() -> None:
     assert hits["how"].tolist() == ["gap flags"]
 
 
+def test_a_run_without_faults_counts_every_detection_as_false() -> None:
+    truth = _truth().iloc[0:0]
+    score = score_detections(_detections(), truth, T, T + 60 * DAY, n_equipment=10)
+    assert len(score.false_detections) == 5
+    assert np.isnan(score.degradation_lead_share)
+    assert score.to_dict()["degradations"] == 0
+
+
 def test_missing_columns_are_named() -> None:
     with pytest.raises(BmsError, match="detections lacks column"):
         score_detections(pd.DataFrame({"x": []}), _truth(), T, T + DAY, 1)

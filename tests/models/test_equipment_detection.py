@@ -9,6 +9,7 @@ import pytest
 from bms.errors import BmsError
 from bms.models.equipment_detection import (
     DETECTION_COLUMNS,
+    UNFAMILIAR,
     DetectionParams,
     EquipmentDetector,
     detect_site_faults,
@@ -30,6 +31,12 @@ def site() -> Site:
 @pytest.fixture(scope="module")
 def healthy(site: Site) -> SimulationResult:
     return simulate_site(site, "2026-03-02", 40, seed=21, faults="none")
+
+
+@pytest.fixture(scope="module")
+def summer(site: Site) -> SimulationResult:
+    """Trained in the August holidays, scored into the heating season."""
+    return simulate_site(site, "2026-08-15", 60, seed=23, faults="none")
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +63,49 @@ def test_residual_indicator_flags_a_step_on_its_bad_side_only(rng: np.random.Gen
     assert scores["anomaly_score"].iloc[:5].isna().all()  # too few steps yet to smooth over
     low = frame.assign(ind=np.where(np.arange(n) >= 3000, y - 2.0, y))
     assert detector.score(low)["is_anomalous"].iloc[3030:].sum() == 0  # wrong side: not bad
+
+
+def test_an_unfamiliar_operating_point_is_not_scored(rng: np.random.Generator) -> None:
+    n = 4000
+    load = np.r_[rng.uniform(0.4, 0.6, 2000), rng.uniform(0.9, 1.0, 2000)]
+    y = 2.0 + 3.0 * load**3 + rng.normal(0, 0.01, n)  # nearly linear over the training range
+    frame = pd.DataFrame({"ind": y, "drv:load": load}, index=_index(n))
+    spec = IndicatorSpec("ind", ("p",), floor=0.1, drivers=("load",))
+    detector = EquipmentDetector().fit(frame.iloc[:2000], [spec])
+    scores = detector.score(frame)
+    assert scores["is_anomalous"].sum() == 0  # the linear fit is never used at load 0.9-1
+    assert scores["anomaly_score"].iloc[2000:].isna().all()
+    assert (scores["unfamiliar"].iloc[2000:] == "ind").all()
+    assert (scores["top_contributor"].iloc[2000:] == UNFAMILIAR).all()
+    assert (scores["unfamiliar"].iloc[100:2000] == "").all()
+    free = IndicatorSpec("ind", ("p",), floor=0.1, drivers=("load",), extrapolate=True)
+    forced = EquipmentDetector().fit(frame.iloc[:2000], [free]).score(frame)
+    assert forced["is_anomalous"].iloc[2100:].all()  # what extrapolating would have said
+
+
+def test_a_missing_driver_leaves_the_indicator_unscored(rng: np.random.Generator) -> None:
+    n = 3000
+    load = rng.uniform(0, 1, n)
+    frame = pd.DataFrame({"ind": 5.0 + 3.0 * load, "drv:load": load}, index=_index(n))
+    frame.iloc[2500:2520, 1] = np.nan  # a gap in the driver, not in the indicator
+    spec = IndicatorSpec("ind", ("p",), floor=0.5, drivers=("load",))
+    scores = EquipmentDetector().fit(frame.iloc[:2000], [spec]).score(frame)
+    assert scores["is_anomalous"].sum() == 0
+
+
+def test_recent_baseline_forgets_the_days_a_repaired_bias_spoiled(
+    rng: np.random.Generator,
+) -> None:
+    per_day = 288
+    n = 40 * per_day
+    y = rng.normal(0, 0.05, n)
+    y[20 * per_day : 23 * per_day] += 3.0  # a 3-day sensor bias, then repaired
+    frame = pd.DataFrame({"ind": y}, index=_index(n))
+    spec = IndicatorSpec("ind", ("p",), floor=1.0, recent_baseline=True)
+    scores = EquipmentDetector().fit(frame.iloc[: 14 * per_day], [spec]).score(frame)
+    flags = scores["is_anomalous"].to_numpy()
+    assert flags[20 * per_day + 30 : 21 * per_day].all()  # the bias is seen
+    assert not flags[23 * per_day + 30 :].any()  # its repair is not a new fault
 
 
 def test_threshold_never_below_the_floor(rng: np.random.Generator) -> None:
@@ -120,6 +170,20 @@ def test_a_healthy_site_raises_almost_nothing(healthy: SimulationResult, site: S
     scored = ahu["anomaly_score"].notna()
     shares = ahu.filter(like="contribution:").loc[scored].sum(axis=1)
     assert np.allclose(shares, 1.0)
+
+
+@pytest.mark.slow
+def test_a_site_trained_in_summer_is_quiet_in_the_heating_season(
+    summer: SimulationResult, site: Site
+) -> None:
+    run = run_site_detection(summer, site, train_days=21)
+    scored = pd.concat([s["anomaly_score"] for s in run.scores.values()], axis=1)
+    assert scored.notna().any(axis=1).mean() > 0.9  # the detectors still watch
+    assert len(run.detections) <= 1
+    # the heating loop's pumps speed up in October, beyond what August showed: not scored,
+    # and named as such
+    pump = run.scores["besancon/hq/pump-1"]
+    assert pump["unfamiliar"].str.contains("bearing_temp").any()
 
 
 @pytest.mark.slow

@@ -137,7 +137,9 @@ def match_faults(
                 else np.nan,
             }
         )
-    extra = pd.DataFrame(rows, index=faults.index)
+    columns = ["evaluable", "detected", "detected_at", "lead_days", "delay_hours"]
+    extra = pd.DataFrame(rows, index=faults.index, columns=columns)
+    extra = extra.astype({"evaluable": bool, "detected": bool})
     return pd.concat([faults, extra], axis=1).reset_index(drop=True)
 
 

@@ -25,15 +25,10 @@ from sklearn.metrics import f1_score
 
 from bms.config import Settings
 from bms.errors import BmsError
-from bms.models.equipment_detection import (
-    DetectionParams,
-    EquipmentDetector,
-    _clean,
-    _frames_of,
-)
-from bms.models.equipment_indicators import IndicatorSpec, build_context, indicator_frame
+from bms.models.equipment_detection import DetectionParams, EquipmentDetector
 from bms.models.registry import ModelRegistry
 from bms.models.selection import SelectionDecision, register_and_maybe_promote
+from bms.models.site_frames import indicator_frames
 from bms.site.model import Site
 from bms.telemetry.open_store import open_store
 
@@ -98,22 +93,6 @@ def row_labels(index: pd.DatetimeIndex, equipment: str, labels: pd.DataFrame) ->
     return y
 
 
-def site_indicator_frames(
-    telemetry: pd.DataFrame, site: Site
-) -> dict[str, tuple[pd.DataFrame, list[IndicatorSpec]]]:
-    """Equipment id -> (indicator frame, its indicators), for equipment with any indicator."""
-    frames = _frames_of(telemetry, site, "5min")
-    equipment = [eq for eq in site.all_equipment() if eq.id in frames]
-    cleaned = {eq.id: _clean(frames[eq.id], eq) for eq in equipment}
-    context = build_context(cleaned, equipment)
-    out = {}
-    for eq in equipment:
-        frame, specs = indicator_frame(cleaned[eq.id], eq, context)
-        if specs:
-            out[eq.id] = (frame, specs)
-    return out
-
-
 def train_site_anomaly(
     settings: Settings,
     registry: ModelRegistry,
@@ -149,7 +128,7 @@ def train_site_anomaly(
         )
     labels = read_labels(settings.home)
     decisions = []
-    for eq_id, (frame, specs) in site_indicator_frames(telemetry, site).items():
+    for eq_id, (frame, specs) in indicator_frames(telemetry, site).items():
         if equipment is not None and eq_id != equipment:
             continue
         train, held = frame[frame.index < split], frame[frame.index >= split]

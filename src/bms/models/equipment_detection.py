@@ -13,15 +13,22 @@ normal, without labels:
    equipment runs in each context and flag a stop where it runs at least ``stop_probability`` of
    the training time.
 
+The training period rarely covers every season or operating regime (a summer month has no
+heating, a winter month no cooling). A learned fit is therefore trusted only at *familiar
+operating points*: each driver's training range (between the ``familiar_quantile`` quantiles,
+widened by ``familiar_margin`` of its width). Where a driver lies outside it, the indicator is
+not scored (NaN) and the row lists it in ``unfamiliar``: the detector refuses to extrapolate
+rather than calling an unseen regime a fault. Limits (``excess``) and indicators compared with
+their peers or their recent past (``extrapolate=True``) do not depend on the training range.
+
 Scoring gives each indicator an *excess* (smoothed deviation on its bad side / threshold, 1 =
 threshold); the row's anomaly ``a`` is the largest excess, ``anomaly_score = a / (1 + a)`` (in
 [0, 1), 0.5 = threshold), ``is_anomalous = anomaly_score >= 0.5``, and the contributions are the
 indicators' shares of the summed excess. A step where no indicator applies has no score (NaN):
 equipment off is not an anomaly.
 
-*Detections* are episodes of flagged steps after persistence: a flag holds through steps with no
-score (a fault seen on Friday evening is still there on Monday morning), episodes closer than
-``merge_gap`` are merged, and an episode needs ``min_episode_steps`` flagged, scored steps.
+*Detections* are episodes of flagged steps after persistence
+(:mod:`bms.models.detection_episodes`).
 
 Entry points: :func:`detect_site_faults` (detections of a whole site, for ``bms demo``) and
 :func:`run_site_detection` (also the row scores and the fitted detectors).
@@ -31,7 +38,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +46,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import BmsError
-from bms.features.quality import out_of_range_flags, spike_flags
+from bms.models.detection_episodes import DETECTION_COLUMNS, episodes
+from bms.models.detection_params import DetectionParams
 from bms.models.equipment_indicators import (
     BINARY_EXCESS,
     DRIVER_PREFIX,
@@ -48,11 +55,13 @@ from bms.models.equipment_indicators import (
     build_context,
     indicator_frame,
 )
-from bms.site.model import Equipment, Site
+from bms.models.site_frames import clean_frame, equipment_frames, frames_of
+from bms.site.model import Site
 
 __all__ = [
     "CONTRIBUTION_PREFIX",
     "DETECTION_COLUMNS",
+    "UNFAMILIAR",
     "DetectionParams",
     "EquipmentDetector",
     "SiteDetection",
@@ -65,47 +74,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CONTRIBUTION_PREFIX = "contribution:"
-#: Columns of the detections frame.
-DETECTION_COLUMNS = ("equipment", "start", "end", "peak_score", "top_points", "top_indicators")
+#: ``top_contributor`` of a row left unscored because its drivers are out of the training range.
+UNFAMILIAR = "unfamiliar operating point"
 MAD_TO_SD = 1.4826
-
-
-@dataclass(frozen=True)
-class DetectionParams:
-    """Settings of the detector and of the episodes (the same for every equipment).
-
-    Attributes
-    ----------
-    smooth_steps : int
-        Trailing window of the indicator smoothing [steps] (24 = 2 h at 5 min).
-    min_valid_steps : int
-        Fewest valid steps in the window for a smoothed value [steps].
-    k_sigma : float
-        Threshold in robust standard deviations of the smoothed training residual [-].
-    min_train_steps : int
-        Fewest valid training steps for an indicator to be fitted (else it is left out) [steps].
-    stop_probability : float
-        A stop is unexpected where the equipment ran at least this share of the training time
-        in the same context [0-1].
-    min_episode_steps : int
-        Fewest flagged, scored steps in a detection [steps] (12 = 1 h at 5 min).
-    merge_gap_hours : float
-        Episodes separated by less than this are one detection [h].
-    top_points : int
-        Points listed per detection.
-    baseline_days : int
-        Days of same-time-of-day history behind a ``recent_baseline`` indicator [d].
-    """
-
-    smooth_steps: int = 24
-    min_valid_steps: int = 6
-    k_sigma: float = 6.0
-    min_train_steps: int = 288
-    stop_probability: float = 0.9
-    min_episode_steps: int = 12
-    merge_gap_hours: float = 24.0
-    top_points: int = 3
-    baseline_days: int = 7
 
 
 def _trailing_nanmean(
@@ -133,6 +104,11 @@ class _Fitted:
     center: float = 0.0
     threshold: float = 1.0
     expected_on: dict[float, bool] = field(default_factory=dict)
+    #: columns of the design (intercept first) that were fitted; the others have coef 0
+    usable: NDArray[np.bool_] | None = None
+    #: familiar range of each driver (no intercept); None: the fit may extrapolate
+    low: NDArray[np.float64] | None = None
+    high: NDArray[np.float64] | None = None
 
 
 class EquipmentDetector:
@@ -153,20 +129,60 @@ class EquipmentDetector:
     def _deviation(
         self, resid: NDArray[np.float64], spec: IndicatorSpec, index: pd.Index
     ) -> NDArray[np.float64]:
-        """Smoothed residual, minus its recent same-time-of-day median if the spec asks."""
+        """Smoothed residual, minus its recent same-time-of-day median if the spec asks.
+
+        The recent baseline leaves out the past values that were themselves unusual (off their
+        own baseline by the indicator's floor or more): once a sensor bias is repaired, the
+        days it spoiled do not make the repaired reading look wrong.
+        """
         p = self.params
         smoothed = _trailing_nanmean(resid, p.smooth_steps, p.min_valid_steps)
         if not spec.recent_baseline or len(index) < 2:
             return smoothed
         per_day = int(pd.Timedelta(days=1) / (index[1] - index[0]))
-        lagged = np.full((p.baseline_days, len(smoothed)), np.nan)
+        first = smoothed - self._recent_median(smoothed, per_day)
+        usual = np.where(np.abs(first) < max(spec.floor, 1e-9), smoothed, np.nan)
+        return smoothed - self._recent_median(usual, per_day)
+
+    def _recent_median(self, values: NDArray[np.float64], per_day: int) -> NDArray[np.float64]:
+        """Median of the same time of day over the previous ``baseline_days`` (NaN if too few)."""
+        p = self.params
+        lagged = np.full((p.baseline_days, len(values)), np.nan)
         for k in range(1, p.baseline_days + 1):
-            lagged[k - 1, k * per_day :] = smoothed[: len(smoothed) - k * per_day]
+            lagged[k - 1, k * per_day :] = values[: len(values) - k * per_day]
         enough = np.isfinite(lagged).sum(axis=0) >= max(2, p.baseline_days // 2)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             baseline = np.nanmedian(lagged, axis=0)
-        return np.where(enough, smoothed - baseline, np.nan)
+        return np.asarray(np.where(enough, baseline, np.nan))
+
+    def _familiar_range(
+        self, drivers: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Training range of each driver column, trimmed by the quantile, widened by the margin."""
+        p = self.params
+        low = np.quantile(drivers, p.familiar_quantile, axis=0)
+        high = np.quantile(drivers, 1.0 - p.familiar_quantile, axis=0)
+        pad = p.familiar_margin * (high - low) + 1e-6 * (1.0 + np.abs(low) + np.abs(high))
+        return low - pad, high + pad
+
+    def _unfamiliar(self, frame: pd.DataFrame, fit: _Fitted) -> NDArray[np.bool_]:
+        """Rows whose drivers lie outside their familiar range (False where unknown)."""
+        if fit.low is None or fit.high is None:
+            return np.zeros(len(frame), dtype=bool)
+        drivers = self._design(frame, fit.spec)[:, 1:]
+        with np.errstate(invalid="ignore"):
+            outside = (drivers < fit.low) | (drivers > fit.high)
+        return np.asarray(outside.any(axis=1))
+
+    def _residual(self, frame: pd.DataFrame, fit: _Fitted) -> NDArray[np.float64]:
+        """Indicator minus its fit; NaN where a fitted driver is missing."""
+        assert fit.coef is not None
+        y = frame[fit.spec.name].to_numpy(dtype=float)
+        X = self._design(frame, fit.spec)
+        usable = fit.usable if fit.usable is not None else fit.coef != 0
+        usable = usable | (np.arange(X.shape[1]) == 0)
+        return np.asarray(y - X[:, usable] @ fit.coef[usable])
 
     def fit(self, frame: pd.DataFrame, specs: list[IndicatorSpec]) -> EquipmentDetector:
         """Fit on training rows of an indicator frame (see :func:`indicator_frame`).
@@ -213,7 +229,10 @@ class EquipmentDetector:
             )
             coef = np.zeros(X.shape[1])
             coef[usable] = np.linalg.lstsq(X[ok][:, usable], y[ok], rcond=None)[0]
-            resid = y - np.nan_to_num(X) @ coef
+            fitted = _Fitted(spec, coef, usable=usable)
+            if spec.drivers and not spec.extrapolate:
+                fitted.low, fitted.high = self._familiar_range(X[ok][:, 1:])
+            resid = self._residual(frame, fitted)
             smoothed = self._deviation(resid, spec, frame.index)
             good = smoothed[np.isfinite(smoothed)]
             if len(good) < p.min_valid_steps:
@@ -222,8 +241,8 @@ class EquipmentDetector:
             center = float(np.median(good))
             scale = MAD_TO_SD * float(np.median(np.abs(good - center)))
             floor = spec.floor * abs(float(np.median(y[ok]))) if spec.relative else spec.floor
-            threshold = max(floor, p.k_sigma * scale, 1e-9)
-            self.fitted_.append(_Fitted(spec, coef, center, threshold))
+            fitted.center, fitted.threshold = center, max(floor, p.k_sigma * scale, 1e-9)
+            self.fitted_.append(fitted)
         if self.skipped_:
             logger.debug("indicators left out (too few training rows): %s", self.skipped_)
         return self
@@ -239,9 +258,12 @@ class EquipmentDetector:
         Returns
         -------
         DataFrame of shape (n_steps, n_indicators)
+            A learned indicator is NaN where its drivers lie outside their familiar range (see
+            :meth:`unfamiliar`).
         """
         p = self.params
         out = {}
+        self._unfamiliar_rows: dict[str, NDArray[np.bool_]] = {}
         for fit in self.fitted_:
             spec = fit.spec
             y = frame[spec.name].to_numpy(dtype=float)
@@ -252,8 +274,10 @@ class EquipmentDetector:
                 expected = np.where(context >= 0.5, fit.expected_on[1.0], fit.expected_on[0.0])
                 value = np.where(np.isfinite(y), BINARY_EXCESS * y * expected, np.nan)
             else:
-                assert fit.coef is not None
-                resid = y - np.nan_to_num(self._design(frame, spec)) @ fit.coef
+                resid = self._residual(frame, fit)
+                unfamiliar = self._unfamiliar(frame, fit)
+                resid[unfamiliar] = np.nan
+                self._unfamiliar_rows[spec.name] = unfamiliar & np.isfinite(y)
                 smoothed = self._deviation(resid, spec, frame.index)
                 dev = (smoothed - fit.center) / fit.threshold
                 value = dev if spec.direction > 0 else -dev if spec.direction < 0 else np.abs(dev)
@@ -270,8 +294,11 @@ class EquipmentDetector:
         DataFrame
             Index of ``frame``; ``anomaly_score`` in [0, 1) (0.5 = threshold; NaN where no
             indicator applies), ``is_anomalous`` (0/1), ``top_contributor`` (indicator name),
-            ``top_points`` (comma-separated local point names of that indicator) and
-            ``contribution:<indicator>`` shares (sum 1 where scored).
+            ``top_points`` (comma-separated local point names of that indicator),
+            ``unfamiliar`` (comma-separated indicators not scored because their drivers lie
+            outside the training range; ``top_contributor`` is :data:`UNFAMILIAR` where that
+            leaves the row unscored) and ``contribution:<indicator>`` shares (sum 1 where
+            scored).
         """
         excess = self.excess(frame)
         values = excess.to_numpy()
@@ -286,8 +313,10 @@ class EquipmentDetector:
         names = np.asarray([*self.indicators_, ""], dtype=object)
         points = np.asarray([",".join(f.spec.points) for f in self.fitted_] + [""], dtype=object)
         top = np.where(scored, filled.argmax(axis=1) if values.shape[1] else 0, len(names) - 1)
-        out["top_contributor"] = names[top]
+        unfamiliar = self.unfamiliar(frame.index)
+        out["top_contributor"] = np.where(~scored & (unfamiliar != ""), UNFAMILIAR, names[top])
         out["top_points"] = points[top]
+        out["unfamiliar"] = unfamiliar
         total = filled.sum(axis=1, keepdims=True)
         finite = np.isfinite(values)
         even = finite / np.maximum(finite.sum(axis=1, keepdims=True), 1)  # nothing in excess
@@ -298,134 +327,17 @@ class EquipmentDetector:
         self._last_excess = excess
         return out
 
+    def unfamiliar(self, index: pd.Index) -> NDArray[np.object_]:
+        """Per row of the last :meth:`excess` call: indicators left out at unfamiliar points."""
+        names = np.full(len(index), "", dtype=object)
+        for name, rows in getattr(self, "_unfamiliar_rows", {}).items():
+            if len(rows) == len(index) and rows.any():
+                names[rows] = np.where(names[rows] == "", name, names[rows] + "," + name)
+        return names
+
     def points_of(self, indicator: str) -> tuple[str, ...]:
         """Local point names an indicator is computed from."""
         return next(f.spec.points for f in self.fitted_ if f.spec.name == indicator)
-
-
-def episodes(
-    scores: pd.DataFrame,
-    excess: pd.DataFrame,
-    detector: EquipmentDetector,
-    equipment_id: str,
-    params: DetectionParams | None = None,
-) -> pd.DataFrame:
-    """Detections of one equipment from its row scores.
-
-    Parameters
-    ----------
-    scores : DataFrame
-        :meth:`EquipmentDetector.score` output (regular UTC index).
-    excess : DataFrame
-        :meth:`EquipmentDetector.excess` on the same rows (for the contributing points).
-    detector : EquipmentDetector
-    equipment_id : str
-    params : DetectionParams, optional
-
-    Returns
-    -------
-    DataFrame with columns :data:`DETECTION_COLUMNS`
-        ``start`` (first flagged step), ``end`` (end of the last flagged step), ``peak_score``,
-        ``top_points`` (point ids, most contributing first), ``top_indicators``.
-    """
-    p = params or DetectionParams()
-    score = scores["anomaly_score"].to_numpy(dtype=float)
-    flag = pd.Series(np.where(np.isfinite(score), score >= 0.5, np.nan), index=scores.index)
-    held = flag.ffill().fillna(0.0).to_numpy() > 0.5
-    rows: list[dict[str, Any]] = []
-    if not held.any():
-        return pd.DataFrame(columns=list(DETECTION_COLUMNS))
-    index = scores.index
-    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta("5min")
-    padded = np.concatenate([[False], held, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    runs = [[int(b), int(e)] for b, e in zip(edges[::2], edges[1::2], strict=True)]
-    gap = int(pd.Timedelta(hours=p.merge_gap_hours) / step)
-    merged: list[list[int]] = []
-    for run in runs:
-        if merged and run[0] - merged[-1][1] < gap:
-            merged[-1][1] = run[1]
-        else:
-            merged.append(run)
-    observed = np.isfinite(score) & (score >= 0.5)
-    values = excess.to_numpy()
-    for begin, stop in merged:
-        hits = np.flatnonzero(observed[begin:stop]) + begin
-        if len(hits) < p.min_episode_steps:
-            continue
-        weight = np.nansum(np.where(np.isfinite(values[hits]), values[hits], 0.0), axis=0)
-        order = [int(j) for j in np.argsort(-weight) if weight[j] > 0]
-        indicators = [excess.columns[j] for j in order]
-        points: list[str] = []
-        for name in indicators:
-            for point in detector.points_of(name):
-                if f"{equipment_id}/{point}" not in points:
-                    points.append(f"{equipment_id}/{point}")
-        rows.append(
-            {
-                "equipment": equipment_id,
-                "start": index[hits[0]],
-                "end": index[hits[-1]] + step,
-                "peak_score": float(np.nanmax(score[hits])),
-                "top_points": points[: p.top_points],
-                "top_indicators": indicators[: p.top_points],
-            }
-        )
-    return pd.DataFrame(rows, columns=list(DETECTION_COLUMNS))
-
-
-def equipment_frames(
-    telemetry: pd.DataFrame, site: Site, step: str | pd.Timedelta = "5min"
-) -> dict[str, pd.DataFrame]:
-    """One wide, regular-step frame per equipment from canonical telemetry (one pass).
-
-    Readings are averaged per step (left-labelled); steps without a reading are NaN (no fill:
-    a gap is a gap). Columns are local point names, index a UTC DatetimeIndex from the first to
-    the last reading of the site.
-    """
-    missing = {"time", "point", "value"} - set(telemetry.columns)
-    if missing:
-        raise BmsError(f"telemetry frame lacks column(s) {', '.join(sorted(missing))}")
-    if telemetry.empty:
-        raise BmsError("telemetry frame is empty")
-    step_td = pd.Timedelta(step)
-    times = pd.DatetimeIndex(telemetry["time"]).floor(step_td)
-    first, last = times.min(), times.max()
-    n_steps = int((last - first) / step_td) + 1
-    row = ((times - first) // step_td).to_numpy(dtype=np.int64)
-    codes, points = pd.factorize(telemetry["point"], sort=True)
-    flat = row * len(points) + codes
-    size = n_steps * len(points)
-    values = telemetry["value"].to_numpy(dtype=float)
-    sums = np.bincount(flat, weights=values, minlength=size)
-    counts = np.bincount(flat, minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        grid = (sums / counts).reshape(n_steps, len(points))
-    index = pd.date_range(first, periods=n_steps, freq=step_td, name="time")
-    column_of = {str(p): j for j, p in enumerate(points)}
-    frames = {}
-    for eq in site.all_equipment():
-        cols = [(pt.name, column_of[pt.id]) for pt in eq.points if pt.id in column_of]
-        if cols:
-            frames[eq.id] = pd.DataFrame(
-                grid[:, [j for _, j in cols]], index=index, columns=[n for n, _ in cols]
-            )
-    return frames
-
-
-def _clean(x: pd.DataFrame, eq: Equipment) -> pd.DataFrame:
-    """Blank out-of-range values (``Point.low/high``) and one-step spikes of measured points."""
-    x = x.copy()
-    for point in eq.points:
-        if point.name not in x:
-            continue
-        series = x[point.name]
-        bad = out_of_range_flags(series, point.low, point.high)
-        if point.kind.endswith("Sensor"):
-            bad |= spike_flags(series)
-        if bad.any():
-            x[point.name] = series.mask(bad)
-    return x
 
 
 @dataclass
@@ -437,22 +349,6 @@ class SiteDetection:
     detectors: dict[str, EquipmentDetector]  #: equipment id -> fitted detector
     train_end: pd.Timestamp  #: first scored instant (UTC)
     end: pd.Timestamp  #: end of the scored period (UTC, exclusive)
-
-
-def _frames_of(source: Any, site: Site, step: str | pd.Timedelta) -> dict[str, pd.DataFrame]:
-    if isinstance(source, pd.DataFrame):
-        return equipment_frames(source, site, step)
-    if isinstance(source, Mapping):
-        return {
-            str(k): v[[c for c in v.columns if not str(c).startswith("_")]]
-            for k, v in source.items()
-        }
-    telemetry = getattr(source, "telemetry", None)
-    if isinstance(telemetry, pd.DataFrame):
-        return equipment_frames(telemetry, site, step)
-    raise BmsError(
-        "source must be a SimulationResult, a telemetry frame or a mapping of wide frames"
-    )
 
 
 def run_site_detection(
@@ -491,7 +387,7 @@ def run_site_detection(
     if not train_days > 0:
         raise BmsError(f"train_days must be > 0, got {train_days}")
     params = params or DetectionParams()
-    frames = _frames_of(source, site, step)
+    frames = frames_of(source, site, step)
     if not frames:
         raise BmsError("no equipment of the site has data")
     equipment = [eq for eq in site.all_equipment() if eq.id in frames]
@@ -503,7 +399,7 @@ def run_site_detection(
             f"train_days {train_days} leaves less than a day to score (data span "
             f"{(end - start) / pd.Timedelta(days=1):.1f} days)"
         )
-    cleaned = {eq.id: _clean(frames[eq.id], eq) for eq in equipment}
+    cleaned = {eq.id: clean_frame(frames[eq.id], eq) for eq in equipment}
     context = build_context(cleaned, equipment)
     detections, scores, detectors = [], {}, {}
     for eq in equipment:

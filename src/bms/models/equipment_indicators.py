@@ -70,6 +70,12 @@ SUPERHEAT_NOMINAL_K = 5.0
 SUPERHEAT_ALARM_RISE_K = 5.0
 #: Pump vibration alarm: ISO 10816-3 zone C (restricted operation), rigid mounting [mm/s].
 VIBRATION_ALARM_MM_S = 4.5
+#: A bearing reaches its running temperature after a few thermal time constants (tens of
+#: minutes): it is compared only after this much continuous running [h].
+BEARING_SETTLE_HOURS = 2.0
+#: Bearing temperature change that matters: the plant room's own seasonal swing is a few K,
+#: which a one-month training period may not see [K].
+BEARING_FLOOR_K = 5.0
 #: Zone readings against their peers: day-to-day solar gains differ between rooms by up to
 #: ~1.5 K in spring, so a smaller change is not reported [K], [ppm].
 ZONE_TEMP_FLOOR_K = 2.0
@@ -91,6 +97,9 @@ class IndicatorSpec:
     #: compare with the same time of day over the previous days instead of the training fit
     #: (slow, seasonal changes pass; a step does not)
     recent_baseline: bool = False
+    #: the fit holds outside the drivers' training range (e.g. a room against its peers); else
+    #: the indicator is not scored at an unfamiliar operating point
+    extrapolate: bool = False
 
 
 @dataclass
@@ -107,12 +116,22 @@ class SiteContext:
         Zones served by the same AHU (else the same building).
     frames : dict equipment id -> DataFrame
         The wide frames themselves (peers are read from here).
+    chiller_on : dict building id -> Series
+        Share of the building's chillers that run [0-1] (buildings with chillers only).
+    chw_pump_on : dict building id -> Series
+        Share of the building's chilled-water pumps (``loop: chilled_water``) that run [0-1].
+    sat_errors : dict building id -> DataFrame
+        Supply-air temperature minus its set point of each AHU while its fan runs [K]
+        (columns: AHU ids).
     """
 
     ahu_on: dict[str, pd.Series]
     oat: dict[str, pd.Series]
     zone_peers: dict[str, list[str]]
     frames: Mapping[str, pd.DataFrame]
+    chiller_on: dict[str, pd.Series] = field(default_factory=dict)
+    chw_pump_on: dict[str, pd.Series] = field(default_factory=dict)
+    sat_errors: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _building(eq: Equipment) -> str:
@@ -122,6 +141,9 @@ def _building(eq: Equipment) -> str:
 def build_context(frames: Mapping[str, pd.DataFrame], equipment: list[Equipment]) -> SiteContext:
     """The :class:`SiteContext` of a site's wide frames (local point names)."""
     ahu_on: dict[str, list[pd.Series]] = {}
+    chiller_on: dict[str, list[pd.Series]] = {}
+    chw_pump_on: dict[str, list[pd.Series]] = {}
+    sat_errors: dict[str, dict[str, pd.Series]] = {}
     oat: dict[str, list[pd.Series]] = {}
     served: dict[str, list[str]] = {}
     by_name = {eq.id: eq for eq in equipment}
@@ -135,6 +157,13 @@ def build_context(frames: Mapping[str, pd.DataFrame], equipment: list[Equipment]
                 ahu_on.setdefault(building, []).append((frame["fan_status"] >= 0.5).astype(float))
             if "oat" in frame:
                 oat.setdefault(building, []).append(frame["oat"])
+            if _has(frame, "sat", "sat_sp", "fan_status"):
+                error = (frame["sat"] - frame["sat_sp"]).where(frame["fan_status"] >= 0.5)
+                sat_errors.setdefault(building, {})[eq.id] = error
+        if eq.kind == "Pump" and eq.parameters.get("loop") == "chilled_water" and "status" in frame:
+            chw_pump_on.setdefault(building, []).append((frame["status"] >= 0.5).astype(float))
+        if eq.kind == "Chiller" and "status" in frame:
+            chiller_on.setdefault(building, []).append((frame["status"] >= 0.5).astype(float))
         if eq.kind == "HVAC_Zone":
             ahu = eq.parameters.get("served_by")
             key = f"{building}/{ahu}" if isinstance(ahu, str) else building
@@ -150,6 +179,9 @@ def build_context(frames: Mapping[str, pd.DataFrame], equipment: list[Equipment]
         oat={b: pd.concat(s, axis=1).median(axis=1) for b, s in oat.items()},
         zone_peers=peers,
         frames=frames,
+        chiller_on={b: pd.concat(s, axis=1).mean(axis=1) for b, s in chiller_on.items()},
+        chw_pump_on={b: pd.concat(s, axis=1).mean(axis=1) for b, s in chw_pump_on.items()},
+        sat_errors={b: pd.DataFrame(s) for b, s in sat_errors.items()},
     )
 
 
@@ -179,7 +211,43 @@ def _stuck(x: pd.DataFrame, eq: Equipment) -> tuple[dict[str, pd.Series], list[I
     return values, specs
 
 
-def _ahu(x: pd.DataFrame, eq: Equipment) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+def _running_for(running: pd.Series, hours: float) -> pd.Series:
+    """bool: ``running`` has been True for at least ``hours`` without a break."""
+    if len(running) < 2:
+        return running & False
+    step = running.index[1] - running.index[0]
+    need = max(int(pd.Timedelta(hours=hours) / step), 1)
+    run_id = (~running).cumsum()
+    length = running.astype(int).groupby(run_id).cumsum()
+    return running & (length >= need)
+
+
+def _own_sat_error(x: pd.DataFrame, eq: Equipment, ctx: SiteContext) -> pd.Series:
+    """sat - sat_sp [K], blank where the plant, not this AHU, explains it.
+
+    Too warm while no chiller of the building runs, or too cold (warm) while every other AHU
+    of the building is too cold (warm) by half the floor as well: a symptom shared by all the
+    AHUs is the heating or cooling plant's, and is seen on the plant itself.
+    """
+    error = x["sat"] - x["sat_sp"]
+    building = _building(eq)
+    chillers = ctx.chiller_on.get(building)
+    if chillers is not None:
+        error = error.mask((error > 0) & (chillers.reindex(x.index) < 0.5))
+    others = ctx.sat_errors.get(building, pd.DataFrame(index=x.index))
+    others = others.drop(columns=[eq.id], errors="ignore").reindex(x.index)
+    if others.shape[1]:
+        seen = others.notna().any(axis=1)
+        half = SAT_ERROR_FLOOR_K / 2.0
+        cold = seen & (others.isna() | (others < -half)).all(axis=1)
+        warm = seen & (others.isna() | (others > half)).all(axis=1)
+        error = error.mask(((error < 0) & cold) | ((error > 0) & warm))
+    return error
+
+
+def _ahu(
+    x: pd.DataFrame, eq: Equipment, ctx: SiteContext
+) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
     out: dict[str, pd.Series] = {}
     specs: list[IndicatorSpec] = []
     min_oa = _param(eq, "min_oa_fraction")
@@ -250,7 +318,7 @@ def _ahu(x: pd.DataFrame, eq: Equipment) -> tuple[dict[str, pd.Series], list[Ind
             IndicatorSpec("coil_heat_valves_closed", ("sat", "mat", "heating_valve"), "excess")
         )
     if _has(x, "sat", "sat_sp"):
-        out["sat_error"] = on((x["sat"] - x["sat_sp"]).abs() / SAT_ERROR_FLOOR_K)
+        out["sat_error"] = on(_own_sat_error(x, eq, ctx).abs() / SAT_ERROR_FLOOR_K)
         specs.append(IndicatorSpec("sat_error", ("sat", "sat_sp"), "excess"))
     return out, specs
 
@@ -289,9 +357,15 @@ def _pump(
         out["vibration_iso"] = (x["vibration"] / VIBRATION_ALARM_MM_S).where(running)
         specs.append(IndicatorSpec("vibration_iso", ("vibration",), "excess"))
     if "bearing_temp" in x and speed is not None:
-        out["bearing_temp"] = x["bearing_temp"].where(running)
+        settled = _running_for(running, BEARING_SETTLE_HOURS)
+        out["bearing_temp"] = x["bearing_temp"].where(settled)
         specs.append(
-            IndicatorSpec("bearing_temp", ("bearing_temp",), floor=3.0, drivers=("speed2",))
+            IndicatorSpec(
+                "bearing_temp",
+                ("bearing_temp",),
+                floor=BEARING_FLOOR_K,
+                drivers=("speed2",),
+            )
         )
     return out, specs
 
@@ -322,12 +396,18 @@ def _hx(x: pd.DataFrame) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
     return out, specs
 
 
-def _chiller(x: pd.DataFrame, eq: Equipment) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+def _chiller(
+    x: pd.DataFrame, eq: Equipment, ctx: SiteContext
+) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
     out: dict[str, pd.Series] = {}
     specs: list[IndicatorSpec] = []
     if "status" not in x:
         return out, specs
     out, specs = _stop(x, "status", None)
+    pumps = ctx.chw_pump_on.get(_building(eq))
+    if pumps is not None:
+        # interlocked: no chilled-water flow, no chiller (the pump's stop is seen on the pump)
+        out["unexpected_stop"] = out["unexpected_stop"].mask(pumps.reindex(x.index) < 0.5)
     running = x["status"] >= 0.5
     if "superheat" in x:
         rise = (x["superheat"] - SUPERHEAT_NOMINAL_K) / SUPERHEAT_ALARM_RISE_K
@@ -374,11 +454,15 @@ def _zone(
     out: dict[str, pd.Series] = {}
     specs: list[IndicatorSpec] = []
     peers = [ctx.frames[p] for p in ctx.zone_peers.get(eq.id, [])]
+    ahus = ctx.ahu_on.get(_building(eq))
+    # rooms left to float (AHUs off: nights, weekends, holidays) part from their peers with the
+    # weather and the sun; they are compared only while ventilated
+    ventilated = ahus.reindex(x.index) >= 0.5 if ahus is not None else x.index.notna()
     for point, floor in (("temp", ZONE_TEMP_FLOOR_K), ("co2", ZONE_CO2_FLOOR_PPM)):
         columns = [p[point] for p in peers if point in p]
         if point not in x or not columns:
             continue
-        out[f"{point}_vs_peers"] = x[point]
+        out[f"{point}_vs_peers"] = x[point].where(ventilated) if point == "temp" else x[point]
         out[f"{DRIVER_PREFIX}peer_{point}"] = pd.concat(columns, axis=1).median(axis=1)
         specs.append(
             IndicatorSpec(
@@ -387,6 +471,7 @@ def _zone(
                 floor=floor,
                 drivers=(f"peer_{point}",),
                 recent_baseline=True,
+                extrapolate=True,
             )
         )
     return out, specs
@@ -398,9 +483,10 @@ def _weather(
     reference = ctx.oat.get(_building(eq))
     if "oat" not in x or reference is None:
         return {}, []
+    # both measure the same air: the difference holds at any temperature (no fit to extrapolate)
     return (
-        {"oat_vs_ahus": x["oat"], f"{DRIVER_PREFIX}ahu_oat": reference.reindex(x.index)},
-        [IndicatorSpec("oat_vs_ahus", ("oat",), floor=1.0, drivers=("ahu_oat",))],
+        {"oat_vs_ahus": x["oat"] - reference.reindex(x.index)},
+        [IndicatorSpec("oat_vs_ahus", ("oat",), floor=1.0)],
     )
 
 
@@ -430,13 +516,13 @@ def indicator_frame(
     """
     kind = equipment.kind
     if kind == "AHU":
-        values, specs = _ahu(x, equipment)
+        values, specs = _ahu(x, equipment, context)
     elif kind == "Pump":
         values, specs = _pump(x, equipment, context)
     elif kind == "Heat_Exchanger":
         values, specs = _hx(x)
     elif kind == "Chiller":
-        values, specs = _chiller(x, equipment)
+        values, specs = _chiller(x, equipment, context)
     elif kind == "HVAC_Zone":
         values, specs = _zone(x, equipment, context)
     elif kind == "Weather_Station":
