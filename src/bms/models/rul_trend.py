@@ -53,6 +53,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from bms.errors import BmsError, SchemaError
+from bms.models.rul import QUANTILE_COLUMNS  # the same output columns as the supervised model
 
 __all__ = [
     "MODELS",
@@ -65,7 +66,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-QUANTILE_COLUMNS = ("rul_p10", "rul_p50", "rul_p90")
 MODELS = ("linear", "quadratic", "exponential")
 EPOCH = pd.Timestamp(0, tz="UTC")
 Float = NDArray[np.float64]
