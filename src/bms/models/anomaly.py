@@ -30,11 +30,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from bms.models.anomaly_base import CLIP_Z, EPS, BaseDetector, robust_scale, shares
+from bms.models.anomaly_base import (
+    CLIP_Z,
+    EPS,
+    BaseDetector,
+    ThresholdedOutlierMixin,
+    robust_scale,
+    shares,
+)
 
 __all__ = [
     "CLIP_Z",
@@ -239,7 +246,7 @@ class PCADetector(BaseDetector):
         return anomaly, 0.5 * (t2_parts / state["t2_mean"] + R**2 / state["q_mean"])
 
 
-class EnsembleDetector(OutlierMixin, BaseEstimator):
+class EnsembleDetector(ThresholdedOutlierMixin, BaseEstimator):
     """Mean of member anomalies, each divided by that member's threshold.
 
     Parameters
@@ -307,23 +314,6 @@ class EnsembleDetector(OutlierMixin, BaseEstimator):
     def anomaly(self, X: ArrayLike) -> NDArray[np.float64]:
         """Raw ensemble anomaly of each row (``-score_samples``), shape (n_samples,)."""
         return np.asarray(np.mean(self._member_anomalies(X), axis=0))
-
-    def score_samples(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Normality of each row (higher = more normal), shape (n_samples,)."""
-        return -self.anomaly(X)
-
-    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
-        """``score_samples - offset_``: negative for rows flagged as anomalies."""
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X: ArrayLike) -> NDArray[np.int64]:
-        """+1 for normal rows, -1 for anomalies, shape (n_samples,)."""
-        return np.where(self.decision_function(X) < 0, -1, 1)
-
-    @property
-    def threshold_(self) -> float:
-        """Raw anomaly at the decision threshold (``-offset_``, floored above zero)."""
-        return max(-self.offset_, EPS)
 
     def explain(self, X: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Raw anomaly and per-feature shares in one pass.

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["CLIP_Z", "EPS", "BaseDetector", "robust_scale", "shares"]
+__all__ = ["CLIP_Z", "EPS", "BaseDetector", "ThresholdedOutlierMixin", "robust_scale", "shares"]
 
 #: Standardised values are clipped to this many robust standard deviations, so that one
 #: runaway signal (or a column constant in training) cannot swamp every other.
@@ -64,7 +64,31 @@ def shares(parts: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.where(total > EPS, parts / np.maximum(total, EPS), uniform)
 
 
-class BaseDetector(OutlierMixin, BaseEstimator):
+class ThresholdedOutlierMixin(OutlierMixin):
+    """The sklearn outlier API from ``anomaly(X)`` (raw anomaly, higher = worse) and ``offset_``
+    (set at fit: the decision threshold on ``score_samples = -anomaly``)."""
+
+    offset_: float
+
+    def score_samples(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Normality of each row (higher = more normal), shape (n_samples,)."""
+        return -self.anomaly(X)
+
+    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
+        """``score_samples - offset_``: negative for rows flagged as anomalies."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: ArrayLike) -> NDArray[np.int64]:
+        """+1 for normal rows, -1 for anomalies, shape (n_samples,)."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    @property
+    def threshold_(self) -> float:
+        """Raw anomaly at the decision threshold (``-offset_``, floored above zero)."""
+        return max(-self.offset_, EPS)
+
+
+class BaseDetector(ThresholdedOutlierMixin, BaseEstimator):
     """Robust scaling, blocked held-out calibration and the sklearn outlier API.
 
     Parameters
@@ -164,23 +188,6 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         check_is_fitted(self)
         values: NDArray[np.float64] = validate_data(self, X, dtype=np.float64, reset=False)
         return self._anomaly_core(self.state_, self._standardise(values))
-
-    def score_samples(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Normality of each row (higher = more normal), shape (n_samples,)."""
-        return -self.anomaly(X)
-
-    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
-        """``score_samples - offset_``: negative for rows flagged as anomalies."""
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X: ArrayLike) -> NDArray[np.int64]:
-        """+1 for normal rows, -1 for anomalies, shape (n_samples,)."""
-        return np.where(self.decision_function(X) < 0, -1, 1)
-
-    @property
-    def threshold_(self) -> float:
-        """Raw anomaly at the decision threshold (``-offset_``, floored above zero)."""
-        return max(-self.offset_, EPS)
 
     def _explain_core(
         self, state: dict[str, Any], Z: NDArray[np.float64]
