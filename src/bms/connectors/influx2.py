@@ -44,7 +44,7 @@ from bms.connectors.base import Connector, ConnectorConfig, register
 from bms.connectors.influx import parse_tags
 from bms.errors import ConfigError, SiteError
 from bms.site.model import Point
-from bms.telemetry.frame import empty_frame, validate_frame
+from bms.telemetry.frame import as_utc, empty_frame, validate_frame
 from bms.telemetry.influx_io import Influx2Client, parse_influx_url
 
 log = logging.getLogger(__name__)
@@ -127,8 +127,8 @@ def flux_params(
     (``start <= _time < stop``; naive times are UTC)."""
     params: dict[str, Any] = {
         "bms_bucket": bucket,
-        "bms_start": _utc(start),  # a Timestamp, not a datetime: its nanoseconds are kept
-        "bms_stop": _utc(stop),
+        "bms_start": as_utc(start),  # a Timestamp, not a datetime: its nanoseconds are kept
+        "bms_stop": as_utc(stop),
         "bms_measurement": measurement,
         "bms_fields": list(fields),
     }
@@ -162,7 +162,7 @@ class Influx2SourceConnector(Connector):
         """(configured ``start``, now) when ``start`` is set, else None (give ``--since``)."""
         if self.cfg.start is None:
             return None
-        return _utc(pd.Timestamp(self.cfg.start)), pd.Timestamp.now(tz="UTC")
+        return as_utc(pd.Timestamp(self.cfg.start)), pd.Timestamp.now(tz="UTC")
 
     def _query(
         self,
@@ -232,8 +232,3 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
-
-
-def _utc(ts: pd.Timestamp) -> pd.Timestamp:
-    stamp = pd.Timestamp(ts)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

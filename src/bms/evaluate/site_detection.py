@@ -33,6 +33,7 @@ import pandas as pd
 
 from bms.errors import BmsError
 from bms.features.quality import gap_flags, spike_flags
+from bms.telemetry.frame import as_utc
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -76,11 +77,6 @@ class DetectionScore:
         }
 
 
-def _utc(value: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def _check(detections: pd.DataFrame, ground_truth: pd.DataFrame) -> None:
     for name, frame, columns in (
         ("detections", detections, ("equipment", "start", "end")),
@@ -108,7 +104,7 @@ def match_faults(
         ``detected_at`` (UTC), ``lead_days`` (degradations) and ``delay_hours`` (others).
     """
     _check(detections, ground_truth)
-    train_end, end = _utc(train_end), _utc(end)
+    train_end, end = as_utc(train_end), as_utc(end)
     faults = ground_truth[ground_truth["category"].isin(EQUIPMENT_CATEGORIES)].copy()
     rows = []
     for fault in faults.itertuples(index=False):
@@ -198,7 +194,7 @@ def score_detections(
     """
     if n_equipment <= 0:
         raise BmsError(f"n_equipment must be > 0, got {n_equipment}")
-    train_end, end = _utc(train_end), _utc(end)
+    train_end, end = as_utc(train_end), as_utc(end)
     faults = match_faults(
         detections, ground_truth, train_end, end, grace, pd.Timedelta(days=lead_target_days)
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,18 @@ from bms.errors import SchemaError
 
 FRAME_COLUMNS = ("time", "point", "value")
 _MAX_LISTED_ROWS = 5
+
+
+@overload
+def as_utc(ts: None) -> None: ...
+@overload
+def as_utc(ts: pd.Timestamp | str) -> pd.Timestamp: ...
+def as_utc(ts: pd.Timestamp | str | None) -> pd.Timestamp | None:
+    """A timestamp in UTC: aware ones converted, naive ones taken as UTC; None stays None."""
+    if ts is None:
+        return None
+    stamp = pd.Timestamp(ts)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def empty_frame() -> pd.DataFrame:

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from bms.errors import ConfigError, SchemaError
-from bms.telemetry.frame import empty_frame, validate_frame
+from bms.telemetry.frame import as_utc, empty_frame, validate_frame
 from bms.telemetry.influx_io import (
     Influx1HTTP,
     Influx2Client,
@@ -41,13 +41,6 @@ __all__ = ["SCORE_FIELDS", "Influx1Store", "Influx2Store", "StoreUnavailableErro
 
 SCORE_FIELDS = ("anomaly_score", "is_anomalous", "health", "rul_p10", "rul_p50", "rul_p90")
 _ONE_NS = pd.Timedelta(1, "ns")
-
-
-def _utc(ts: pd.Timestamp | str | None) -> pd.Timestamp | None:
-    if ts is None:
-        return None
-    stamp = pd.Timestamp(ts)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _check_scores(frame: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +101,7 @@ class _InfluxStore:
         end: pd.Timestamp | str | None = None,
     ) -> pd.DataFrame:
         """Rows of ``points`` (all when None) with ``start <= time < end``, canonical form."""
-        start_utc, end_utc = _utc(start), _utc(end)
+        start_utc, end_utc = as_utc(start), as_utc(end)
         wanted = sorted(set(points)) if points is not None else None
         if wanted is None or start_utc is None or end_utc is None:
             extents = [e for e in self.points() if wanted is None or e.point in wanted]

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bms.telemetry.frame import empty_frame, validate_frame
+from bms.telemetry.frame import as_utc, empty_frame, validate_frame
 from bms.telemetry.store import PointExtent
 
 _SCHEMA = pa.schema([("time", pa.timestamp("ns", tz="UTC")), ("value", pa.float64())])
@@ -34,13 +34,6 @@ _SCHEMA = pa.schema([("time", pa.timestamp("ns", tz="UTC")), ("value", pa.float6
 def _month_key(times: pd.Series) -> np.ndarray:
     """``YYYY-MM`` for each UTC timestamp."""
     return times.dt.strftime("%Y-%m").to_numpy()
-
-
-def _as_utc(ts: pd.Timestamp | str | None) -> pd.Timestamp | None:
-    if ts is None:
-        return None
-    stamp = pd.Timestamp(ts)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 class ParquetStore:
@@ -117,7 +110,7 @@ class ParquetStore:
         end: pd.Timestamp | str | None = None,
     ) -> pd.DataFrame:
         """Rows of ``points`` (all when None) with ``start <= time < end``, in canonical form."""
-        start_utc, end_utc = _as_utc(start), _as_utc(end)
+        start_utc, end_utc = as_utc(start), as_utc(end)
         wanted = sorted(set(points)) if points is not None else self.point_ids()
         parts = []
         for point in wanted:
