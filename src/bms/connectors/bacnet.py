@@ -24,7 +24,6 @@ import asyncio
 import logging
 import math
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
@@ -33,14 +32,13 @@ from pydantic import Field
 
 from bms.connectors import bacnet_io as io
 from bms.connectors.bacnet_units import IDENTITY, Conversion, UnitMismatchError, conversion
-from bms.connectors.base import Connector, ConnectorConfig, FrameHandler, register
+from bms.connectors.base import ConnectorConfig, FrameHandler, register
 from bms.connectors.fieldbus import (
+    FieldbusConnector,
     LoopThread,
     PollReport,
     PollStats,
     epoch_to_timestamp,
-    log_report,
-    readings_frame,
     require_module,
     wall_clock,
 )
@@ -96,7 +94,7 @@ def _address_of(point_id: str, source: dict[str, Any]) -> tuple[int, Any, str]:
 
 
 @register
-class BacnetConnector(Connector):
+class BacnetConnector(FieldbusConnector):
     """Live source: present values of BACnet objects, converted to the points' SI units.
 
     Attributes
@@ -130,37 +128,6 @@ class BacnetConnector(Connector):
         self._app: Any = None
 
     # Public API -----------------------------------------------------------------------------
-    def poll(self, points: Sequence[Point] | None = None) -> pd.DataFrame:
-        """Read the present value of ``points`` (default: all of this connector's points).
-
-        Returns
-        -------
-        DataFrame
-            Canonical frame in the points' SI units, stamped with the time source's value or
-            the wall clock at the start of the poll; unread points are in ``last_report``.
-        """
-        wanted = [p.id for p in points] if points is not None else list(self.refs)
-        started = time.perf_counter()
-        report = PollReport(n_points=len(wanted))
-        report.fail(
-            [pid for pid in wanted if pid not in self.refs], "not a point of this connector"
-        )
-        ids = [pid for pid in wanted if pid in self.refs]
-        per_batch = self.cfg.timeout_seconds * (self.cfg.retries + 2)
-        budget = self.cfg.whois_timeout_seconds + per_batch * (2 + 2 * len(ids))
-        try:
-            readings, stamp = self._loop.run(self._poll(ids, report), timeout=budget)
-        except TimeoutError:
-            readings, stamp = {}, wall_clock()
-            report.fail(ids, f"poll gave up after {budget:.0f} s")
-        report.time = stamp
-        report.n_values = len(readings)
-        report.seconds = time.perf_counter() - started
-        self.last_report = report
-        self.stats.add(report)
-        log_report(self.kind, self.config.name, report)
-        return readings_frame(stamp, readings)
-
     def discover(
         self, targets: Sequence[str] = (), low: int | None = None, high: int | None = None
     ) -> list[io.DiscoveredDevice]:
@@ -187,11 +154,12 @@ class BacnetConnector(Connector):
             self._loop.run(self._close_app(), timeout=5)
         self._loop.stop()
 
-    def __enter__(self) -> BacnetConnector:
-        return self
+    def _point_addresses(self) -> dict[str, tuple[int, Any, str]]:
+        return self.refs
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _poll_budget_s(self, n_points: int) -> float:
+        per_batch = self.cfg.timeout_seconds * (self.cfg.retries + 2)
+        return self.cfg.whois_timeout_seconds + per_batch * (2 + 2 * n_points)
 
     # Internals (run in the I/O loop) ---------------------------------------------------------
     async def _close_app(self) -> None:

@@ -4,6 +4,8 @@
   ``poll()`` of a connector can drive an asyncio protocol stack (bacpypes3, pymodbus) whose
   sockets and subscriptions must outlive a single call, even when the caller already runs an
   event loop of its own (a web server, a notebook).
+* :class:`FieldbusConnector` is the ``poll()`` both connectors share: split known from unknown
+  points, run the protocol's poll in the I/O thread within a time budget, keep the report.
 * :class:`PollReport` says what the last poll read, how many requests it took and which points
   failed, and why: a bad point never makes a poll raise, it is counted and reported.
 """
@@ -17,15 +19,18 @@ import logging
 import socket
 import threading
 import time
+from abc import abstractmethod
 from collections import Counter
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from bms.connectors.base import Connector
 from bms.errors import ConfigError
+from bms.site.model import Point
 from bms.telemetry.frame import empty_frame
 
 log = logging.getLogger(__name__)
@@ -209,3 +214,67 @@ def free_port(kind: int = socket.SOCK_DGRAM, host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+class FieldbusConnector(Connector):
+    """A polled field-bus source whose protocol stack runs in a :class:`LoopThread`.
+
+    Subclasses set ``last_report``, ``stats`` and ``_loop`` in ``__init__`` and provide
+    :meth:`_point_addresses` (point id -> address, in poll order), :meth:`_poll_budget_s` and the
+    coroutine :meth:`_poll`.
+    """
+
+    last_report: PollReport
+    stats: PollStats
+    _loop: LoopThread
+
+    @abstractmethod
+    def _point_addresses(self) -> Mapping[str, Any]:
+        """Point id -> protocol address of every point this connector reads."""
+
+    @abstractmethod
+    def _poll_budget_s(self, n_points: int) -> float:
+        """Longest a poll of ``n_points`` known points may take before it gives up [s]."""
+
+    @abstractmethod
+    async def _poll(
+        self, ids: list[str], report: PollReport
+    ) -> tuple[dict[str, float], pd.Timestamp]:
+        """Read ``ids``: (point id -> value in SI units, time stamp); failures go in ``report``."""
+
+    def poll(self, points: Sequence[Point] | None = None) -> pd.DataFrame:
+        """Read the present value of ``points`` (default: all of this connector's points).
+
+        Returns
+        -------
+        DataFrame
+            Canonical frame, one row per point read, in the points' SI units, stamped with the
+            time source's value or the wall clock at the start of the poll; unread points are in
+            ``last_report.errors``.
+        """
+        addresses = self._point_addresses()
+        wanted = [p.id for p in points] if points is not None else list(addresses)
+        started = time.perf_counter()
+        report = PollReport(n_points=len(wanted))
+        unknown = [pid for pid in wanted if pid not in addresses]
+        report.fail(unknown, "not a point of this connector")
+        ids = [pid for pid in wanted if pid in addresses]
+        budget_s = self._poll_budget_s(len(ids))
+        try:
+            readings, stamp = self._loop.run(self._poll(ids, report), timeout=budget_s)
+        except TimeoutError:
+            readings, stamp = {}, wall_clock()
+            report.fail(ids, f"poll gave up after {budget_s:.0f} s")
+        report.time = stamp
+        report.n_values = len(readings)
+        report.seconds = time.perf_counter() - started
+        self.last_report = report
+        self.stats.add(report)
+        log_report(self.kind, self.config.name, report)
+        return readings_frame(stamp, readings)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

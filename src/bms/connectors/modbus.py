@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, Literal
@@ -31,14 +30,13 @@ from typing import Any, ClassVar, Literal
 import pandas as pd
 from pydantic import Field
 
-from bms.connectors.base import Connector, ConnectorConfig, register
+from bms.connectors.base import ConnectorConfig, register
 from bms.connectors.fieldbus import (
+    FieldbusConnector,
     LoopThread,
     PollReport,
     PollStats,
     epoch_to_timestamp,
-    log_report,
-    readings_frame,
     require_module,
     wall_clock,
 )
@@ -92,7 +90,7 @@ class ModbusConfig(ConnectorConfig):
 
 
 @register
-class ModbusConnector(Connector):
+class ModbusConnector(FieldbusConnector):
     """Live source: the present value of Modbus registers, coils and discrete inputs.
 
     Parameters
@@ -132,35 +130,6 @@ class ModbusConnector(Connector):
         self._client: Any = None
 
     # Public API -----------------------------------------------------------------------------
-    def poll(self, points: Sequence[Point] | None = None) -> pd.DataFrame:
-        """Read the present value of ``points`` (default: all of this connector's points).
-
-        Returns
-        -------
-        DataFrame
-            Canonical frame, one row per point read, stamped with the time source's value or
-            the wall clock at the start of the poll; unread points are in ``last_report.errors``.
-        """
-        wanted = [p.id for p in points] if points is not None else list(self.specs)
-        started = time.perf_counter()
-        report = PollReport(n_points=len(wanted))
-        unknown = [pid for pid in wanted if pid not in self.specs]
-        report.fail(unknown, "not a point of this connector")
-        ids = [pid for pid in wanted if pid in self.specs]
-        timeout = (self.cfg.timeout_seconds * (self.cfg.retries + 1) + 1.0) * (len(ids) + 2)
-        try:
-            readings, stamp = self._loop.run(self._poll(ids, report), timeout=timeout)
-        except TimeoutError:
-            readings, stamp = {}, wall_clock()
-            report.fail(ids, f"poll gave up after {timeout:.0f} s")
-        report.time = stamp
-        report.n_values = len(readings)
-        report.seconds = time.perf_counter() - started
-        self.last_report = report
-        self.stats.add(report)
-        log_report(self.kind, self.config.name, report)
-        return readings_frame(stamp, readings)
-
     def close(self) -> None:
         """Close the TCP connection and stop the I/O thread."""
         if self._client is not None and self._loop.running:
@@ -168,11 +137,11 @@ class ModbusConnector(Connector):
         self._client = None
         self._loop.stop()
 
-    def __enter__(self) -> ModbusConnector:
-        return self
+    def _point_addresses(self) -> dict[str, RegisterSpec]:
+        return self.specs
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _poll_budget_s(self, n_points: int) -> float:
+        return (self.cfg.timeout_seconds * (self.cfg.retries + 1) + 1.0) * (n_points + 2)
 
     # Internals ------------------------------------------------------------------------------
     async def _connect(self) -> bool:
