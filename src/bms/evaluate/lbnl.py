@@ -5,7 +5,12 @@ a detector is fitted on fault-free days (rows, no labels) and scores every row (
 row threshold). A day's score is the median of its row scores (robust to a few odd minutes,
 sensitive to a condition that lasts), and a test day is flagged when its score exceeds the
 highest day score among the training days, computed from held-out training scores: the rule
-is calibrated without labels, and would raise no alarm on any training day.
+is calibrated without labels, and would raise no alarm on any training day. The product's
+row scores for this ranking are its ``level`` (smoothed anomaly over the global threshold:
+one scale for the whole day, whatever the operating regime of each row).
+
+Row level as well: the detector's own row flags (``bms detect``'s ``anomaly`` column) against
+the day's label on every test row: row F1, FAR and MAR.
 
 Protocols (:func:`evaluate_lbnl`):
 
@@ -18,7 +23,8 @@ Protocols (:func:`evaluate_lbnl`):
   multi-zone and single-zone units and are left out).
 
 Figures per protocol: day accuracy, F1 of the faulted class, FAR [% of normal test days
-flagged], MAR [%], and the day counts.
+flagged], MAR [%], the day counts, and the row figures ``row_f1``, ``row_far`` [% of normal
+test rows flagged], ``row_mar`` [%].
 """
 
 from __future__ import annotations
@@ -62,11 +68,13 @@ COMMON_SIGNALS = (
     "AHU: Heating Coil Valve Control Signal",
     "Occupancy Mode Indicator",
 )
-#: ``predictor(train_signals, test_signals) -> (train_row_scores, test_row_scores)``, higher =
-#: more anomalous; the training scores should be held-out (or in-sample) scores of the training
+#: ``predictor(train_signals, test_signals) -> (train_row_scores, test_row_scores,
+#: test_row_flags)``, scores higher = more anomalous, flags 0/1 (the detector's own row
+#: decision); the training scores should be held-out (or in-sample) scores of the training
 #: rows, in order: they calibrate the day rule.
 RowPredictor = Callable[
-    [pd.DataFrame, pd.DataFrame], tuple[NDArray[np.float64], NDArray[np.float64]]
+    [pd.DataFrame, pd.DataFrame],
+    tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]],
 ]
 
 
@@ -96,10 +104,11 @@ def read_lbnl(path: Path) -> pd.DataFrame:
 
 def default_row_predictor(
     train: pd.DataFrame, test: pd.DataFrame
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The product default (as ``bms detect``): held-out training scores and test scores."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """The product default (as ``bms detect``): held-out training levels, test levels, flags."""
     model = TimeSeriesDetector().fit(train)
-    return model.train_scores_, model.score(test, contributions=False)["score"].to_numpy()
+    out = model.score(test, contributions=False, levels=True)
+    return model.train_levels_, out["level"].to_numpy(), out["anomaly"].to_numpy()
 
 
 def day_scores(days: pd.Series, row_scores: NDArray[np.float64]) -> pd.Series:
@@ -123,18 +132,23 @@ def day_scores(days: pd.Series, row_scores: NDArray[np.float64]) -> pd.Series:
 def _run(
     train: pd.DataFrame, test: pd.DataFrame, signals: list[str], predictor: RowPredictor
 ) -> dict[str, Any]:
-    train_scores, test_scores = predictor(train[signals], test[signals])
+    train_scores, test_scores, test_flags = predictor(train[signals], test[signals])
     day_threshold = float(day_scores(train["day"], train_scores).max())
     per_day = day_scores(test["day"], test_scores)
     predicted = (per_day > day_threshold).astype(np.int64)
     truth = test.groupby("day")[LABEL].max().astype(np.int64)
     confusion = Confusion().add(truth.loc[predicted.index].to_numpy(), predicted.to_numpy())
     figures = confusion.as_dict()
+    rows = Confusion().add(test[LABEL].to_numpy(np.int64), np.asarray(test_flags, np.int64))
+    row_figures = rows.as_dict()
     return {
         "accuracy": figures["accuracy"],
         "f1": figures["f1"],
         "far": figures["far"],
         "mar": figures["mar"],
+        "row_f1": row_figures["f1"],
+        "row_far": row_figures["far"],
+        "row_mar": row_figures["mar"],
         "n_train_days": int(train["day"].nunique()),
         "n_test_days": len(predicted),
         "n_faulty_test_days": int(truth.sum()),

@@ -20,7 +20,10 @@ series need and a row-wise estimator cannot do:
    finite-sample gamma bound that stays sound with few training rows
    (:func:`bms.models.anomaly_calibration.smoothed_threshold`), and the boundary score
    is the monotone map ``a / (a + threshold)`` of the smoothed
-   anomaly ``a >= 0``: in [0, 1), 0.5 exactly at the threshold.
+   anomaly ``a >= 0``: in [0, 1), 0.5 exactly at the threshold. With mode signals (statuses,
+   occupancy: :mod:`bms.models.anomaly_regimes`), each operating regime (a mode, or the
+   transition just after a switch into it) gets its own threshold by the same rule, so start-ups
+   do not set the threshold of steady running.
 
 Output per row (:meth:`TimeSeriesDetector.score`, :func:`detect_anomalies`): ``score`` in [0, 1]
 (0.5 = threshold, higher = more anomalous), ``anomaly`` (0/1), ``top_contributor`` (signal
@@ -41,6 +44,7 @@ from sklearn.base import clone
 
 from bms.models.anomaly import EnsembleDetector
 from bms.models.anomaly_calibration import smoothed_threshold
+from bms.models.anomaly_regimes import UNSEEN, OperatingRegimes, regime_thresholds
 
 __all__ = [
     "CONTRIBUTION_PREFIX",
@@ -80,6 +84,9 @@ MIN_EFFECTIVE_SAMPLES = 10
 DRIFT_HORIZON_WINDOWS = CALIBRATION_BLOCK_WINDOWS
 #: Autocorrelation below which two rows of a signal count as decorrelated.
 DECORRELATION_ACF = 0.5
+#: Rows after a switch of operating mode (fan, occupancy...) that are judged as a transition,
+#: in smoothing windows: the window that holds the switch itself, and one to settle.
+TRANSITION_WINDOWS = 2
 
 
 def decorrelation_rows(values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -299,10 +306,24 @@ class TimeSeriesDetector:
         held_out = np.maximum(-self.detector_.cv_scores_, 0.0)
         smoothed = trailing_mean(held_out, self.window_rows, full_window=True)
         self.threshold_ = smoothed_threshold(held_out, self.window_rows, self.false_alarm_rate)
+        self.regimes_ = OperatingRegimes(TRANSITION_WINDOWS * self.window_rows).fit(values)
+        self.mode_signals_ = self.regimes_.mode_names(self.signals_)
+        train_regimes = self.regimes_.transform(values)
+        self.regime_thresholds_ = regime_thresholds(
+            held_out,
+            smoothed,
+            train_regimes,
+            window_rows=self.window_rows,
+            false_alarm_rate=self.false_alarm_rate,
+            global_threshold=self.threshold_,
+        )
+        row_threshold = self._row_thresholds(train_regimes)
         #: held-out training rows flagged (0/1), in training order: day-level calibration etc.
-        self.train_flags_ = (smoothed >= self.threshold_).astype(np.int64)
+        self.train_flags_ = (smoothed >= row_threshold).astype(np.int64)
         #: held-out training scores in [0, 1] (0.5 = threshold), in training order.
-        self.train_scores_ = smoothed / (smoothed + self.threshold_)
+        self.train_scores_ = smoothed / (smoothed + row_threshold)
+        #: held-out smoothed anomalies over the global threshold (one scale for all regimes).
+        self.train_levels_ = smoothed / self.threshold_
         logger.debug(
             "fitted %s on %d rows x %d signals, threshold %.4g",
             type(self.detector_).__name__,
@@ -312,7 +333,9 @@ class TimeSeriesDetector:
         )
         return self
 
-    def score(self, test: pd.DataFrame, *, contributions: bool = True) -> pd.DataFrame:
+    def score(
+        self, test: pd.DataFrame, *, contributions: bool = True, levels: bool = False
+    ) -> pd.DataFrame:
         """Score rows in time order.
 
         Parameters
@@ -321,28 +344,37 @@ class TimeSeriesDetector:
             The training signals (same names; extra columns ignored), rows in time order.
         contributions : bool, default=True
             Also compute per-signal shares and ``top_contributor``.
+        levels : bool, default=False
+            Also give ``level``: the smoothed anomaly over the global threshold, one scale
+            for every operating regime (``score`` is relative to the row's own regime), for
+            ranking whole periods such as days.
 
         Returns
         -------
         DataFrame of shape (n_samples, 3 + n_signals)
-            Index of ``test``; ``score`` [0, 1] (0.5 = threshold), ``anomaly`` (0/1 int),
-            ``top_contributor`` (signal name) and ``contribution:<signal>`` shares (sum 1).
+            Index of ``test``; ``score`` [0, 1] (0.5 = the threshold of the row's operating
+            regime), ``anomaly`` (0/1 int), ``top_contributor`` (signal name) and
+            ``contribution:<signal>`` shares (sum 1); ``level`` if asked.
         """
         test = test.rename(columns=str)
         missing = [s for s in self.signals_ if s not in test.columns]
         if missing:
             raise KeyError(f"test frame lacks signals {missing}")
-        X = self._features(self._impute(test))
+        values = self._impute(test)
+        X = self._features(values)
         if contributions:
             raw, feature_shares = self.detector_.explain(X)
         else:
             raw = self.detector_.anomaly(X)
         raw = np.maximum(raw, 0.0)
         smoothed = trailing_mean(raw, self.window_rows, full_window=True)
-        score = smoothed / (smoothed + self.threshold_)
+        row_threshold = self._row_thresholds(self.regimes_.transform(values))
+        score = smoothed / (smoothed + row_threshold)
         out = pd.DataFrame(
             {"score": score, "anomaly": (score >= 0.5).astype(np.int64)}, index=test.index
         )
+        if levels:
+            out["level"] = smoothed / self.threshold_
         if contributions:
             signal_shares = self._signal_shares(feature_shares, raw)
             names = np.asarray(self.signals_, dtype=object)
@@ -350,6 +382,13 @@ class TimeSeriesDetector:
             for j, name in enumerate(self.signals_):
                 out[f"{CONTRIBUTION_PREFIX}{name}"] = signal_shares[:, j]
         return out
+
+    def _row_thresholds(self, regimes: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Threshold of each row's smoothed anomaly, from its operating regime."""
+        kinds, inverse = np.unique(regimes, return_inverse=True)
+        unseen = self.regime_thresholds_[UNSEEN]
+        per_kind = np.array([self.regime_thresholds_.get(int(k), unseen) for k in kinds])
+        return per_kind[inverse].reshape(-1)
 
     def _signal_shares(
         self, feature_shares: NDArray[np.float64], raw: NDArray[np.float64]

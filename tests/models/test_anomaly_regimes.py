@@ -1,0 +1,99 @@
+"""Operating regimes: mode signals found unaided, a threshold per regime, strict unseen modes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bms.models import anomaly_regimes
+from bms.models.anomaly_pipeline import TimeSeriesDetector
+from bms.models.anomaly_regimes import UNSEEN, OperatingRegimes, regime_thresholds
+
+
+def test_mode_signals_are_the_few_valued_ones(rng):
+    n = 500
+    values = np.column_stack(
+        [
+            rng.normal(20, 1, n),  # measured
+            np.repeat([0.0, 1.0], n // 2),  # status
+            np.full(n, 1.4),  # constant set point: not a mode
+            rng.choice([55.0, 60.0, 65.0], n),  # three set point values
+            rng.choice([1.0, 2.0, 3.0, 4.0], n),  # four values: quantised measurement
+        ]
+    )
+    regimes = OperatingRegimes(transition_rows=10).fit(values)
+    assert regimes.mode_columns_ == [1, 3]
+    assert regimes.mode_names(["t", "fan", "sp", "mode", "q"]) == ["fan", "mode"]
+
+
+def test_rows_after_a_switch_are_a_transition_and_unknown_modes_are_unseen():
+    status = np.array([0.0] * 5 + [1.0] * 5)[:, None]
+    regimes = OperatingRegimes(transition_rows=3).fit(status)
+    codes = regimes.transform(status)
+    # steady off = 0, first 3 rows after the switch to on = 2 * 1 + 1, then steady on = 2
+    assert codes.tolist() == [0, 0, 0, 0, 0, 3, 3, 3, 2, 2]
+    assert regimes.transform(np.array([[0.0], [0.5]])).tolist() == [0, UNSEEN]
+
+
+def test_no_mode_signal_keeps_the_global_threshold(rng):
+    held_out = rng.gamma(2.0, 1.0, 400)
+    thresholds = regime_thresholds(
+        held_out,
+        held_out,
+        np.zeros(400, dtype=np.int64),
+        window_rows=30,
+        false_alarm_rate=0.01,
+        global_threshold=7.0,
+    )
+    assert thresholds == {0: 7.0, UNSEEN: 7.0}
+
+
+def air_handler(
+    rng: np.random.Generator, days: int, stuck_valve: float | None = None
+) -> pd.DataFrame:
+    """Minute rows of an AHU that starts at 07:00 and stops at 19:00 every day.
+
+    Every start and stop moves every signal at once (the transients that used to set the only
+    threshold); ``stuck_valve`` holds the coil valve at that opening while the fan runs
+    (normal: 0.2-0.4, following the outdoor temperature).
+    """
+    steps = days * 1440
+    hour = (np.arange(steps) % 1440) / 60.0
+    fan = ((hour >= 7) & (hour < 19)).astype(float)
+    outdoor = 5 + 5 * np.sin(2 * np.pi * (hour - 9) / 24) + rng.normal(0, 0.3, steps)
+    # first-order response to the fan: the supply air settles within ~30 minutes
+    target = np.where(fan > 0, 14.0, 19.0)
+    supply = np.empty(steps)
+    level = 19.0
+    for i in range(steps):
+        level += (target[i] - level) / 10.0
+        supply[i] = level
+    supply += rng.normal(0, 0.1, steps)
+    valve = np.clip(0.4 - 0.02 * outdoor + rng.normal(0, 0.01, steps), 0, 1)
+    if stuck_valve is not None:
+        valve[:] = stuck_valve
+    return pd.DataFrame({"fan": fan, "outdoor": outdoor, "supply": supply, "valve": valve * fan})
+
+
+def test_a_stuck_valve_is_flagged_despite_daily_start_ups(rng):
+    """One threshold over all rows sat above the fault: the start-ups filled its 1 % tail."""
+    train = air_handler(rng, 14)
+    normal = air_handler(rng, 3)
+    faulty = air_handler(rng, 3, stuck_valve=0.5)
+    model = TimeSeriesDetector().fit(train)
+    assert model.mode_signals_ == ["fan"]
+    running = (faulty["fan"] > 0).to_numpy(copy=True)
+    running[: 60 * 9] = False  # first start-up of the series
+    found = model.score(faulty)["anomaly"].to_numpy()
+    assert found[running].mean() > 0.8
+    assert model.score(normal, contributions=False)["anomaly"].mean() < 0.02
+
+
+def test_without_regimes_the_same_offset_is_missed(rng, monkeypatch):
+    """The case above with one regime forced (the previous behaviour): nothing is found."""
+    monkeypatch.setattr(anomaly_regimes, "MAX_MODE_LEVELS", 1)
+    train, faulty = air_handler(rng, 14), air_handler(rng, 3, stuck_valve=0.5)
+    model = TimeSeriesDetector().fit(train)
+    assert model.mode_signals_ == []
+    running = (faulty["fan"] > 0).to_numpy()
+    assert model.score(faulty)["anomaly"].to_numpy()[running].mean() < 0.05
