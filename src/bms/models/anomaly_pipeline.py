@@ -205,7 +205,13 @@ class TimeSeriesDetector:
     slow_signals_ : list of str
         Signals judged by their change (empty when ``drift_aware`` is False).
     threshold_ : float
-        Smoothed raw anomaly at which ``score`` is 0.5.
+        Global threshold: smoothed raw anomaly at which ``score`` is 0.5 when there is a single
+        operating regime.
+    mode_signals_ : list of str
+        Signals that define the operating regimes (2-3 distinct training values; empty: one
+        regime).
+    regime_thresholds_ : dict
+        Operating regime -> threshold (:func:`bms.models.anomaly_regimes.regime_thresholds`).
     """
 
     def __init__(
