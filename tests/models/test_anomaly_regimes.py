@@ -26,6 +26,13 @@ def test_mode_signals_are_the_few_valued_ones(rng):
     assert regimes.mode_names(["t", "fan", "sp", "mode", "q"]) == ["fan", "mode"]
 
 
+def test_too_many_mode_signals_give_a_single_regime(rng):
+    statuses = rng.integers(0, 2, (500, anomaly_regimes.MAX_MODE_SIGNALS + 1)).astype(float)
+    regimes = OperatingRegimes(transition_rows=10).fit(statuses)
+    assert regimes.mode_columns_ == []
+    assert set(regimes.transform(statuses).tolist()) == {0}
+
+
 def test_rows_after_a_switch_are_a_transition_and_unknown_modes_are_unseen():
     status = np.array([0.0] * 5 + [1.0] * 5)[:, None]
     regimes = OperatingRegimes(transition_rows=3).fit(status)
@@ -89,7 +96,7 @@ def test_a_stuck_valve_is_flagged_despite_daily_start_ups(rng):
     assert model.score(normal, contributions=False)["anomaly"].mean() < 0.02
 
 
-def test_without_regimes_the_same_offset_is_missed(rng, monkeypatch):
+def test_without_regimes_the_same_stuck_valve_is_missed(rng, monkeypatch):
     """The case above with one regime forced (the previous behaviour): nothing is found."""
     monkeypatch.setattr(anomaly_regimes, "MAX_MODE_LEVELS", 1)
     train, faulty = air_handler(rng, 14), air_handler(rng, 3, stuck_valve=0.5)

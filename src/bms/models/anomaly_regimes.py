@@ -21,7 +21,8 @@ takes hundreds), and gives each row a regime:
   steady training mode (a supply fan running with the return fan stopped at night is not a
   mode to wave through).
 
-Data without mode signals (the SKAB pump rig: every signal measured) have one regime, and the
+Data without mode signals (the SKAB pump rig: every signal measured), or with more than
+:data:`MAX_MODE_SIGNALS` of them (too many combinations to calibrate), have one regime, and the
 threshold is the global one, unchanged.
 """
 
@@ -36,6 +37,7 @@ from bms.models.anomaly_calibration import smoothed_threshold
 
 __all__ = [
     "MAX_MODE_LEVELS",
+    "MAX_MODE_SIGNALS",
     "MIN_MODE_LEVELS",
     "UNSEEN",
     "OperatingRegimes",
@@ -48,6 +50,9 @@ MIN_MODE_LEVELS = 2
 #: ... and at most this many: on/off statuses, occupied/unoccupied, a set point with a night
 #: value. A measured signal quantised to few values (SKAB's pressure: 5 or more) is not a mode.
 MAX_MODE_LEVELS = 3
+#: With more mode signals than this, their combinations are too many to calibrate one by one
+#: (and a new combination in later data would be judged strictly): one regime, as without.
+MAX_MODE_SIGNALS = 6
 #: Regime of a row whose mode the training rows never hold.
 UNSEEN = -1
 
@@ -82,6 +87,8 @@ class OperatingRegimes:
             if MIN_MODE_LEVELS <= len(levels) <= MAX_MODE_LEVELS:
                 self.mode_columns_.append(j)
                 self.mode_levels_.append(levels)
+        if len(self.mode_columns_) > MAX_MODE_SIGNALS:
+            self.mode_columns_, self.mode_levels_ = [], []
         return self
 
     def mode_names(self, signals: Sequence[str]) -> list[str]:
