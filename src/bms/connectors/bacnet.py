@@ -37,7 +37,6 @@ from bms.connectors.fieldbus import (
     FieldbusConnector,
     LoopThread,
     PollReport,
-    PollStats,
     epoch_to_timestamp,
     require_module,
     wall_clock,
@@ -99,10 +98,8 @@ class BacnetConnector(FieldbusConnector):
 
     Attributes
     ----------
-    last_report : PollReport
-        What the last poll read, the requests it sent and the points it could not read.
-    stats : PollStats
-        Counters across polls (errors per point id, requests, values).
+    last_report, stats
+        See :class:`~bms.connectors.fieldbus.FieldbusConnector`.
     """
 
     kind: ClassVar[str] = "bacnet"
@@ -120,8 +117,6 @@ class BacnetConnector(FieldbusConnector):
             if config.time_source
             else None
         )
-        self.last_report = PollReport()
-        self.stats = PollStats()
         self._conversions: dict[str, Conversion | str] = {}  # a str is a unit error
         self._addresses: dict[int, Any] = {}
         self._loop = LoopThread(f"bms-bacnet-{config.name or 'client'}")

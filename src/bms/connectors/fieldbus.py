@@ -28,7 +28,7 @@ from typing import Any, Self, TypeVar
 import numpy as np
 import pandas as pd
 
-from bms.connectors.base import Connector
+from bms.connectors.base import Connector, ConnectorConfig
 from bms.errors import ConfigError
 from bms.site.model import Point
 from bms.telemetry.frame import empty_frame
@@ -219,14 +219,23 @@ def free_port(kind: int = socket.SOCK_DGRAM, host: str = "127.0.0.1") -> int:
 class FieldbusConnector(Connector):
     """A polled field-bus source whose protocol stack runs in a :class:`LoopThread`.
 
-    Subclasses set ``last_report``, ``stats`` and ``_loop`` in ``__init__`` and provide
-    :meth:`_point_addresses` (point id -> address, in poll order), :meth:`_poll_budget_s` and the
-    coroutine :meth:`_poll`.
+    Subclasses set ``_loop`` in ``__init__`` and provide :meth:`_point_addresses` (point id ->
+    address, in poll order), :meth:`_poll_budget_s` and the coroutine :meth:`_poll`.
+
+    Attributes
+    ----------
+    last_report : PollReport
+        What the last poll read, the requests it sent and the points it could not read.
+    stats : PollStats
+        Counters across polls (errors per point id, requests, values).
     """
 
-    last_report: PollReport
-    stats: PollStats
     _loop: LoopThread
+
+    def __init__(self, config: ConnectorConfig, points: Sequence[Point]) -> None:
+        super().__init__(config, points)
+        self.last_report = PollReport()
+        self.stats = PollStats()
 
     @abstractmethod
     def _point_addresses(self) -> Mapping[str, Any]:

@@ -35,7 +35,6 @@ from bms.connectors.fieldbus import (
     FieldbusConnector,
     LoopThread,
     PollReport,
-    PollStats,
     epoch_to_timestamp,
     require_module,
     wall_clock,
@@ -101,10 +100,8 @@ class ModbusConnector(FieldbusConnector):
 
     Attributes
     ----------
-    last_report : PollReport
-        What the last poll read, the requests it sent and the points it could not read.
-    stats : PollStats
-        Counters across polls (errors per point id, requests, values).
+    last_report, stats
+        See :class:`~bms.connectors.fieldbus.FieldbusConnector`.
     """
 
     kind: ClassVar[str] = "modbus"
@@ -123,8 +120,6 @@ class ModbusConnector(FieldbusConnector):
             if config.time_source
             else None
         )
-        self.last_report = PollReport()
-        self.stats = PollStats()
         self._split: set[tuple[int, str, int, int]] = set()
         self._loop = LoopThread(f"bms-modbus-{config.name or 'client'}")
         self._client: Any = None
