@@ -120,11 +120,23 @@ class AutoencoderDetector(BaseDetector):
         resid = W - net.predict(W).reshape(W.shape)
         return {"net": net, "resid_sd": np.maximum(resid.std(axis=0), MIN_RESIDUAL_SD)}
 
+    def _squared_errors(self, state: dict[str, Any], Z: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Normalised squared reconstruction errors of the lagged windows, (n, lags x features)."""
+        W = lagged_window(Z, self.lags)
+        return np.asarray(((W - state["net"].predict(W).reshape(W.shape)) / state["resid_sd"]) ** 2)
+
+    def _fold_lags(self, sq: NDArray[np.float64], n_features: int) -> NDArray[np.float64]:
+        """Lagged copies' errors summed onto their feature, (n, features)."""
+        return np.asarray(sq.reshape(len(sq), len(self.lags), n_features).sum(axis=1))
+
     def _anomaly_core(
         self, state: dict[str, Any], Z: NDArray[np.float64], *, parts: bool = False
     ) -> NDArray[np.float64]:
-        W = lagged_window(Z, self.lags)
-        sq = ((W - state["net"].predict(W).reshape(W.shape)) / state["resid_sd"]) ** 2
-        if not parts:
-            return np.asarray(sq.mean(axis=1))
-        return np.asarray(sq.reshape(len(Z), len(self.lags), Z.shape[1]).sum(axis=1))
+        sq = self._squared_errors(state, Z)
+        return self._fold_lags(sq, Z.shape[1]) if parts else np.asarray(sq.mean(axis=1))
+
+    def _explain_core(
+        self, state: dict[str, Any], Z: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        sq = self._squared_errors(state, Z)
+        return np.asarray(sq.mean(axis=1)), self._fold_lags(sq, Z.shape[1])

@@ -192,7 +192,10 @@ class BaseDetector(ThresholdedOutlierMixin, BaseEstimator):
     def _explain_core(
         self, state: dict[str, Any], Z: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        return self._anomaly_core(state, Z), self._anomaly_core(state, Z, parts=True)
+        """Anomaly and per-feature parts from one pass of the model: here the anomaly is the
+        mean of the parts; a detector whose anomaly is not overrides this."""
+        parts = self._anomaly_core(state, Z, parts=True)
+        return np.asarray(parts.mean(axis=1)), parts
 
     def explain(self, X: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Raw anomaly and per-feature shares in one pass.
