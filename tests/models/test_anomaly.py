@@ -9,6 +9,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from bms.models.anomaly import EnsembleDetector, PCADetector, ResidualDetector
 from bms.models.anomaly_autoencoder import AutoencoderDetector, lagged_window
+from bms.models.anomaly_base import block_folds
 from bms.models.anomaly_calibration import integrated_autocorrelation, smoothed_threshold
 from bms.models.anomaly_cusum import CusumDetector, two_sided_cusum
 from bms.models.anomaly_pipeline import (
@@ -103,6 +104,32 @@ def test_residual_detector_fits_one_model_per_operating_state(rng):
     wrong = np.array([[1.0, 1.0, -2.0]])  # state 1 but the state-0 relation
     assert per_state.predict(wrong)[0] == -1
     assert pooled.predict(wrong[:, 1:])[0] == 1  # the pooled model cannot tell
+
+
+def test_pca_detector_fits_one_model_per_operating_state(rng):
+    n = 2000
+    state = rng.integers(0, 2, n).astype(float)
+    x = rng.normal(0, 1, n)
+    y = np.where(state == 1, x, -x) + rng.normal(0, 0.05, n)  # the correlation flips by state
+    X = np.column_stack([x, y, state])
+    per_state = PCADetector(state_column=2).fit(X)
+    pooled = PCADetector().fit(X[:, :2])
+    wrong = np.array([[1.5, -1.5, 1.0]])  # state 1 but the state-0 relation
+    assert per_state.predict(wrong)[0] == -1
+    assert pooled.predict(wrong[:, :2])[0] == 1
+    # the state column is not a signal: it takes no share of the anomaly
+    assert per_state.contributions(wrong)[0, 2] == 0.0
+
+
+def test_rare_states_keep_their_own_models(rng):
+    """Standardising and clipping the state column would merge states 5 and 9 (both far out
+    in robust s.d. of a column that is mostly 0): the state is read as given."""
+    state = rng.choice([0.0, 5.0, 9.0], size=2000, p=[0.84, 0.08, 0.08])
+    x = rng.normal(0, 1, len(state))
+    y = np.where(state == 9, -x, x) + rng.normal(0, 0.05, len(state))
+    model = ResidualDetector(state_column=0).fit(np.column_stack([state, x, y]))
+    assert sorted(model.state_["by_state"]) == [0.0, 5.0, 9.0]
+    assert model.predict(np.array([[5.0, 1.5, -1.5]]))[0] == -1  # state 9's relation in 5
 
 
 def test_predict_follows_isolation_forest_sign_convention(rng):
@@ -272,3 +299,13 @@ def test_two_sided_cusum_matches_the_recursion(rng):
 def test_lagged_window_is_causal():
     z = np.arange(6, dtype=float)[:, None]
     np.testing.assert_array_equal(lagged_window(z, (0, 2))[:, 1], [0, 0, 0, 1, 2, 3])
+
+
+def test_calibration_blocks_cover_every_fold_without_aliasing_a_daily_schedule():
+    fold = block_folds(n_rows=1440 * 7, block_rows=60, n_splits=4)  # a week of minutes
+    blocks = fold[::60]
+    # each round of 4 consecutive blocks gives one to every fold
+    assert all(sorted(blocks[i : i + 4]) == [0, 1, 2, 3] for i in range(0, len(blocks), 4))
+    # the 07:00 block (a daily start-up) does not fall in the same fold every day
+    assert len(set(blocks[7::24].tolist())) >= 3
+    assert len(block_folds(130, 60, 4)) == 130

@@ -7,7 +7,12 @@ import pandas as pd
 
 from bms.models import anomaly_regimes
 from bms.models.anomaly_pipeline import TimeSeriesDetector
-from bms.models.anomaly_regimes import UNSEEN, OperatingRegimes, regime_thresholds
+from bms.models.anomaly_regimes import (
+    UNSEEN,
+    OperatingRegimes,
+    modelled_regimes,
+    regime_thresholds,
+)
 
 
 def test_mode_signals_are_the_few_valued_ones(rng):
@@ -104,3 +109,50 @@ def test_without_regimes_the_same_stuck_valve_is_missed(rng, monkeypatch):
     assert model.mode_signals_ == []
     running = (faulty["fan"] > 0).to_numpy()
     assert model.score(faulty)["anomaly"].to_numpy()[running].mean() < 0.05
+
+
+def test_a_regime_needs_several_occasions_for_a_model_of_its_own():
+    regimes = np.array([0, 0, 2, 2, 0, 2, 0, 0, 4, 4, 4, UNSEEN, 0], dtype=np.int64)
+    # 0 runs 4 times, 2 twice, 4 once; UNSEEN never gets a model
+    assert modelled_regimes(regimes, min_episodes=3).tolist() == [0]
+    assert modelled_regimes(regimes, min_episodes=2).tolist() == [0, 2]
+    assert modelled_regimes(np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+def pump_loop(rng: np.random.Generator, hours: int, swapped: bool = False) -> pd.DataFrame:
+    """Minute rows of two pumps taking turns every 2 hours: with pump A on, the flow rises with
+    the valve opening; with pump B on (through a bypass), it falls. The valve wanders (AR(1),
+    about 20 minutes' memory). ``swapped`` gives pump A's rows pump B's relation (a valve
+    wired the wrong way, a stuck bypass): no signal leaves its training range."""
+    steps = hours * 60
+    pump_a = ((np.arange(steps) // 120) % 2 == 0).astype(float)
+    shocks = rng.normal(0, 0.05, steps)
+    valve = np.empty(steps)
+    opening = 0.0
+    for i in range(steps):
+        opening = 0.95 * opening + shocks[i]
+        valve[i] = 0.5 + opening
+    sign = -np.ones(steps) if swapped else np.where(pump_a > 0, 1.0, -1.0)
+    flow = 10 + 8 * sign * (valve - 0.5) + rng.normal(0, 0.1, steps)
+    return pd.DataFrame({"pump_a": pump_a, "valve": valve, "flow": flow})
+
+
+def test_one_model_per_operating_regime_finds_a_relation_of_the_wrong_mode(rng):
+    """Flow against valve is normal in one mode and a fault in the other: a model fitted over
+    both modes at once learns both relations as normal and misses it."""
+    train, faulty = pump_loop(rng, 48), pump_loop(rng, 12, swapped=True)
+    per_mode = TimeSeriesDetector().fit(train)
+    assert per_mode.mode_signals_ == ["pump_a"]
+    assert per_mode.state_column_ is not None and len(per_mode.modelled_regimes_) == 4
+    steady_a = per_mode.regimes_.transform(faulty.to_numpy()) == 2  # pump A on, settled
+    assert per_mode.score(faulty)["anomaly"].to_numpy()[steady_a].mean() > 0.8
+    assert per_mode.score(pump_loop(rng, 12), contributions=False)["anomaly"].mean() < 0.1
+    pooled = TimeSeriesDetector(mode_models=False).fit(train)
+    assert pooled.score(faulty)["anomaly"].to_numpy()[steady_a].mean() < 0.2
+
+
+def test_a_mode_seen_once_is_scored_by_the_model_of_every_row(rng):
+    train = pump_loop(rng, 4)  # two runs of each pump: too few occasions for a model each
+    model = TimeSeriesDetector().fit(train)
+    assert model.mode_signals_ == ["pump_a"]
+    assert model.modelled_regimes_.tolist() == []

@@ -38,6 +38,7 @@ from bms.models.anomaly_base import (
     CLIP_Z,
     EPS,
     BaseDetector,
+    PerStateMixin,
     ThresholdedOutlierMixin,
     robust_scale,
     shares,
@@ -58,7 +59,7 @@ __all__ = [
 MIN_RESIDUAL_SD = 0.1
 
 
-class ResidualDetector(BaseDetector):
+class ResidualDetector(PerStateMixin, BaseDetector):
     """Each signal predicted from the others (ridge); anomaly = mean squared z-residual.
 
     Parameters
@@ -104,64 +105,34 @@ class ResidualDetector(BaseDetector):
         self.state_column = state_column
         self.min_state_rows = min_state_rows
 
-    def _signals(self, n_features: int) -> NDArray[np.int64]:
-        cols = np.arange(n_features)
-        if self.state_column is not None and n_features > 1:
-            cols = cols[cols != self.state_column]
-        return cols
-
-    def _fit_one(self, Z: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
-        mean = Z.mean(axis=0)
-        D = Z - mean
-        cov = D.T @ D / max(len(Z) - 1, 1) + self.alpha * np.eye(Z.shape[1])
+    def _fit_one(self, S: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+        mean = S.mean(axis=0)
+        D = S - mean
+        cov = D.T @ D / max(len(S) - 1, 1) + self.alpha * np.eye(S.shape[1])
         precision = np.linalg.inv(cov)
         weights = precision / np.diag(precision)  # residual_j = (D @ precision)_j / P_jj
         resid_sd = np.maximum((D @ weights).std(axis=0), MIN_RESIDUAL_SD)
         return {"mean": mean, "weights": weights / resid_sd}
 
-    def _fit_core(self, Z: NDArray[np.float64]) -> dict[str, Any]:
-        if self.state_column is not None and self.state_column >= Z.shape[1]:
-            raise ValueError(f"state_column={self.state_column} but X has {Z.shape[1]} columns")
-        cols = self._signals(Z.shape[1])
-        state: dict[str, Any] = {"global": self._fit_one(Z[:, cols]), "by_state": {}}
-        if self.state_column is not None and len(cols) < Z.shape[1]:
-            keys = np.round(Z[:, self.state_column], 6)
-            for key in np.unique(keys):
-                rows = keys == key
-                if rows.sum() >= self.min_state_rows:
-                    state["by_state"][float(key)] = self._fit_one(Z[rows][:, cols])
-        return state
-
-    def _anomaly_core(
-        self, state: dict[str, Any], Z: NDArray[np.float64], *, parts: bool = False
+    @staticmethod
+    def _squared_residuals(
+        model: dict[str, NDArray[np.float64]], S: NDArray[np.float64]
     ) -> NDArray[np.float64]:
-        cols = self._signals(Z.shape[1])
-        S = Z[:, cols]
+        return np.asarray(((S - model["mean"]) @ model["weights"]) ** 2)
 
-        def resid(model: dict[str, NDArray[np.float64]], rows: NDArray[np.float64]) -> Any:
-            return ((rows - model["mean"]) @ model["weights"]) ** 2
+    def _anomaly_one(
+        self, model: dict[str, NDArray[np.float64]], S: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        return np.asarray(self._squared_residuals(model, S).mean(axis=1))
 
-        sq = resid(state["global"], S)
-        if state["by_state"]:
-            keys = np.round(Z[:, self.state_column], 6)
-            for key, model in state["by_state"].items():
-                rows = keys == key
-                if rows.any():
-                    sq[rows] = resid(model, S[rows])
-        if not parts:
-            return np.asarray(sq.mean(axis=1))
-        full = np.zeros_like(Z)
-        full[:, cols] = sq
-        return full
-
-    def _explain_core(
-        self, state: dict[str, Any], Z: NDArray[np.float64]
+    def _explain_one(
+        self, model: dict[str, NDArray[np.float64]], S: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        full = self._anomaly_core(state, Z, parts=True)
-        return full.sum(axis=1) / len(self._signals(Z.shape[1])), full
+        squared = self._squared_residuals(model, S)
+        return squared.mean(axis=1), squared
 
 
-class PCADetector(BaseDetector):
+class PCADetector(PerStateMixin, BaseDetector):
     """PCA Hotelling T² + Q (squared prediction error) on robust-standardised signals.
 
     Parameters
@@ -169,6 +140,12 @@ class PCADetector(BaseDetector):
     variance_ratio : float, default=0.95
         Share of the training variance the principal subspace keeps (at least one component,
         and at most ``n_features - 1`` so that Q is defined).
+    state_column : int or None, default=None
+        Index of a column holding a discrete operating state; one PCA is fitted per state
+        value seen with at least ``min_state_rows`` rows, the global one serves the others.
+        The state column itself is not a signal.
+    min_state_rows : int, default=50
+        Fewest training rows for a state to get its own model.
     false_alarm_rate : float, default=0.01
         Share of held-out training rows above the threshold.
     n_splits : int, default=4
@@ -181,12 +158,16 @@ class PCADetector(BaseDetector):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **BaseDetector._parameter_constraints,
         "variance_ratio": [Interval(Real, 0.0, 1.0, closed="right")],
+        "state_column": [Interval(Integral, 0, None, closed="left"), None],
+        "min_state_rows": [Interval(Integral, 2, None, closed="left")],
     }
 
     def __init__(
         self,
         *,
         variance_ratio: float = 0.95,
+        state_column: int | None = None,
+        min_state_rows: int = 50,
         false_alarm_rate: float = 0.01,
         n_splits: int = 4,
         block_rows: int | None = None,
@@ -195,16 +176,18 @@ class PCADetector(BaseDetector):
             false_alarm_rate=false_alarm_rate, n_splits=n_splits, block_rows=block_rows
         )
         self.variance_ratio = variance_ratio
+        self.state_column = state_column
+        self.min_state_rows = min_state_rows
 
-    def _fit_core(self, Z: NDArray[np.float64]) -> dict[str, Any]:
-        mean = Z.mean(axis=0)
-        D = Z - mean
-        cov = D.T @ D / max(len(Z) - 1, 1)
+    def _fit_one(self, S: NDArray[np.float64]) -> dict[str, Any]:
+        mean = S.mean(axis=0)
+        D = S - mean
+        cov = D.T @ D / max(len(S) - 1, 1)
         eigval, eigvec = np.linalg.eigh(cov)
         order = np.argsort(eigval)[::-1]
         eigval, eigvec = np.maximum(eigval[order], 0.0), eigvec[:, order]
         total = eigval.sum()
-        n_features = Z.shape[1]
+        n_features = S.shape[1]
         if total <= EPS:
             k = 1
         else:
@@ -212,38 +195,34 @@ class PCADetector(BaseDetector):
         k = max(1, min(k, n_features - 1 if n_features > 1 else 1))
         lam = np.maximum(eigval[:k], 1e-6 * max(total, 1.0))
         P = eigvec[:, :k]
-        state = {"mean": mean, "P": P, "lam": lam, "t2_mean": 1.0, "q_mean": 1.0}
-        t2, q = self._t2_q(state, Z)
-        state["t2_mean"] = max(float(t2.mean()), 1e-6)
-        state["q_mean"] = max(float(q.mean()), 1e-6)
-        return state
+        model = {"mean": mean, "P": P, "lam": lam, "t2_mean": 1.0, "q_mean": 1.0}
+        t2, q = self._t2_q(model, S)
+        model["t2_mean"] = max(float(t2.mean()), 1e-6)
+        model["q_mean"] = max(float(q.mean()), 1e-6)
+        return model
 
     @staticmethod
-    def _t2_q(state: dict[str, Any], Z: NDArray[np.float64]) -> tuple[Any, Any]:
-        D = Z - state["mean"]
-        T = D @ state["P"]
-        R = D - T @ state["P"].T
-        return (T**2 / state["lam"]).sum(axis=1), (R**2).sum(axis=1)
+    def _t2_q(model: dict[str, Any], S: NDArray[np.float64]) -> tuple[Any, Any]:
+        D = S - model["mean"]
+        T = D @ model["P"]
+        R = D - T @ model["P"].T
+        return (T**2 / model["lam"]).sum(axis=1), (R**2).sum(axis=1)
 
-    def _anomaly_core(
-        self, state: dict[str, Any], Z: NDArray[np.float64], *, parts: bool = False
-    ) -> NDArray[np.float64]:
-        if not parts:
-            t2, q = self._t2_q(state, Z)
-            return np.asarray(0.5 * (t2 / state["t2_mean"] + q / state["q_mean"]))
-        return self._explain_core(state, Z)[1]
+    def _anomaly_one(self, model: dict[str, Any], S: NDArray[np.float64]) -> NDArray[np.float64]:
+        t2, q = self._t2_q(model, S)
+        return np.asarray(0.5 * (t2 / model["t2_mean"] + q / model["q_mean"]))
 
-    def _explain_core(
-        self, state: dict[str, Any], Z: NDArray[np.float64]
+    def _explain_one(
+        self, model: dict[str, Any], S: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        D = Z - state["mean"]
-        T = D @ state["P"]
-        R = D - T @ state["P"].T
-        scaled = T / state["lam"]
+        D = S - model["mean"]
+        T = D @ model["P"]
+        R = D - T @ model["P"].T
+        scaled = T / model["lam"]
         t2 = (T * scaled).sum(axis=1)
-        anomaly = 0.5 * (t2 / state["t2_mean"] + (R**2).sum(axis=1) / state["q_mean"])
-        t2_parts = np.abs(D * (scaled @ state["P"].T))  # complete decomposition of T²
-        return anomaly, 0.5 * (t2_parts / state["t2_mean"] + R**2 / state["q_mean"])
+        anomaly = 0.5 * (t2 / model["t2_mean"] + (R**2).sum(axis=1) / model["q_mean"])
+        t2_parts = np.abs(D * (scaled @ model["P"].T))  # complete decomposition of T²
+        return anomaly, 0.5 * (t2_parts / model["t2_mean"] + R**2 / model["q_mean"])
 
 
 class EnsembleDetector(ThresholdedOutlierMixin, BaseEstimator):
@@ -258,12 +237,16 @@ class EnsembleDetector(ThresholdedOutlierMixin, BaseEstimator):
         Share of held-out training rows above the ensemble threshold.
     block_rows : int or None, default=None
         Calibration block length of the default members [rows].
+    state_column : int or None, default=None
+        Column holding a discrete operating state: given to every member that takes a
+        ``state_column`` (one model per state); members without one see it as a feature.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "detectors": [list, None],
         "false_alarm_rate": [Interval(Real, 0.0, 0.5, closed="neither")],
         "block_rows": [Interval(Integral, 1, None, closed="left"), None],
+        "state_column": [Interval(Integral, 0, None, closed="left"), None],
     }
 
     def __init__(
@@ -272,10 +255,12 @@ class EnsembleDetector(ThresholdedOutlierMixin, BaseEstimator):
         *,
         false_alarm_rate: float = 0.01,
         block_rows: int | None = None,
+        state_column: int | None = None,
     ) -> None:
         self.detectors = detectors
         self.false_alarm_rate = false_alarm_rate
         self.block_rows = block_rows
+        self.state_column = state_column
 
     def fit(self, X: ArrayLike, y: object = None) -> EnsembleDetector:
         """Fit every member on X (rows oldest first) and calibrate the ensemble threshold.
@@ -300,7 +285,12 @@ class EnsembleDetector(ThresholdedOutlierMixin, BaseEstimator):
             ]
         if not members:
             raise ValueError("EnsembleDetector needs at least one detector")
-        self.detectors_ = [clone(d).fit(X) for d in members]
+        members = [clone(d) for d in members]
+        if self.state_column is not None:
+            for member in members:
+                if "state_column" in member.get_params(deep=False):
+                    member.set_params(state_column=self.state_column)
+        self.detectors_ = [member.fit(X) for member in members]
         held_out = np.mean([-d.cv_scores_ / d.threshold_ for d in self.detectors_], axis=0)
         self.cv_scores_ = -held_out
         self.offset_ = float(np.quantile(self.cv_scores_, self.false_alarm_rate))

@@ -22,7 +22,16 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["CLIP_Z", "EPS", "BaseDetector", "ThresholdedOutlierMixin", "robust_scale", "shares"]
+__all__ = [
+    "CLIP_Z",
+    "EPS",
+    "BaseDetector",
+    "PerStateMixin",
+    "ThresholdedOutlierMixin",
+    "block_folds",
+    "robust_scale",
+    "shares",
+]
 
 #: Standardised values are clipped to this many robust standard deviations, so that one
 #: runaway signal (or a column constant in training) cannot swamp every other.
@@ -54,6 +63,26 @@ def robust_scale(X: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[n
     scale = np.maximum(scale, 0.1 * X.std(axis=0))
     scale = np.maximum(scale, 1e-6 * (1.0 + np.abs(center)))
     return center, scale
+
+
+def block_folds(n_rows: int, block_rows: int, n_splits: int) -> NDArray[np.int64]:
+    """Fold of each row: blocks of ``block_rows`` rows dealt to the folds in rounds.
+
+    Each round of ``n_splits`` consecutive blocks gives one block to every fold, so every
+    stretch of the training data lands in several folds; the order inside a round is shuffled
+    (fixed seed), so that a schedule whose period is a multiple of the round (a day of minutes
+    is 24 blocks of 60) does not put the same hour of every day, a start-up say, in the same
+    fold, where holding it out would leave no example of it to learn from.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+        Fold index in ``[0, n_splits)``.
+    """
+    n_blocks = -(-n_rows // block_rows)
+    n_rounds = -(-n_blocks // n_splits)
+    order = np.argsort(np.random.default_rng(0).random((n_rounds, n_splits)), axis=1)
+    return np.repeat(order.ravel()[:n_blocks], block_rows)[:n_rows]
 
 
 def shares(parts: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -165,8 +194,8 @@ class BaseDetector(ThresholdedOutlierMixin, BaseEstimator):
         if self.block_rows is None:  # n_splits contiguous blocks
             sizes = [len(b) for b in np.array_split(np.arange(n), self.n_splits)]
             fold = np.repeat(np.arange(self.n_splits), sizes)
-        else:  # blocks of block_rows rows dealt to the folds in turn
-            fold = (np.arange(n) // self.block_rows) % self.n_splits
+        else:
+            fold = block_folds(n, self.block_rows, self.n_splits)
         out = self._anomaly_core(self.state_, Z)  # for any fold left empty
         for k in range(self.n_splits):
             held = fold == k
@@ -227,3 +256,97 @@ class BaseDetector(ThresholdedOutlierMixin, BaseEstimator):
         check_is_fitted(self)
         values: NDArray[np.float64] = validate_data(self, X, dtype=np.float64, reset=False)
         return shares(self._anomaly_core(self.state_, self._standardise(values), parts=True))
+
+
+class PerStateMixin:
+    """One model per discrete operating state, the global model for the other rows.
+
+    For a :class:`BaseDetector` subclass (listed before it) with parameters ``state_column``
+    (int or None) and ``min_state_rows`` (int) that implements ``_fit_one(S) -> model``,
+    ``_anomaly_one(model, S) -> (n_rows,)`` and ``_explain_one(model, S) -> (anomaly, parts)``
+    on the standardised signals ``S`` (every column but the state). The state column is read
+    as given, not standardised nor clipped (two states must never merge), and is not a signal:
+    its parts are 0. A state value with fewer than ``min_state_rows`` training rows, or not
+    seen in training, is scored by the global model fitted on every row.
+    """
+
+    state_column: int | None
+    min_state_rows: int
+
+    def _standardise(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        Z: NDArray[np.float64] = super()._standardise(X)  # type: ignore[misc]
+        if self.state_column is not None and self.state_column < X.shape[1]:
+            Z[:, self.state_column] = X[:, self.state_column]
+        return Z
+
+    def _signals(self, n_features: int) -> NDArray[np.int64]:
+        cols = np.arange(n_features)
+        if self.state_column is not None and n_features > 1:
+            cols = cols[cols != self.state_column]
+        return cols
+
+    def _state_keys(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.round(Z[:, self.state_column], 6)
+
+    def _fit_one(self, S: NDArray[np.float64]) -> Any:
+        raise NotImplementedError
+
+    def _anomaly_one(self, model: Any, S: NDArray[np.float64]) -> NDArray[np.float64]:
+        raise NotImplementedError
+
+    def _explain_one(
+        self, model: Any, S: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        raise NotImplementedError
+
+    def _fit_core(self, Z: NDArray[np.float64]) -> dict[str, Any]:
+        if self.state_column is not None and self.state_column >= Z.shape[1]:
+            raise ValueError(f"state_column={self.state_column} but X has {Z.shape[1]} columns")
+        cols = self._signals(Z.shape[1])
+        state: dict[str, Any] = {"global": self._fit_one(Z[:, cols]), "by_state": {}}
+        if self.state_column is not None and len(cols) < Z.shape[1]:
+            keys = self._state_keys(Z)
+            values, counts = np.unique(keys, return_counts=True)
+            for key in values[counts >= self.min_state_rows]:
+                state["by_state"][float(key)] = self._fit_one(Z[keys == key][:, cols])
+        return state
+
+    def _by_state(
+        self, state: dict[str, Any], Z: NDArray[np.float64], score: Any
+    ) -> tuple[NDArray[np.float64], ...]:
+        """``score(model, S_rows)`` (an array or a tuple of arrays) run on each state's rows
+        with that state's model, put back in row order."""
+        S = Z[:, self._signals(Z.shape[1])]
+        if not state["by_state"] or len(Z) == 0:
+            result = score(state["global"], S)
+            return result if isinstance(result, tuple) else (result,)
+        keys = self._state_keys(Z)
+        known = np.array(list(state["by_state"]))
+        groups = [(state["global"], ~np.isin(keys, known))]
+        groups += [(model, keys == key) for key, model in state["by_state"].items()]
+        out: list[NDArray[np.float64]] = []
+        for model, rows in groups:
+            if not rows.any():
+                continue
+            result = score(model, S[rows])
+            parts = result if isinstance(result, tuple) else (result,)
+            if not out:
+                out = [np.zeros((len(Z), *p.shape[1:])) for p in parts]
+            for whole, part in zip(out, parts, strict=True):
+                whole[rows] = part
+        return tuple(out)
+
+    def _anomaly_core(
+        self, state: dict[str, Any], Z: NDArray[np.float64], *, parts: bool = False
+    ) -> NDArray[np.float64]:
+        if not parts:
+            return self._by_state(state, Z, self._anomaly_one)[0]
+        return self._explain_core(state, Z)[1]
+
+    def _explain_core(
+        self, state: dict[str, Any], Z: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        anomaly, signal_parts = self._by_state(state, Z, self._explain_one)
+        parts = np.zeros_like(Z)
+        parts[:, self._signals(Z.shape[1])] = signal_parts
+        return anomaly, parts

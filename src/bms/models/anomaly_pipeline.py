@@ -44,7 +44,12 @@ from sklearn.base import clone
 
 from bms.models.anomaly import EnsembleDetector
 from bms.models.anomaly_calibration import smoothed_threshold
-from bms.models.anomaly_regimes import UNSEEN, OperatingRegimes, regime_thresholds
+from bms.models.anomaly_regimes import (
+    UNSEEN,
+    OperatingRegimes,
+    modelled_regimes,
+    regime_thresholds,
+)
 
 __all__ = [
     "CONTRIBUTION_PREFIX",
@@ -199,6 +204,12 @@ class TimeSeriesDetector:
         Judge slow signals (fewer than :data:`MIN_EFFECTIVE_SAMPLES` decorrelation times in the
         training rows) by their change over :data:`DRIFT_HORIZON_WINDOWS` windows instead of
         their level; the horizon is capped at a quarter of the training rows.
+    mode_models : bool, default=True
+        With mode signals, fit one model per operating regime seen on at least
+        :data:`~bms.models.anomaly_regimes.MIN_MODE_EPISODES` separate occasions in training
+        (for a detector that takes a ``state_column``: the default ensemble,
+        :class:`~bms.models.anomaly.ResidualDetector`, :class:`~bms.models.anomaly.PCADetector`);
+        the other regimes, and other detectors, get one model fitted on every row.
 
     Attributes
     ----------
@@ -212,6 +223,10 @@ class TimeSeriesDetector:
         regime).
     regime_thresholds_ : dict
         Operating regime -> threshold (:func:`bms.models.anomaly_regimes.regime_thresholds`).
+    state_column_ : int or None
+        Column of the detector's input that holds the operating regime (None: one model).
+    modelled_regimes_ : ndarray
+        Regimes with a model of their own (the others are :data:`UNSEEN` in that column).
     """
 
     def __init__(
@@ -222,6 +237,7 @@ class TimeSeriesDetector:
         differences: bool = True,
         detector: Any = None,
         drift_aware: bool = True,
+        mode_models: bool = True,
     ) -> None:
         if window_rows < 1:
             raise ValueError(f"window_rows must be >= 1, got {window_rows}")
@@ -232,6 +248,7 @@ class TimeSeriesDetector:
         self.differences = differences
         self.detector = detector
         self.drift_aware = drift_aware
+        self.mode_models = mode_models
 
     # -- features -------------------------------------------------------------------------
     def _impute(self, frame: pd.DataFrame) -> NDArray[np.float64]:
@@ -301,6 +318,9 @@ class TimeSeriesDetector:
         self.slow_signals_ = [
             s for s, slow in zip(self.signals_, self.slow_mask_, strict=True) if slow
         ]
+        self.regimes_ = OperatingRegimes(TRANSITION_WINDOWS * self.window_rows).fit(values)
+        self.mode_signals_ = self.regimes_.mode_names(self.signals_)
+        train_regimes = self.regimes_.transform(values)
         X = self._features(values)
         detector = self.detector
         if detector is None:
@@ -308,13 +328,20 @@ class TimeSeriesDetector:
                 false_alarm_rate=self.false_alarm_rate,
                 block_rows=calibration_block_rows(len(X), self.window_rows),
             )
-        self.detector_ = clone(detector).fit(X)
+        detector = clone(detector)
+        self.state_column_: int | None = None
+        self.modelled_regimes_ = modelled_regimes(train_regimes)
+        if (
+            self.mode_models
+            and self.mode_signals_
+            and "state_column" in detector.get_params(deep=False)
+        ):
+            self.state_column_ = X.shape[1]
+            detector.set_params(state_column=self.state_column_)
+        self.detector_ = detector.fit(self._with_regimes(X, train_regimes))
         held_out = np.maximum(-self.detector_.cv_scores_, 0.0)
         smoothed = trailing_mean(held_out, self.window_rows, full_window=True)
         self.threshold_ = smoothed_threshold(held_out, self.window_rows, self.false_alarm_rate)
-        self.regimes_ = OperatingRegimes(TRANSITION_WINDOWS * self.window_rows).fit(values)
-        self.mode_signals_ = self.regimes_.mode_names(self.signals_)
-        train_regimes = self.regimes_.transform(values)
         self.regime_thresholds_ = regime_thresholds(
             held_out,
             smoothed,
@@ -367,14 +394,15 @@ class TimeSeriesDetector:
         if missing:
             raise KeyError(f"test frame lacks signals {missing}")
         values = self._impute(test)
-        X = self._features(values)
+        regimes = self.regimes_.transform(values)
+        X = self._with_regimes(self._features(values), regimes)
         if contributions:
             raw, feature_shares = self.detector_.explain(X)
         else:
             raw = self.detector_.anomaly(X)
         raw = np.maximum(raw, 0.0)
         smoothed = trailing_mean(raw, self.window_rows, full_window=True)
-        row_threshold = self._row_thresholds(self.regimes_.transform(values))
+        row_threshold = self._row_thresholds(regimes)
         score = smoothed / (smoothed + row_threshold)
         out = pd.DataFrame(
             {"score": score, "anomaly": (score >= 0.5).astype(np.int64)}, index=test.index
@@ -388,6 +416,16 @@ class TimeSeriesDetector:
             for j, name in enumerate(self.signals_):
                 out[f"{CONTRIBUTION_PREFIX}{name}"] = signal_shares[:, j]
         return out
+
+    def _with_regimes(
+        self, X: NDArray[np.float64], regimes: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """The detector's input: the features, and the regime column when there is one
+        (:data:`UNSEEN` for a regime without a model of its own: the global model)."""
+        if self.state_column_ is None:
+            return X
+        modelled = np.where(np.isin(regimes, self.modelled_regimes_), regimes, UNSEEN)
+        return np.hstack([X, modelled[:, None].astype(np.float64)])
 
     def _row_thresholds(self, regimes: NDArray[np.int64]) -> NDArray[np.float64]:
         """Threshold of each row's smoothed anomaly, from its operating regime."""
@@ -403,7 +441,7 @@ class TimeSeriesDetector:
         n = len(self.signals_)
         shares = feature_shares[:, :n]
         if self.differences:
-            shares = shares + feature_shares[:, n:]
+            shares = shares + feature_shares[:, n : 2 * n]
         weighted = trailing_mean(shares * raw[:, None], self.window_rows)
         total = weighted.sum(axis=1, keepdims=True)
         return np.where(total > 0, weighted / np.where(total > 0, total, 1.0), 1.0 / n)
