@@ -309,3 +309,14 @@ def test_calibration_blocks_cover_every_fold_without_aliasing_a_daily_schedule()
     # the 07:00 block (a daily start-up) does not fall in the same fold every day
     assert len(set(blocks[7::24].tolist())) >= 3
     assert len(block_folds(130, 60, 4)) == 130
+
+
+def test_ridge_penalty_is_chosen_by_held_out_prediction_error(rng):
+    n = 2000
+    x = rng.normal(0, 1, n)
+    exact = np.column_stack([x, 2 * x + rng.normal(0, 0.01, n), rng.normal(0, 1, n)])
+    assert ResidualDetector(block_rows=60).fit(exact).alpha_ <= 0.01  # a physical relation
+    unrelated = rng.normal(0, 1, (n, 3))
+    assert ResidualDetector(block_rows=60).fit(unrelated).alpha_ >= 1.0  # nothing to learn
+    assert ResidualDetector(alpha=0.5).fit(exact).alpha_ == 0.5
+    assert ResidualDetector().fit(exact[:10]).alpha_ == 1.0  # too few rows to cross-validate

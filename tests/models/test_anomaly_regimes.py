@@ -101,16 +101,6 @@ def test_a_stuck_valve_is_flagged_despite_daily_start_ups(rng):
     assert model.score(normal, contributions=False)["anomaly"].mean() < 0.02
 
 
-def test_without_regimes_the_same_stuck_valve_is_missed(rng, monkeypatch):
-    """The case above with one regime forced (the previous behaviour): nothing is found."""
-    monkeypatch.setattr(anomaly_regimes, "MAX_MODE_LEVELS", 1)
-    train, faulty = air_handler(rng, 14), air_handler(rng, 3, stuck_valve=0.5)
-    model = TimeSeriesDetector().fit(train)
-    assert model.mode_signals_ == []
-    running = (faulty["fan"] > 0).to_numpy()
-    assert model.score(faulty)["anomaly"].to_numpy()[running].mean() < 0.05
-
-
 def test_a_regime_needs_several_occasions_for_a_model_of_its_own():
     regimes = np.array([0, 0, 2, 2, 0, 2, 0, 0, 4, 4, 4, UNSEEN, 0], dtype=np.int64)
     # 0 runs 4 times, 2 twice, 4 once; UNSEEN never gets a model

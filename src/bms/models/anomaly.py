@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from bms.models.anomaly_base import (
@@ -45,6 +45,7 @@ from bms.models.anomaly_base import (
 )
 
 __all__ = [
+    "ALPHA_GRID",
     "CLIP_Z",
     "MIN_RESIDUAL_SD",
     "EnsembleDetector",
@@ -53,10 +54,28 @@ __all__ = [
     "robust_scale",
 ]
 
+#: Ridge penalties tried by ``ResidualDetector(alpha="auto")`` [dimensionless, on standardised
+#: signals]: from nearly least squares to nearly "predict the mean".
+ALPHA_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
+#: Penalty when the training rows are too few to cross-validate one.
+FALLBACK_ALPHA = 1.0
 #: Floor of a residual's standard deviation [robust standard deviations of its signal]: a
 #: signal its neighbours predict (almost) exactly in training, such as a set point, must not
 #: turn the smallest later deviation into an enormous residual.
 MIN_RESIDUAL_SD = 0.1
+
+
+def _ridge_errors(fitted: NDArray[np.float64], held: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Summed squared held-out residuals of every signal predicted from the others, for each
+    penalty of :data:`ALPHA_GRID`, the model fitted on ``fitted`` (standardised rows)."""
+    mean = fitted.mean(axis=0)
+    D = fitted - mean
+    cov = D.T @ D / max(len(fitted) - 1, 1)
+    out = np.zeros(len(ALPHA_GRID))
+    for i, alpha in enumerate(ALPHA_GRID):
+        precision = np.linalg.inv(cov + alpha * np.eye(len(cov)))
+        out[i] = float((((held - mean) @ (precision / np.diag(precision))) ** 2).sum())
+    return out
 
 
 class ResidualDetector(PerStateMixin, BaseDetector):
@@ -64,12 +83,16 @@ class ResidualDetector(PerStateMixin, BaseDetector):
 
     Parameters
     ----------
-    alpha : float, default=1.0
+    alpha : float or "auto", default="auto"
         Ridge penalty added to the diagonal of the standardised covariance [dimensionless].
+        "auto": the value of :data:`ALPHA_GRID` with the least held-out prediction error on
+        the training rows (the calibration folds; no labels): exact physical relations
+        (an air-handling unit's) get a light penalty, drifting ones (a test rig over a few
+        minutes) a heavy one. 1.0 when the training rows are too few to cross-validate.
     state_column : int or None, default=None
         Index of a column holding a discrete operating state (e.g. occupancy mode); one model
-        is fitted per state value seen with at least ``min_state_rows`` rows, the global model
-        serves the others. The state column itself is not a predicted signal.
+        is fitted per state value (>= 0) seen with at least ``min_state_rows`` rows, the global
+        model serves the others. The state column itself is not a predicted signal.
     min_state_rows : int, default=50
         Fewest training rows for a state to get its own model.
     false_alarm_rate : float, default=0.01
@@ -79,11 +102,16 @@ class ResidualDetector(PerStateMixin, BaseDetector):
     block_rows : int or None, default=None
         Calibration block length [rows]; None: one contiguous block per fold (see
         :mod:`bms.models.anomaly_base`).
+
+    Attributes
+    ----------
+    alpha_ : float
+        The ridge penalty used.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **BaseDetector._parameter_constraints,
-        "alpha": [Interval(Real, 0.0, None, closed="neither")],
+        "alpha": [Interval(Real, 0.0, None, closed="neither"), StrOptions({"auto"})],
         "state_column": [Interval(Integral, 0, None, closed="left"), None],
         "min_state_rows": [Interval(Integral, 2, None, closed="left")],
     }
@@ -91,7 +119,7 @@ class ResidualDetector(PerStateMixin, BaseDetector):
     def __init__(
         self,
         *,
-        alpha: float = 1.0,
+        alpha: float | str = "auto",
         state_column: int | None = None,
         min_state_rows: int = 50,
         false_alarm_rate: float = 0.01,
@@ -105,10 +133,41 @@ class ResidualDetector(PerStateMixin, BaseDetector):
         self.state_column = state_column
         self.min_state_rows = min_state_rows
 
+    def _select(self, Z: NDArray[np.float64]) -> None:
+        if self.alpha != "auto":
+            self.alpha_ = float(self.alpha)
+            return
+        fold = self._folds(len(Z))
+        if fold is None:
+            self.alpha_ = FALLBACK_ALPHA
+            return
+        S = Z[:, self._signals(Z.shape[1])]
+        with_states = self.state_column is not None and S.shape[1] < Z.shape[1]
+        keys = self._state_keys(Z) if with_states else np.zeros(len(Z))
+        errors = np.zeros(len(ALPHA_GRID))
+        for k in np.unique(fold):
+            fitted, held = fold != k, fold == k
+            if fitted.sum() < 2:
+                continue
+            values, counts = np.unique(keys[fitted], return_counts=True)
+            own = values[(counts >= self.min_state_rows) & (values >= 0)] if with_states else values
+            pooled_rows = held & ~np.isin(keys, own)
+            if pooled_rows.any():  # states without a model of their own: the global one
+                errors += _ridge_errors(S[fitted], S[pooled_rows])
+            for key in own:
+                rows = held & (keys == key)
+                if rows.any():
+                    errors += _ridge_errors(S[fitted & (keys == key)], S[rows])
+        self.alpha_ = float(ALPHA_GRID[int(np.argmin(errors))])
+
+    def _penalty(self) -> float:
+        """The ridge penalty in use: chosen at fit (``alpha_``), else ``alpha`` itself."""
+        return float(getattr(self, "alpha_", self.alpha))
+
     def _fit_one(self, S: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
         mean = S.mean(axis=0)
         D = S - mean
-        cov = D.T @ D / max(len(S) - 1, 1) + self.alpha * np.eye(S.shape[1])
+        cov = D.T @ D / max(len(S) - 1, 1) + self._penalty() * np.eye(S.shape[1])
         precision = np.linalg.inv(cov)
         weights = precision / np.diag(precision)  # residual_j = (D @ precision)_j / P_jj
         resid_sd = np.maximum((D @ weights).std(axis=0), MIN_RESIDUAL_SD)
@@ -142,7 +201,8 @@ class PCADetector(PerStateMixin, BaseDetector):
         and at most ``n_features - 1`` so that Q is defined).
     state_column : int or None, default=None
         Index of a column holding a discrete operating state; one PCA is fitted per state
-        value seen with at least ``min_state_rows`` rows, the global one serves the others.
+        value (>= 0) seen with at least ``min_state_rows`` rows, the global one serves the
+        others.
         The state column itself is not a signal.
     min_state_rows : int, default=50
         Fewest training rows for a state to get its own model.

@@ -182,20 +182,29 @@ class BaseDetector(ThresholdedOutlierMixin, BaseEstimator):
         values: NDArray[np.float64] = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         self.center_, self.scale_ = robust_scale(values)
         Z = self._standardise(values)
+        self._select(Z)
         self.state_ = self._fit_core(Z)
         self.cv_scores_ = -self._held_out_anomaly(Z)
         self.offset_ = float(np.quantile(self.cv_scores_, self.false_alarm_rate))
         return self
 
-    def _held_out_anomaly(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
-        n = Z.shape[0]
+    def _select(self, Z: NDArray[np.float64]) -> None:
+        """Choose data-dependent settings on the standardised training rows before fitting
+        (e.g. a penalty by cross-validation on :meth:`_folds`); nothing by default."""
+
+    def _folds(self, n: int) -> NDArray[np.int64] | None:
+        """Fold of each of ``n`` training rows for held-out scoring; None when too few rows."""
         if n < self.n_splits * _MIN_BLOCK_ROWS:
-            return self._anomaly_core(self.state_, Z)
+            return None
         if self.block_rows is None:  # n_splits contiguous blocks
             sizes = [len(b) for b in np.array_split(np.arange(n), self.n_splits)]
-            fold = np.repeat(np.arange(self.n_splits), sizes)
-        else:
-            fold = block_folds(n, self.block_rows, self.n_splits)
+            return np.repeat(np.arange(self.n_splits), sizes)
+        return block_folds(n, self.block_rows, self.n_splits)
+
+    def _held_out_anomaly(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
+        fold = self._folds(Z.shape[0])
+        if fold is None:
+            return self._anomaly_core(self.state_, Z)
         out = self._anomaly_core(self.state_, Z)  # for any fold left empty
         for k in range(self.n_splits):
             held = fold == k
@@ -267,7 +276,8 @@ class PerStateMixin:
     on the standardised signals ``S`` (every column but the state). The state column is read
     as given, not standardised nor clipped (two states must never merge), and is not a signal:
     its parts are 0. A state value with fewer than ``min_state_rows`` training rows, or not
-    seen in training, is scored by the global model fitted on every row.
+    seen in training, or negative (no state of its own), is scored by the global model fitted
+    on every row.
     """
 
     state_column: int | None
@@ -307,7 +317,7 @@ class PerStateMixin:
         if self.state_column is not None and len(cols) < Z.shape[1]:
             keys = self._state_keys(Z)
             values, counts = np.unique(keys, return_counts=True)
-            for key in values[counts >= self.min_state_rows]:
+            for key in values[(counts >= self.min_state_rows) & (values >= 0)]:
                 state["by_state"][float(key)] = self._fit_one(Z[keys == key][:, cols])
         return state
 
