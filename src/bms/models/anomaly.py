@@ -5,11 +5,14 @@ more normal; ``decision_function = score_samples - offset_``; ``predict`` gives 
 :class:`sklearn.ensemble.IsolationForest`):
 
 * :class:`ResidualDetector`: each signal is predicted from all the others by a ridge regression
-  (closed form from the regularised precision matrix), optionally one model per operating state;
-  the score is the mean squared standardised residual, and each signal's share of it is its
-  contribution.
+  (closed form from the regularised precision matrix, the penalty chosen by held-out prediction
+  error); the score is the mean squared standardised residual, and each signal's share of it
+  is its contribution.
 * :class:`PCADetector`: PCA on the robust-standardised signals; the anomaly is Hotelling's T²
   (inside the principal subspace) plus Q / SPE (off it), each divided by its training mean.
+
+Both take an optional ``state_column`` (one model per operating state:
+:class:`~bms.models.anomaly_base.PerStateMixin`).
 * :class:`EnsembleDetector`: the mean of its members' anomalies, each divided by that member's
   own threshold (so 1 = at threshold for every member).
 
@@ -202,8 +205,7 @@ class PCADetector(PerStateMixin, BaseDetector):
     state_column : int or None, default=None
         Index of a column holding a discrete operating state; one PCA is fitted per state
         value (>= 0) seen with at least ``min_state_rows`` rows, the global one serves the
-        others.
-        The state column itself is not a signal.
+        others. The state column itself is not a signal.
     min_state_rows : int, default=50
         Fewest training rows for a state to get its own model.
     false_alarm_rate : float, default=0.01
