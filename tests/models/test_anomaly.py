@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from bms.models.anomaly import EnsembleDetector, PCADetector, ResidualDetector
+from bms.models.anomaly import CLIP_Z, EnsembleDetector, PCADetector, ResidualDetector
 from bms.models.anomaly_autoencoder import AutoencoderDetector, lagged_window
 from bms.models.anomaly_base import block_folds
 from bms.models.anomaly_calibration import integrated_autocorrelation, smoothed_threshold
@@ -320,3 +320,12 @@ def test_ridge_penalty_is_chosen_by_held_out_prediction_error(rng):
     assert ResidualDetector(block_rows=60).fit(unrelated).alpha_ >= 1.0  # nothing to learn
     assert ResidualDetector(alpha=0.5).fit(exact).alpha_ == 0.5
     assert ResidualDetector().fit(exact[:10]).alpha_ == 1.0  # too few rows to cross-validate
+
+
+def test_one_runaway_residual_cannot_swamp_the_others(rng):
+    x = rng.normal(0, 1, 1000)
+    X = np.column_stack([x, x + rng.normal(0, 0.01, 1000), rng.normal(0, 1, 1000)])
+    model = ResidualDetector(alpha=0.001).fit(X)
+    broken = np.array([[0.0, 8.0, 0.0]])  # a relation off by 800 of its residual s.d.
+    assert model.anomaly(broken)[0] <= CLIP_Z**2  # each squared residual capped at CLIP_Z²
+    assert model.predict(broken)[0] == -1

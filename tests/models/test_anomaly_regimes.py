@@ -146,3 +146,16 @@ def test_a_mode_seen_once_is_scored_by_the_model_of_every_row(rng):
     model = TimeSeriesDetector().fit(train)
     assert model.mode_signals_ == ["pump_a"]
     assert model.modelled_regimes_.tolist() == []
+
+
+def test_a_transition_lasts_until_the_features_no_longer_see_the_switch(rng):
+    """A slow signal's feature is its change over the drift horizon of a 10-row level mean: the
+    rows after a switch carry it for that long, then for one smoothing window."""
+    tank = np.linspace(20.0, 35.0, 48 * 60) + rng.normal(0, 0.05, 48 * 60)  # heats all along
+    train = pump_loop(rng, 48).assign(tank=tank)
+    model = TimeSeriesDetector().fit(train)
+    assert model.slow_signals_ == ["tank"]
+    assert model.regimes_.transition_rows == model.drift_horizon_ + 10 + model.window_rows
+    quick = TimeSeriesDetector().fit(pump_loop(rng, 48))
+    assert quick.slow_signals_ == []
+    assert quick.regimes_.transition_rows == 2 * quick.window_rows

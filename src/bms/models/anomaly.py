@@ -180,7 +180,8 @@ class ResidualDetector(PerStateMixin, BaseDetector):
     def _squared_residuals(
         model: dict[str, NDArray[np.float64]], S: NDArray[np.float64]
     ) -> NDArray[np.float64]:
-        return np.asarray(((S - model["mean"]) @ model["weights"]) ** 2)
+        residuals = (S - model["mean"]) @ model["weights"]
+        return np.asarray(np.clip(residuals, -CLIP_Z, CLIP_Z) ** 2)
 
     def _anomaly_one(
         self, model: dict[str, NDArray[np.float64]], S: NDArray[np.float64]

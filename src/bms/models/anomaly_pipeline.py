@@ -278,6 +278,18 @@ class TimeSeriesDetector:
         diffs[1:] = values[1:] - values[:-1]
         return np.hstack([levels, diffs])
 
+    def _transition_rows(self) -> int:
+        """Rows after a mode switch judged as a transition: :data:`TRANSITION_WINDOWS` windows,
+        and at least as long as the switch still shows in the smoothed anomaly. A feature looks
+        back over the level mean (and, for a slow signal, the drift horizon before it), and the
+        smoothing over one more window: until then a steady mode's rows still carry the switch
+        (on LBNL SZCAV, rows 60-69 after a switch gave the steady night regime's held-out
+        anomalies a tail 1,000 x their median, and a threshold that no fault reached)."""
+        lookback = max(1, self.window_rows // LEVEL_WINDOW_DIVISOR)
+        if self.slow_mask_.any():
+            lookback += self.drift_horizon_
+        return max(TRANSITION_WINDOWS * self.window_rows, lookback + self.window_rows)
+
     def _drift_horizon(self, n_rows: int) -> int:
         """Lag of the drift-aware change [rows]: the calibration block, capped so that short
         training still holds four of them (a change must be learnt from several horizons)."""
@@ -318,7 +330,7 @@ class TimeSeriesDetector:
         self.slow_signals_ = [
             s for s, slow in zip(self.signals_, self.slow_mask_, strict=True) if slow
         ]
-        self.regimes_ = OperatingRegimes(TRANSITION_WINDOWS * self.window_rows).fit(values)
+        self.regimes_ = OperatingRegimes(self._transition_rows()).fit(values)
         self.mode_signals_ = self.regimes_.mode_names(self.signals_)
         train_regimes = self.regimes_.transform(values)
         X = self._features(values)
