@@ -7,13 +7,14 @@ with status 2; no traceback. Each command's logic lives in its block (``simulate
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from typing import Annotated, Any
 
 import typer
 
+from bms.cli_models import models_app, open_registry
+from bms.cli_output import echo_table, print_json
 from bms.config import get_settings
 from bms.errors import BmsError
 
@@ -42,11 +43,6 @@ def _configure(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-
-
-def print_json(payload: dict[str, Any]) -> None:
-    """Print one JSON object on its own (last) line of standard output."""
-    typer.echo(json.dumps(payload, default=str))
 
 
 def _path_option(help_text: str) -> Any:
@@ -316,118 +312,8 @@ def evaluate_skab_command(
         )
 
 
-# --- models registry (issue 5) ------------------------------------------------------------
-models_app = typer.Typer(
-    help="Model registry: list, show, promote and roll back model versions.",
-    no_args_is_help=True,
-)
+# --- models registry (issue 5): bms.cli_models ------------------------------------------
 app.add_typer(models_app, name="models")
-
-
-def _registry() -> Any:
-    from bms.models.registry import ModelRegistry
-
-    return ModelRegistry(get_settings().models_dir)
-
-
-def _echo_table(headers: list[str], rows: list[list[str]]) -> None:
-    """Print rows as left-aligned columns under their headers."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    for line in [headers, *rows]:
-        typer.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-
-
-@models_app.command("list")
-def models_list(
-    name: Annotated[str | None, typer.Option("--name", help="Only this model's versions.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-) -> None:
-    """List registered model versions with their status and key metric."""
-    versions = _registry().list(name)
-    if as_json:
-        print_json({"models": [meta.to_dict() for meta in versions]})
-        return
-    if not versions:
-        typer.echo("no models registered yet")
-        return
-    rows = [
-        [
-            meta.name,
-            str(meta.version),
-            meta.kind,
-            meta.scope,
-            str(meta.status),
-            meta.created_at[:16].replace("T", " "),
-            f"{meta.key_metric}={meta.key_metric_value:.4g}" if meta.key_metric else "-",
-        ]
-        for meta in versions
-    ]
-    _echo_table(["NAME", "VERSION", "KIND", "SCOPE", "STATUS", "CREATED (UTC)", "KEY METRIC"], rows)
-
-
-@models_app.command("show")
-def models_show(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[
-        int | None, typer.Option("--version", help="Default: production, else the latest.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-) -> None:
-    """Show all metadata of one model version, and its promotion history."""
-    registry = _registry()
-    if version is None:
-        meta = registry.production(name) or registry.list(name)[-1]
-    else:
-        meta = registry.get(name, version)
-    events = [e for e in registry.history(name) if meta.version in (e["version"], e["previous"])]
-    payload = {**meta.to_dict(), "history": events}
-    if as_json:
-        print_json(payload)
-        return
-    for key, value in payload.items():
-        if isinstance(value, dict):
-            typer.echo(f"{key}:")
-            for sub_key, sub_value in value.items():
-                typer.echo(f"  {sub_key}: {sub_value}")
-        elif key == "history":
-            typer.echo("history:")
-            for e in value:
-                typer.echo(
-                    f"  {e['at'][:19]} {e['action']} v{e['version']} (previous {e['previous']}) "
-                    f"by {e['by']}: {e['reason'] or '-'}"
-                )
-        else:
-            typer.echo(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
-
-
-@models_app.command("promote")
-def models_promote(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[int, typer.Argument(help="Version to put in production.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the history).")] = "",
-) -> None:
-    """Put one version in production (the previous one is archived, and can be rolled back to)."""
-    registry = _registry()
-    before = registry.production(name)
-    meta = registry.promote(name, version, reason=reason)
-    if before is not None and before.version == meta.version:
-        typer.echo(f"{name} version {meta.version} is already in production")
-    else:
-        was = f" (was version {before.version})" if before is not None else ""
-        typer.echo(f"promoted {name} version {meta.version} to production{was}")
-
-
-@models_app.command("rollback")
-def models_rollback(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the history).")] = "",
-) -> None:
-    """Put the previous production version back in production."""
-    registry = _registry()
-    before = registry.production(name)
-    meta = registry.rollback(name, reason=reason)
-    was = f" (was version {before.version})" if before is not None else ""
-    typer.echo(f"rolled {name} back to version {meta.version}{was}")
 
 
 # --- train (issue 5) ---------------------------------------------------------------------
@@ -481,7 +367,7 @@ def train(
         from bms.jobs.train_rul import train_rul_from_csv
 
         decision = train_rul_from_csv(
-            _registry(),
+            open_registry(),
             Path(train_file),
             unit_column=unit_column,
             time_column=time_column,
@@ -499,7 +385,7 @@ def train(
 
         decisions = train_site_anomaly(
             settings,
-            _registry(),
+            open_registry(),
             load_site(settings.site),
             equipment=equipment,
             holdout_days=holdout_days,
@@ -564,7 +450,7 @@ def evaluate_cmapss_command(
     if json_output:
         print_json(result)
     else:
-        _echo_table(
+        echo_table(
             [
                 "SUBSET",
                 "UNITS",
