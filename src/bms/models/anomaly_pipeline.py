@@ -23,7 +23,8 @@ series need and a row-wise estimator cannot do:
    anomaly ``a >= 0``: in [0, 1), 0.5 exactly at the threshold. With mode signals (statuses,
    occupancy: :mod:`bms.models.anomaly_regimes`), each operating regime (a mode, or the
    transition just after a switch into it) gets its own threshold by the same rule, so start-ups
-   do not set the threshold of steady running.
+   do not set the threshold of steady running, and, when the training rows hold it on several
+   occasions, its own model (``mode_models``).
 
 Output per row (:meth:`TimeSeriesDetector.score`, :func:`detect_anomalies`): ``score`` in [0, 1]
 (0.5 = threshold, higher = more anomalous), ``anomaly`` (0/1), ``top_contributor`` (signal
@@ -90,7 +91,8 @@ DRIFT_HORIZON_WINDOWS = CALIBRATION_BLOCK_WINDOWS
 #: Autocorrelation below which two rows of a signal count as decorrelated.
 DECORRELATION_ACF = 0.5
 #: Rows after a switch of operating mode (fan, occupancy...) that are judged as a transition,
-#: in smoothing windows: the window that holds the switch itself, and one to settle.
+#: in smoothing windows: the window that holds the switch itself, and one to settle (longer
+#: when the features look further back: :meth:`TimeSeriesDetector._transition_rows`).
 TRANSITION_WINDOWS = 2
 
 

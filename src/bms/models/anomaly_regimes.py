@@ -21,6 +21,10 @@ takes hundreds), and gives each row a regime:
   steady training mode (a supply fan running with the return fan stopped at night is not a
   mode to wave through).
 
+A regime held on at least :data:`MIN_MODE_EPISODES` separate occasions in the training rows also
+gets a model of its own (:func:`modelled_regimes`; the pipeline passes the regime to the
+detector as a state column).
+
 Data without mode signals (the SKAB pump rig: every signal measured), or with more than
 :data:`MAX_MODE_SIGNALS` of them (too many combinations to calibrate), have one regime, and the
 threshold is the global one, unchanged.
