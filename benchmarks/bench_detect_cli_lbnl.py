@@ -69,13 +69,11 @@ def main() -> None:
             seconds = time.perf_counter() - started
             flags = pd.read_csv(out_csv)["anomaly"].to_numpy()
         truth = test[LABEL].to_numpy()
-        scaler = StandardScaler().fit(train[signals].fillna(train[signals].median()))
-        forest = IsolationForest(random_state=0).fit(
-            scaler.transform(train[signals].fillna(train[signals].median()))
-        )
-        forest_flags = forest.predict(
-            scaler.transform(test[signals].fillna(train[signals].median()))
-        )
+        medians = train[signals].median()
+        train_filled = train[signals].fillna(medians)
+        scaler = StandardScaler().fit(train_filled)
+        forest = IsolationForest(random_state=0).fit(scaler.transform(train_filled))
+        forest_flags = forest.predict(scaler.transform(test[signals].fillna(medians)))
         print(
             f"{unit}: {len(train):,} training rows ({in_train.groupby(frame['day']).any().sum()}"
             f" days), {len(test):,} test rows; bms detect {seconds:.1f} s (whole CLI)"

@@ -68,17 +68,29 @@ FALLBACK_ALPHA = 1.0
 MIN_RESIDUAL_SD = 0.1
 
 
+def _centred_covariance(
+    S: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Column means, centred rows and sample covariance of standardised rows ``S``."""
+    mean = S.mean(axis=0)
+    D = S - mean
+    return mean, D, D.T @ D / max(len(S) - 1, 1)
+
+
+def _ridge_weights(cov: NDArray[np.float64], alpha: float) -> NDArray[np.float64]:
+    """Residual weights: ``(D @ W)_j`` is signal j minus its ridge prediction from the others
+    (``W = P / diag(P)``, ``P`` the inverse of the covariance + ``alpha I``)."""
+    precision = np.linalg.inv(cov + alpha * np.eye(len(cov)))
+    return np.asarray(precision / np.diag(precision))
+
+
 def _ridge_errors(fitted: NDArray[np.float64], held: NDArray[np.float64]) -> NDArray[np.float64]:
     """Summed squared held-out residuals of every signal predicted from the others, for each
     penalty of :data:`ALPHA_GRID`, the model fitted on ``fitted`` (standardised rows)."""
-    mean = fitted.mean(axis=0)
-    D = fitted - mean
-    cov = D.T @ D / max(len(fitted) - 1, 1)
-    out = np.zeros(len(ALPHA_GRID))
-    for i, alpha in enumerate(ALPHA_GRID):
-        precision = np.linalg.inv(cov + alpha * np.eye(len(cov)))
-        out[i] = float((((held - mean) @ (precision / np.diag(precision))) ** 2).sum())
-    return out
+    mean, _, cov = _centred_covariance(fitted)
+    return np.array(
+        [float((((held - mean) @ _ridge_weights(cov, a)) ** 2).sum()) for a in ALPHA_GRID]
+    )
 
 
 class ResidualDetector(PerStateMixin, BaseDetector):
@@ -153,7 +165,7 @@ class ResidualDetector(PerStateMixin, BaseDetector):
             if fitted.sum() < 2:
                 continue
             values, counts = np.unique(keys[fitted], return_counts=True)
-            own = values[(counts >= self.min_state_rows) & (values >= 0)] if with_states else values
+            own = self._own_states(values, counts) if with_states else values
             pooled_rows = held & ~np.isin(keys, own)
             if pooled_rows.any():  # states without a model of their own: the global one
                 errors += _ridge_errors(S[fitted], S[pooled_rows])
@@ -168,11 +180,8 @@ class ResidualDetector(PerStateMixin, BaseDetector):
         return float(getattr(self, "alpha_", self.alpha))
 
     def _fit_one(self, S: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
-        mean = S.mean(axis=0)
-        D = S - mean
-        cov = D.T @ D / max(len(S) - 1, 1) + self._penalty() * np.eye(S.shape[1])
-        precision = np.linalg.inv(cov)
-        weights = precision / np.diag(precision)  # residual_j = (D @ precision)_j / P_jj
+        mean, D, cov = _centred_covariance(S)
+        weights = _ridge_weights(cov, self._penalty())
         resid_sd = np.maximum((D @ weights).std(axis=0), MIN_RESIDUAL_SD)
         return {"mean": mean, "weights": weights / resid_sd}
 

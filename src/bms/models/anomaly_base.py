@@ -298,6 +298,13 @@ class PerStateMixin:
     def _state_keys(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.round(Z[:, self.state_column], 6)
 
+    def _own_states(
+        self, values: NDArray[np.float64], counts: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """State values (from ``np.unique(keys, return_counts=True)``) that get a model of their
+        own: non-negative, with at least ``min_state_rows`` training rows."""
+        return values[(counts >= self.min_state_rows) & (values >= 0)]
+
     def _fit_one(self, S: NDArray[np.float64]) -> Any:
         raise NotImplementedError
 
@@ -317,7 +324,7 @@ class PerStateMixin:
         if self.state_column is not None and len(cols) < Z.shape[1]:
             keys = self._state_keys(Z)
             values, counts = np.unique(keys, return_counts=True)
-            for key in values[(counts >= self.min_state_rows) & (values >= 0)]:
+            for key in self._own_states(values, counts):
                 state["by_state"][float(key)] = self._fit_one(Z[keys == key][:, cols])
         return state
 
