@@ -42,3 +42,27 @@ def test_a_folder_without_skab_files_is_a_user_error(tmp_path):
 
     with pytest.raises(BmsError, match="no SKAB files"):
         evaluate_skab(tmp_path)
+
+
+def test_the_leaderboards_counting_adds_every_training_row_flagged_in_sample(dataset):
+    """A detector that never flags its own training rows and always flags test rows: over the
+    test points FAR is 100 %; counted as the leaderboard's code counts (training rows
+    included), FAR is the share of normal rows that are test rows."""
+    import numpy as np
+
+    from bms.evaluate.skab import TRAIN_ROWS, read_skab_file
+
+    def flag_unseen_rows(train, test):
+        return np.zeros(len(test), np.int64) if test is train else np.ones(len(test), np.int64)
+
+    result = evaluate_skab(dataset("skab"), predictor=flag_unseen_rows, limit=3)
+    labels = [read_skab_file(p)[1] for p in list(iter_skab_files(dataset("skab")))[:3]]
+    normal = sum(int((y == 0).sum()) for y in labels)
+    normal_train = sum(int((y[:TRAIN_ROWS] == 0).sum()) for y in labels)
+    assert result["far"] == 100.0
+    every = result["with_training_rows"]
+    assert every["n_points"] == sum(len(y) for y in labels)
+    assert every["far"] == pytest.approx(100 * (normal - normal_train) / normal, abs=0.01)
+    assert "with_training_rows" not in evaluate_skab(
+        dataset("skab"), predictor=flag_unseen_rows, limit=1, with_training_rows=False
+    )
