@@ -10,7 +10,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from bms.models.anomaly import CLIP_Z, EnsembleDetector, PCADetector, ResidualDetector
 from bms.models.anomaly_autoencoder import AutoencoderDetector, lagged_window
 from bms.models.anomaly_base import block_folds
-from bms.models.anomaly_calibration import integrated_autocorrelation, smoothed_threshold
+from bms.models.anomaly_calibration import (
+    gamma_bound,
+    integrated_autocorrelation,
+    smoothed_threshold,
+)
 from bms.models.anomaly_cusum import CusumDetector, two_sided_cusum
 from bms.models.anomaly_pipeline import (
     CONTRIBUTION_PREFIX,
@@ -238,6 +242,14 @@ def test_smoothed_threshold_shrinks_to_the_empirical_quantile_with_long_training
     exact = np.quantile(rng.chisquare(4 * 30, 200_000) / (4 * 30), 0.99)  # mean of 30
     assert short > long
     assert long == pytest.approx(exact, rel=0.05)
+
+
+def test_the_gamma_bound_alone_takes_over_from_the_empirical_quantile_on_short_training(rng):
+    short = rng.chisquare(4, 60) / 4  # two windows of 30: the empirical 99th pct is not finite
+    assert gamma_bound(short, 30, 0.01) == smoothed_threshold(short, 30, 0.01)
+    assert gamma_bound(short, 30, 0.01) > short.mean()
+    assert gamma_bound(np.zeros(0), 30, 0.01) == 0.0
+    assert gamma_bound(np.zeros(50), 30, 0.01) == 0.0
 
 
 def test_integrated_autocorrelation_of_noise_and_a_constant(rng):

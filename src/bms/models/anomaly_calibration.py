@@ -32,6 +32,7 @@ from scipy import stats
 
 __all__ = [
     "CONFIDENCE_Z",
+    "gamma_bound",
     "integrated_autocorrelation",
     "smoothed_threshold",
     "window_mean_variance",
@@ -105,19 +106,30 @@ def smoothed_threshold(
     Returns
     -------
     float
-        The larger of the empirical quantile (rows with a full window) and the gamma bound
-        (module docstring); at least 1e-12.
+        The larger of the empirical quantile (rows with a full window) and
+        :func:`gamma_bound` (module docstring); at least 1e-12.
+    """
+    a = np.asarray(held_out, dtype=np.float64)
+    empirical = 0.0
+    if len(a) >= window_rows:
+        csum = np.concatenate([[0.0], np.cumsum(a)])
+        full = (csum[window_rows:] - csum[:-window_rows]) / window_rows
+        empirical = float(np.quantile(full, 1.0 - false_alarm_rate))
+    return max(empirical, gamma_bound(a, window_rows, false_alarm_rate), 1e-12)
+
+
+def gamma_bound(held_out: NDArray[np.float64], window_rows: int, false_alarm_rate: float) -> float:
+    """Parametric bound on the ``1 - false_alarm_rate`` quantile of a ``window_rows``-mean.
+
+    The gamma quantile with the raw anomaly's mean and the variance of its window mean, both
+    raised for the uncertainty of estimating them from ``len(held_out)`` rows (module
+    docstring). Arguments as :func:`smoothed_threshold`; 0 for no rows or a zero anomaly.
     """
     a = np.asarray(held_out, dtype=np.float64)
     n = len(a)
     if n == 0:
-        return 1e-12
+        return 0.0
     w = max(1, min(window_rows, n))
-    empirical = 0.0
-    if n >= window_rows:
-        csum = np.concatenate([[0.0], np.cumsum(a)])
-        full = (csum[window_rows:] - csum[:-window_rows]) / window_rows
-        empirical = float(np.quantile(full, 1.0 - false_alarm_rate))
     mean = float(a.mean())
     variance, tau = window_mean_variance(a, window_rows)
     if w < window_rows:  # fewer rows than a window: the window is not seen whole
@@ -125,8 +137,7 @@ def smoothed_threshold(
     n_eff = max(n / tau, 2.0)
     mean_up = mean + CONFIDENCE_Z * np.sqrt(float(a.var()) * tau / n)
     var_up = variance * (1.0 + CONFIDENCE_Z * np.sqrt(2.0 / n_eff))
-    bound = 0.0
-    if mean_up > 1e-300 and var_up > 1e-300:
-        shape, scale = mean_up**2 / var_up, var_up / mean_up
-        bound = float(stats.gamma.ppf(1.0 - false_alarm_rate, shape, scale=scale))
-    return max(empirical, bound, 1e-12)
+    if mean_up <= 1e-300 or var_up <= 1e-300:
+        return 0.0
+    shape, scale = mean_up**2 / var_up, var_up / mean_up
+    return float(stats.gamma.ppf(1.0 - false_alarm_rate, shape, scale=scale))

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from bms.models.anomaly_calibration import smoothed_threshold
+from bms.models.anomaly_calibration import gamma_bound
 
 __all__ = [
     "MAX_MODE_LEVELS",
@@ -201,7 +201,7 @@ def regime_thresholds(
         # straddle a switch belong to the regime of their last row); the gamma bound on the
         # regime's own raw anomalies
         empirical = float(np.quantile(smoothed[rows], 1.0 - false_alarm_rate))
-        bound = smoothed_threshold(held_out[rows], window_rows, false_alarm_rate)
+        bound = gamma_bound(held_out[rows], window_rows, false_alarm_rate)
         thresholds[int(regime)] = max(empirical, bound)
     steady = [t for regime, t in thresholds.items() if regime % 2 == 0]
     thresholds[UNSEEN] = min(steady) if steady else global_threshold
