@@ -290,6 +290,12 @@ def detect(
         f"trained on {summary.n_train:,} rows x {len(summary.features)} features; "
         f"scored {summary.n_test:,} rows, {summary.n_anomalous:,} anomalous; wrote {out}"
     )
+    if summary.outside_most is not None:
+        typer.echo(
+            f"{summary.outside_share:.0%} of TEST rows have a feature outside its TRAIN range "
+            f"(most often {summary.outside_most!r}): a fault, or conditions TRAIN lacks "
+            "(another season, load or set point); in the latter case add such normal data to TRAIN"
+        )
 
 
 @evaluate_app.command("skab")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bms.cli import main
-from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, find_time_column
+from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, find_time_column, outside_training_range
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -59,6 +59,22 @@ def test_detect_writes_one_row_per_test_row_and_flags_the_fault(csvs, capsys):
     assert result["anomaly"].iloc[:50].mean() < 0.1
     assert (result["top_contributor"].iloc[230:300] == "pressure").mean() > 0.8
     assert result["score"].between(0, 1).all()
+
+
+def test_detect_says_how_many_test_rows_lie_outside_the_training_range(csvs, capsys):
+    train, test, out = csvs
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out)]
+    code, stdout, _ = run_cli([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert code == 0
+    # the pressure offset (+0.2 bar, 100 of 400 rows) leaves the training range; flow does not
+    assert "of TEST rows have a feature outside its TRAIN range (most often 'pressure')" in stdout
+
+
+def test_the_training_range_ignores_its_extreme_half_percent_and_gets_a_margin():
+    train = pd.DataFrame({"a": np.r_[np.linspace(0.0, 10.0, 999), 1000.0]})
+    test = pd.DataFrame({"a": [-1.5, 10.5, 11.5, 50.0, np.nan]})
+    # range: the 0.5 % and 99.5 % quantiles (about 0.05 and 10.0, not 1000), widened by 10 %
+    assert outside_training_range(train, test)["a"].tolist() == [True, False, True, True, False]
 
 
 def error_of(args: list[str], capsys) -> str:

@@ -22,8 +22,16 @@ import pandas as pd
 
 from bms.errors import SchemaError
 from bms.models.anomaly_pipeline import TimeSeriesDetector
+from bms.models.detection_params import DetectionParams
 
-__all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "find_time_column", "read_wide_csv", "run_detect"]
+__all__ = [
+    "MIN_TRAIN_ROWS",
+    "DetectSummary",
+    "find_time_column",
+    "outside_training_range",
+    "read_wide_csv",
+    "run_detect",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +52,11 @@ class DetectSummary:
     n_anomalous: int
     features: list[str]
     time_column: str | None
+    #: Share of TEST rows with a feature outside its TRAIN range [0-1]
+    #: (:func:`outside_training_range`).
+    outside_share: float = 0.0
+    #: The feature most often outside its TRAIN range, if any.
+    outside_most: str | None = None
 
 
 def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
@@ -102,6 +115,31 @@ def _numeric(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> pd.Data
             "exclude them with --ignore"
         )
     return pd.DataFrame(out, index=frame.index)
+
+
+def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """Which TEST values lie outside their feature's TRAIN range.
+
+    The range is the one the site detectors trust (:class:`DetectionParams`: the 0.5 % and
+    99.5 % training quantiles, widened by 10 % of their distance on each side), so a few
+    extreme training values do not stretch it. A value outside it is an operating point the
+    model has not seen: a fault, or a condition missing from TRAIN (another season, load or
+    set point), which the detector cannot tell apart.
+
+    Parameters
+    ----------
+    train, test : DataFrame
+        Numeric features, same columns.
+
+    Returns
+    -------
+    DataFrame of bool, shaped like ``test`` (NaN counts as inside).
+    """
+    params = DetectionParams()
+    low = train.quantile(params.familiar_quantile)
+    high = train.quantile(1.0 - params.familiar_quantile)
+    margin = params.familiar_margin * (high - low)
+    return test.lt(low - margin, axis=1) | test.gt(high + margin, axis=1)
 
 
 def run_detect(
@@ -175,10 +213,14 @@ def run_detect(
     )
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(out_path, index=False)
+    outside = outside_training_range(x_train, x_test)
+    per_feature = outside.mean()
     return DetectSummary(
         n_train=len(x_train),
         n_test=len(x_test),
         n_anomalous=int(out["anomaly"].sum()),
         features=features,
         time_column=tcol,
+        outside_share=float(outside.any(axis=1).mean()) if len(outside) else 0.0,
+        outside_most=str(per_feature.idxmax()) if per_feature.max() > 0 else None,
     )
