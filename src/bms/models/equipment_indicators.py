@@ -6,29 +6,20 @@ at design flow, air flow per unit of fan speed, vibration normalised by speed, t
 approach, the chiller's superheat... It is NaN where it does not apply (equipment off, fan in its
 start-up, a valve open). :func:`indicator_frame` builds them from one equipment's wide frame of
 local point names (the Besançon role names, see :mod:`bms.features.roles`) and a
-:class:`SiteContext` made from the other equipment (peer zones, outdoor temperature, whether the
-building's AHUs run).
+:class:`SiteContext` made by :func:`build_context` from the other equipment (peer zones, outdoor
+temperature, whether the building's AHUs run).
 
-Each indicator has an :class:`IndicatorSpec` saying how the detector
-(:mod:`bms.models.equipment_detection`) treats it:
-
-* ``kind="residual"``: the value is regressed on ``drivers`` (columns ``drv:<name>`` of the same
-  frame) over the training rows; the smoothed residual is compared with a threshold
-  ``max(floor, k x robust s.d.)`` on the side(s) given by ``direction`` (+1 high is bad, -1 low is
-  bad, 0 both). ``relative=True``: ``floor`` is a fraction of the training median.
-  ``recent_baseline=True``: the smoothed residual is compared with its median at the same time
-  of day over the previous days rather than with the training level (zones: solar gains differ
-  between rooms in spring, which a winter fit cannot know; a sensor bias is a step).
-* ``kind="excess"``: the value is already in threshold units (1 = at threshold), e.g. the filter's
-  clogging against its nameplate final pressure drop, or a flat-lined sensor.
-* ``kind="stop"``: the value is 1 when the equipment is stopped; the detector learns in training
-  how often it runs in each context (``drv:context``) and flags a stop where it nearly always runs.
+This module holds those two entry points, the indicators of the AHUs, zones and weather stations
+and the flat-lined sensor check common to every kind; the plant's (pumps, heat exchangers,
+chillers) are in :mod:`bms.models.plant_indicators`. Each indicator has an
+:class:`IndicatorSpec` saying how the detector (:mod:`bms.models.equipment_detection`) treats it
+(a residual regressed on drivers, an excess over a limit, an unexpected stop): see
+:mod:`bms.models.indicator_spec`, which also holds :class:`SiteContext`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,6 +27,15 @@ import pandas as pd
 from bms.features import physics as ph
 from bms.features.quality import stuck_flags
 from bms.features.states import AhuState, StateParams, ahu_states
+from bms.models.indicator_spec import (
+    DRIVER_PREFIX,
+    IndicatorSpec,
+    SiteContext,
+    building_of,
+    has_columns,
+    positive_param,
+)
+from bms.models.plant_indicators import chiller_indicators, hx_indicators, pump_indicators
 from bms.site.model import Equipment
 
 __all__ = [
@@ -48,8 +48,6 @@ __all__ = [
     "indicator_frame",
 ]
 
-#: Prefix of the driver (regressor) columns of an indicator frame.
-DRIVER_PREFIX = "drv:"
 #: Filter alarm: clogging beyond this share of the clean -> final pressure-drop range (at design
 #: flow). Scheduled filter changes happen at ~44 % of the range on the Besançon AHUs.
 FILTER_ALARM_FRACTION = 0.5
@@ -65,77 +63,11 @@ FAN_HEAT_K = 1.1
 COIL_HEAT_FLOOR_K = 1.5
 #: Supply temperature away from its set point (2 K, a little above APAR's 1.7 K) [K].
 SAT_ERROR_FLOOR_K = 2.0
-#: Chiller suction superheat: typical expansion-valve setting [K] and alarm rise above it [K].
-SUPERHEAT_NOMINAL_K = 5.0
-SUPERHEAT_ALARM_RISE_K = 5.0
-#: Pump vibration alarm: ISO 10816-3 zone C (restricted operation), rigid mounting [mm/s].
-VIBRATION_ALARM_MM_S = 4.5
-#: A bearing reaches its running temperature after a few thermal time constants (tens of
-#: minutes): it is compared only after this much continuous running [h].
-BEARING_SETTLE_HOURS = 2.0
-#: Bearing temperature change that matters: the plant room's own seasonal swing is a few K,
-#: which a one-month training period may not see [K].
-BEARING_FLOOR_K = 5.0
 #: Zone readings against their peers: day-to-day solar gains differ between rooms by up to
 #: ~1.5 K in spring, so a smaller change is not reported [K], [ppm].
 ZONE_TEMP_FLOOR_K = 2.0
 ZONE_CO2_FLOOR_PPM = 200.0
 _NO_STUCK_UNITS = {"1", "%"}
-
-
-@dataclass(frozen=True)
-class IndicatorSpec:
-    """How the detector treats one indicator (see the module docstring)."""
-
-    name: str
-    points: tuple[str, ...]  #: local point names it is computed from (evidence)
-    kind: str = "residual"  #: 'residual', 'excess' or 'stop'
-    direction: int = 0  #: +1 high is bad, -1 low is bad, 0 both
-    floor: float = 0.0  #: smallest deviation that matters [unit of the indicator]
-    relative: bool = False  #: floor is a fraction of the training median
-    drivers: tuple[str, ...] = field(default=())
-    #: compare with the same time of day over the previous days instead of the training fit
-    #: (slow, seasonal changes pass; a step does not)
-    recent_baseline: bool = False
-    #: the fit holds outside the drivers' training range (e.g. a room against its peers); else
-    #: the indicator is not scored at an unfamiliar operating point
-    extrapolate: bool = False
-
-
-@dataclass
-class SiteContext:
-    """Signals from other equipment that an equipment's indicators need.
-
-    Attributes
-    ----------
-    ahu_on : dict building id -> Series
-        Share of the building's AHUs whose fan runs [0-1].
-    oat : dict building id -> Series
-        Mean outdoor temperature measured by the building's AHUs [°C].
-    zone_peers : dict zone id -> list of zone ids
-        Zones served by the same AHU (else the same building).
-    frames : dict equipment id -> DataFrame
-        The wide frames themselves (peers are read from here).
-    chiller_on : dict building id -> Series
-        Share of the building's chillers that run [0-1] (buildings with chillers only).
-    chw_pump_on : dict building id -> Series
-        Share of the building's chilled-water pumps (``loop: chilled_water``) that run [0-1].
-    sat_errors : dict building id -> DataFrame
-        Supply-air temperature minus its set point of each AHU while its fan runs [K]
-        (columns: AHU ids).
-    """
-
-    ahu_on: dict[str, pd.Series]
-    oat: dict[str, pd.Series]
-    zone_peers: dict[str, list[str]]
-    frames: Mapping[str, pd.DataFrame]
-    chiller_on: dict[str, pd.Series] = field(default_factory=dict)
-    chw_pump_on: dict[str, pd.Series] = field(default_factory=dict)
-    sat_errors: dict[str, pd.DataFrame] = field(default_factory=dict)
-
-
-def _building(eq: Equipment) -> str:
-    return eq.id.rsplit("/", 1)[0]
 
 
 def build_context(frames: Mapping[str, pd.DataFrame], equipment: list[Equipment]) -> SiteContext:
@@ -151,13 +83,13 @@ def build_context(frames: Mapping[str, pd.DataFrame], equipment: list[Equipment]
         frame = frames.get(eq.id)
         if frame is None:
             continue
-        building = _building(eq)
+        building = building_of(eq)
         if eq.kind == "AHU":
             if "fan_status" in frame:
                 ahu_on.setdefault(building, []).append((frame["fan_status"] >= 0.5).astype(float))
             if "oat" in frame:
                 oat.setdefault(building, []).append(frame["oat"])
-            if _has(frame, "sat", "sat_sp", "fan_status"):
+            if has_columns(frame, "sat", "sat_sp", "fan_status"):
                 error = (frame["sat"] - frame["sat_sp"]).where(frame["fan_status"] >= 0.5)
                 sat_errors.setdefault(building, {})[eq.id] = error
         if eq.kind == "Pump" and eq.parameters.get("loop") == "chilled_water" and "status" in frame:
@@ -185,15 +117,6 @@ def build_context(frames: Mapping[str, pd.DataFrame], equipment: list[Equipment]
     )
 
 
-def _param(eq: Equipment, name: str) -> float | None:
-    value = eq.parameters.get(name)
-    return float(value) if isinstance(value, int | float) and value > 0 else None
-
-
-def _has(x: pd.DataFrame, *names: str) -> bool:
-    return all(n in x for n in names)
-
-
 def _stuck(x: pd.DataFrame, eq: Equipment) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
     """Flat-lined measured points (``Point.kind`` ending in Sensor, not % nor 0/1)."""
     values: dict[str, pd.Series] = {}
@@ -211,17 +134,6 @@ def _stuck(x: pd.DataFrame, eq: Equipment) -> tuple[dict[str, pd.Series], list[I
     return values, specs
 
 
-def _running_for(running: pd.Series, hours: float) -> pd.Series:
-    """bool: ``running`` has been True for at least ``hours`` without a break."""
-    if len(running) < 2:
-        return running & False
-    step = running.index[1] - running.index[0]
-    need = max(int(pd.Timedelta(hours=hours) / step), 1)
-    run_id = (~running).cumsum()
-    length = running.astype(int).groupby(run_id).cumsum()
-    return running & (length >= need)
-
-
 def _own_sat_error(x: pd.DataFrame, eq: Equipment, ctx: SiteContext) -> pd.Series:
     """sat - sat_sp [K], blank where the plant, not this AHU, explains it.
 
@@ -230,7 +142,7 @@ def _own_sat_error(x: pd.DataFrame, eq: Equipment, ctx: SiteContext) -> pd.Serie
     AHUs is the heating or cooling plant's, and is seen on the plant itself.
     """
     error = x["sat"] - x["sat_sp"]
-    building = _building(eq)
+    building = building_of(eq)
     chillers = ctx.chiller_on.get(building)
     if chillers is not None:
         error = error.mask((error > 0) & (chillers.reindex(x.index) < 0.5))
@@ -250,7 +162,7 @@ def _ahu(
 ) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
     out: dict[str, pd.Series] = {}
     specs: list[IndicatorSpec] = []
-    min_oa = _param(eq, "min_oa_fraction")
+    min_oa = positive_param(eq, "min_oa_fraction")
     params = StateParams(damper_min_pct=100.0 * min_oa) if min_oa else StateParams()
     if "fan_status" not in x and "fan_speed" not in x:
         return out, specs
@@ -260,9 +172,10 @@ def _ahu(
     def on(series: pd.Series) -> pd.Series:
         return series.where(running)
 
-    design_flow = _param(eq, "design_flow_m3_s")
-    clean, final = _param(eq, "filter_clean_dp_pa"), _param(eq, "filter_final_dp_pa")
-    if _has(x, "filter_dp", "supply_flow"):
+    design_flow = positive_param(eq, "design_flow_m3_s")
+    clean = positive_param(eq, "filter_clean_dp_pa")
+    final = positive_param(eq, "filter_final_dp_pa")
+    if has_columns(x, "filter_dp", "supply_flow"):
         if design_flow and clean and final and final > clean:
             at_design = ph.filter_dp_at_flow(x["filter_dp"], x["supply_flow"], design_flow)
             clog = (at_design - clean) / (final - clean)
@@ -279,7 +192,7 @@ def _ahu(
                     relative=True,
                 )
             )
-    if _has(x, "supply_flow", "fan_speed"):
+    if has_columns(x, "supply_flow", "fan_speed"):
         speed = x["fan_speed"].where(x["fan_speed"] >= 20.0) / 100.0
         out["flow_per_speed"] = on(x["supply_flow"] / speed)
         specs.append(
@@ -302,7 +215,7 @@ def _ahu(
                     relative=True,
                 )
             )
-    if _has(x, "mat", "oat", "rat", "oa_damper"):
+    if has_columns(x, "mat", "oat", "rat", "oa_damper"):
         fraction = (x["oa_damper"] / 100.0).clip(0.0, 1.0)
         out["mixed_air_residual_k"] = on(
             ph.mixed_air_residual(x["mat"], x["oat"], x["rat"], fraction)
@@ -310,141 +223,16 @@ def _ahu(
         specs.append(
             IndicatorSpec("mixed_air_residual_k", ("mat", "oat", "rat", "oa_damper"), floor=1.0)
         )
-    if _has(x, "sat", "mat", "heating_valve", "cooling_valve"):
+    if has_columns(x, "sat", "mat", "heating_valve", "cooling_valve"):
         closed = (x["heating_valve"] <= 0.5) & (x["cooling_valve"] <= 0.5)
         heat = x["sat"] - x["mat"] - FAN_HEAT_K
         out["coil_heat_valves_closed"] = on((heat / COIL_HEAT_FLOOR_K).where(closed))
         specs.append(
             IndicatorSpec("coil_heat_valves_closed", ("sat", "mat", "heating_valve"), "excess")
         )
-    if _has(x, "sat", "sat_sp"):
+    if has_columns(x, "sat", "sat_sp"):
         out["sat_error"] = on(_own_sat_error(x, eq, ctx).abs() / SAT_ERROR_FLOOR_K)
         specs.append(IndicatorSpec("sat_error", ("sat", "sat_sp"), "excess"))
-    return out, specs
-
-
-def _stop(
-    x: pd.DataFrame, status: str, context: pd.Series | None
-) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
-    stopped = (x[status] < 0.5).astype(float).where(x[status].notna())
-    ctx = (context >= 0.5).astype(float) if context is not None else stopped * 0.0
-    return (
-        {"unexpected_stop": stopped, f"{DRIVER_PREFIX}context": ctx.reindex(x.index).fillna(0.0)},
-        [IndicatorSpec("unexpected_stop", (status,), kind="stop", drivers=("context",))],
-    )
-
-
-def _pump(
-    x: pd.DataFrame, eq: Equipment, ctx: SiteContext
-) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
-    out: dict[str, pd.Series] = {}
-    specs: list[IndicatorSpec] = []
-    if "status" not in x:
-        return out, specs
-    out, specs = _stop(x, "status", ctx.ahu_on.get(_building(eq)))
-    running = x["status"] >= 0.5
-    speed = (x["speed"] / 100.0).where(running) if "speed" in x else None
-    if speed is not None:
-        out[f"{DRIVER_PREFIX}speed2"] = speed**2
-    if "vibration" in x and speed is not None:
-        out["log_vibration"] = np.log(x["vibration"].where(running & (x["vibration"] > 0)))
-        specs.append(
-            IndicatorSpec(
-                "log_vibration", ("vibration",), direction=1, floor=0.2, drivers=("speed2",)
-            )
-        )
-    if "vibration" in x:
-        out["vibration_iso"] = (x["vibration"] / VIBRATION_ALARM_MM_S).where(running)
-        specs.append(IndicatorSpec("vibration_iso", ("vibration",), "excess"))
-    if "bearing_temp" in x and speed is not None:
-        settled = _running_for(running, BEARING_SETTLE_HOURS)
-        out["bearing_temp"] = x["bearing_temp"].where(settled)
-        specs.append(
-            IndicatorSpec(
-                "bearing_temp",
-                ("bearing_temp",),
-                floor=BEARING_FLOOR_K,
-                drivers=("speed2",),
-            )
-        )
-    return out, specs
-
-
-def _hx(x: pd.DataFrame) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
-    out: dict[str, pd.Series] = {}
-    specs: list[IndicatorSpec] = []
-    if _has(x, "prim_return_temp", "sec_return_temp"):
-        out["approach_k"] = ph.approach_temperature(x["prim_return_temp"], x["sec_return_temp"])
-        drivers: tuple[str, ...] = ()
-        if "heat_power" in x:
-            out[f"{DRIVER_PREFIX}heat_power"] = x["heat_power"]
-            drivers = ("heat_power",)
-        specs.append(
-            IndicatorSpec(
-                "approach_k",
-                ("prim_return_temp", "sec_return_temp"),
-                direction=1,
-                floor=1.0,
-                drivers=drivers,
-            )
-        )
-    if _has(x, "sec_supply_temp", "sec_supply_sp"):
-        out["sec_supply_error_k"] = x["sec_supply_temp"] - x["sec_supply_sp"]
-        specs.append(
-            IndicatorSpec("sec_supply_error_k", ("sec_supply_temp", "sec_supply_sp"), floor=2.0)
-        )
-    return out, specs
-
-
-def _chiller(
-    x: pd.DataFrame, eq: Equipment, ctx: SiteContext
-) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
-    out: dict[str, pd.Series] = {}
-    specs: list[IndicatorSpec] = []
-    if "status" not in x:
-        return out, specs
-    out, specs = _stop(x, "status", None)
-    pumps = ctx.chw_pump_on.get(_building(eq))
-    if pumps is not None:
-        # interlocked: no chilled-water flow, no chiller (the pump's stop is seen on the pump)
-        out["unexpected_stop"] = out["unexpected_stop"].mask(pumps.reindex(x.index) < 0.5)
-    running = x["status"] >= 0.5
-    if "superheat" in x:
-        rise = (x["superheat"] - SUPERHEAT_NOMINAL_K) / SUPERHEAT_ALARM_RISE_K
-        out["superheat"] = rise.where(running)
-        specs.append(IndicatorSpec("superheat", ("superheat",), "excess"))
-    if _has(x, "suction_pressure", "chw_supply_temp"):
-        ok = running & (x["suction_pressure"] > 0)
-        out["log_suction"] = np.log(x["suction_pressure"].where(ok))
-        out[f"{DRIVER_PREFIX}inv_chw_k"] = 1.0 / (x["chw_supply_temp"] + ph.KELVIN)
-        specs.append(
-            IndicatorSpec(
-                "log_suction",
-                ("suction_pressure", "chw_supply_temp"),
-                floor=0.03,
-                drivers=("inv_chw_k",),
-            )
-        )
-    if _has(x, "cooling_load", "power", "chw_supply_temp", "cond_temp"):
-        design = _param(eq, "design_cooling_kw")
-        plr = x["cooling_load"] / design if design else 1.0
-        expected = ph.expected_cop_carnot(x["chw_supply_temp"], x["cond_temp"], plr)
-        cop = ph.chiller_cop(x["cooling_load"], x["power"])
-        out["cop_ratio"] = (cop / expected).where(running)
-        specs.append(
-            IndicatorSpec(
-                "cop_ratio",
-                ("power", "cooling_load", "cond_temp"),
-                direction=-1,
-                floor=0.15,
-                relative=True,
-            )
-        )
-    if _has(x, "chw_supply_temp", "chw_supply_sp"):
-        out["chw_supply_error_k"] = (x["chw_supply_temp"] - x["chw_supply_sp"]).where(running)
-        specs.append(
-            IndicatorSpec("chw_supply_error_k", ("chw_supply_temp", "chw_supply_sp"), floor=1.0)
-        )
     return out, specs
 
 
@@ -454,7 +242,7 @@ def _zone(
     out: dict[str, pd.Series] = {}
     specs: list[IndicatorSpec] = []
     peers = [ctx.frames[p] for p in ctx.zone_peers.get(eq.id, [])]
-    ahus = ctx.ahu_on.get(_building(eq))
+    ahus = ctx.ahu_on.get(building_of(eq))
     # rooms left to float (AHUs off: nights, weekends, holidays) part from their peers with the
     # weather and the sun; they are compared only while ventilated
     ventilated = ahus.reindex(x.index) >= 0.5 if ahus is not None else x.index.notna()
@@ -480,7 +268,7 @@ def _zone(
 def _weather(
     x: pd.DataFrame, eq: Equipment, ctx: SiteContext
 ) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
-    reference = ctx.oat.get(_building(eq))
+    reference = ctx.oat.get(building_of(eq))
     if "oat" not in x or reference is None:
         return {}, []
     # both measure the same air: the difference holds at any temperature (no fit to extrapolate)
@@ -518,11 +306,11 @@ def indicator_frame(
     if kind == "AHU":
         values, specs = _ahu(x, equipment, context)
     elif kind == "Pump":
-        values, specs = _pump(x, equipment, context)
+        values, specs = pump_indicators(x, equipment, context)
     elif kind == "Heat_Exchanger":
-        values, specs = _hx(x)
+        values, specs = hx_indicators(x)
     elif kind == "Chiller":
-        values, specs = _chiller(x, equipment, context)
+        values, specs = chiller_indicators(x, equipment, context)
     elif kind == "HVAC_Zone":
         values, specs = _zone(x, equipment, context)
     elif kind == "Weather_Station":

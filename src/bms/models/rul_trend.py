@@ -20,7 +20,7 @@ Method, per unit (one indicator series, e.g. daily medians):
    accelerates: *linear* (none: an upper bracket for accelerating wear), *quadratic* (constant
    acceleration, curvature >= 0) and *exponential* ``c + a exp(k t)`` (proportional growth,
    as of a spalling bearing; rate ``k`` on a grid, ``c`` and ``a`` linear). The crossing time
-   of each is its RUL.
+   of each is its RUL. The fits are in :mod:`bms.models.rul_curves`.
 5. **Model weights.** Each model is refitted without the window's latest quarter
    (``holdout_fraction``) and scored on how well it predicts those points; its share is
    proportional to ``1 / (error + noise)``, so models that extrapolate equally well within the
@@ -54,6 +54,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from bms.errors import BmsError, SchemaError
 from bms.models.rul import QUANTILE_COLUMNS  # the same output columns as the supervised model
+from bms.models.rul_curves import FITS, predict_model
+from bms.models.rul_curves import RATE_GRID as RATE_GRID  # re-exported
 
 __all__ = [
     "MODELS",
@@ -112,99 +114,6 @@ def reset_points(y: Float, limit: float, reset_fraction: float = 0.15) -> NDArra
     return drops.astype(np.int64)
 
 
-def _weighted_polyfit(tau: Float, y: Float, w: Float, degree: int) -> Float:
-    """Batched weighted least squares: coefficients (B, degree + 1), lowest order first.
-
-    ``w`` has shape (B, n): one weighting (bootstrap counts times recency) per replicate.
-    """
-    powers = np.stack([tau**k for k in range(degree + 1)], axis=1)  # (n, p)
-    gram = np.einsum("bn,np,nq->bpq", w, powers, powers)
-    rhs = np.einsum("bn,np,n->bp", w, powers, y)
-    ridge = (
-        1e-9 * np.eye(degree + 1) * np.maximum(np.trace(gram, axis1=1, axis2=2), 1.0)[:, None, None]
-    )
-    return np.linalg.solve(gram + ridge, rhs[..., None])[..., 0]
-
-
-def _crossing_linear(coef: Float, limit: float) -> Float:
-    a, b = coef[:, 0], coef[:, 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau = np.where(b > 0, (limit - a) / b, np.inf)
-    return np.where(a >= limit, 0.0, tau)
-
-
-def _crossing_quadratic(coef: Float, linear: Float, limit: float) -> Float:
-    a, b, c = coef[:, 0], coef[:, 1], coef[:, 2]
-    concave = c <= 1e-15
-    cc = np.where(concave, 1.0, c)
-    disc = b**2 - 4.0 * cc * (a - limit)
-    with np.errstate(invalid="ignore"):
-        root = (-b + np.sqrt(np.maximum(disc, 0.0))) / (2.0 * cc)
-    tau = np.where(disc >= 0, root, np.inf)
-    tau = np.where(concave, _crossing_linear(linear, limit), tau)
-    return np.where(a >= limit, 0.0, tau)
-
-
-def _fit_linear(tau: Float, y: Float, w: Float, limit: float) -> tuple[Any, Float]:
-    coef = _weighted_polyfit(tau, y, w, 1)
-    return coef, _crossing_linear(coef, limit)
-
-
-def _fit_quadratic(tau: Float, y: Float, w: Float, limit: float) -> tuple[Any, Float]:
-    coef = _weighted_polyfit(tau, y, w, 2)
-    linear = _weighted_polyfit(tau, y, w, 1)
-    return (coef, linear), _crossing_quadratic(coef, linear, limit)
-
-
-#: Growth rates tried by the exponential model [1/d]: e-folding times of 1.5 to 300 days.
-RATE_GRID = np.geomspace(1.0 / 300.0, 1.0 / 1.5, 48)
-
-
-def _fit_exponential(tau: Float, y: Float, w: Float, limit: float) -> tuple[Any, Float]:
-    """``y = c + a exp(k tau)`` (a > 0, k on :data:`RATE_GRID`), weighted least squares.
-
-    For each rate the offset ``c`` and amplitude ``a`` are linear; the rate with the least
-    weighted squared error is kept, per replicate. Returns ``(c, a, k)`` of shape (B, 3).
-    """
-    n_rep = w.shape[0]
-    best = np.full(n_rep, np.inf)
-    params = np.full((n_rep, 3), np.nan)
-    s0, sy, syy = w.sum(axis=1), w @ y, w @ (y * y)
-    for k in RATE_GRID:
-        e = np.exp(k * tau)
-        s1, s2, sye = w @ e, w @ (e * e), w @ (y * e)
-        det = s0 * s2 - s1 * s1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            amp = (s0 * sye - s1 * sy) / det
-            off = (sy - amp * s1) / s0
-        sse = syy - off * sy - amp * sye
-        better = (amp > 0) & (det > 1e-12 * np.maximum(s0 * s2, 1e-300)) & (sse < best)
-        best = np.where(better, sse, best)
-        params[better] = np.column_stack([off, amp, np.full(n_rep, k)])[better]
-    c, a, k = params[:, 0], params[:, 1], params[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau_star = np.log((limit - c) / a) / k
-    tau_star = np.where(np.isfinite(tau_star), tau_star, np.inf)
-    tau_star = np.where(c + a >= limit, 0.0, tau_star)
-    return params, tau_star
-
-
-def _predict_model(name: str, fitted: Any, tau: Float) -> Float:
-    """Values of a fitted model (first replicate) at ``tau``."""
-    if name == "linear":
-        return fitted[0, 0] + fitted[0, 1] * tau
-    if name == "quadratic":
-        quad, linear = fitted
-        if quad[0, 2] <= 1e-15:
-            return linear[0, 0] + linear[0, 1] * tau
-        return quad[0, 0] + quad[0, 1] * tau + quad[0, 2] * tau**2
-    c, a, k = fitted[0]
-    return c + a * np.exp(k * tau)
-
-
-_FITS = {"linear": _fit_linear, "quadratic": _fit_quadratic, "exponential": _fit_exponential}
-
-
 def _holdout_shares(
     tau: Float,
     y: Float,
@@ -229,7 +138,7 @@ def _holdout_shares(
     inverse = {}
     for m, fit in fits.items():
         fitted, _ = fit(tau[:-k], y[:-k], recency[None, :-k], limit)
-        err = np.mean((_predict_model(m, fitted, tau[-k:]) - y[-k:]) ** 2)
+        err = np.mean((predict_model(m, fitted, tau[-k:]) - y[-k:]) ** 2)
         inverse[m] = 1.0 / (err + noise) if np.isfinite(err) else 0.0
     total = sum(inverse.values())
     if not total > 0:
@@ -301,7 +210,7 @@ def trend_rul(
 
     tau = wt - t_now
     recency = 0.5 ** (-tau / half_life_days)
-    fits = {m: _FITS[m] for m in models if m != "quadratic" or len(wt) >= 4}
+    fits = {m: FITS[m] for m in models if m != "quadratic" or len(wt) >= 4}
     if not fits:
         raise TrendRULError(f"models must name some of {', '.join(MODELS)}, got {models!r}")
     counts = rng.multinomial(len(wt), np.full(len(wt), 1.0 / len(wt)), size=n_bootstrap)
