@@ -202,7 +202,7 @@ def regime_thresholds(
         # regime's own raw anomalies
         empirical = float(np.quantile(smoothed[rows], 1.0 - false_alarm_rate))
         bound = gamma_bound(held_out[rows], window_rows, false_alarm_rate)
-        thresholds[int(regime)] = max(empirical, bound)
+        thresholds[int(regime)] = max(empirical, bound, 1e-12)
     steady = [t for regime, t in thresholds.items() if regime % 2 == 0]
     thresholds[UNSEEN] = min(steady) if steady else global_threshold
     return thresholds
