@@ -87,6 +87,21 @@ def air_handler(
     return pd.DataFrame({"fan": fan, "outdoor": outdoor, "supply": supply, "valve": valve * fan})
 
 
+def test_a_regime_whose_held_out_anomaly_is_zero_keeps_a_positive_threshold(rng):
+    held_out = np.r_[np.zeros(200), rng.gamma(2.0, 1.0, 200)]  # a damper shut all night
+    regimes = np.r_[np.zeros(200, dtype=np.int64), np.full(200, 2, dtype=np.int64)]
+    thresholds = regime_thresholds(
+        held_out,
+        held_out,
+        regimes,
+        window_rows=30,
+        false_alarm_rate=0.01,
+        global_threshold=7.0,
+    )
+    assert 0.0 < thresholds[0] < thresholds[2]
+    assert thresholds[UNSEEN] == thresholds[0]
+
+
 def test_a_stuck_valve_is_flagged_despite_daily_start_ups(rng):
     """One threshold over all rows sat above the fault: the start-ups filled its 1 % tail."""
     train = air_handler(rng, 14)
