@@ -6,8 +6,8 @@ more normal; ``decision_function = score_samples - offset_``; ``predict`` gives 
 
 * :class:`ResidualDetector`: each signal is predicted from all the others by a ridge regression
   (closed form from the regularised precision matrix, the penalty chosen by held-out prediction
-  error); the score is the mean squared standardised residual, and each signal's share of it
-  is its contribution.
+  error); each residual is divided by its spread on rows the model has not seen, and the score
+  is the mean squared result, each signal's share of it being its contribution.
 * :class:`PCADetector`: PCA on the robust-standardised signals; the anomaly is Hotelling's T²
   (inside the principal subspace) plus Q / SPE (off it), each divided by its training mean.
 
@@ -100,16 +100,18 @@ class ResidualDetector(PerStateMixin, BaseDetector):
     ----------
     alpha : float or "auto", default="auto"
         Ridge penalty added to the diagonal of the standardised covariance [dimensionless].
-        "auto": the value of :data:`ALPHA_GRID` with the least held-out prediction error on
-        the training rows (the calibration folds; no labels): exact physical relations
-        (an air-handling unit's) get a light penalty, drifting ones (a test rig over a few
-        minutes) a heavy one. 1.0 when the training rows are too few to cross-validate.
+        "auto": for each model (the global one, and each state's), the value of
+        :data:`ALPHA_GRID` with the least held-out prediction error on its training rows (the
+        calibration folds; no labels): exact physical relations (an air-handling unit's) get
+        a light penalty, drifting ones (a test rig over a few minutes) and short regimes a
+        heavy one. 1.0 when the training rows are too few to cross-validate.
     state_column : int or None, default=None
         Index of a column holding a discrete operating state (e.g. occupancy mode); one model
         is fitted per state value (>= 0) seen with at least ``min_state_rows`` rows, the global
         model serves the others. The state column itself is not a predicted signal.
     min_state_rows : int, default=50
-        Fewest training rows for a state to get its own model.
+        Fewest training rows for a state to get its own model (and at least
+        :data:`~bms.models.anomaly_base.ROWS_PER_SIGNAL` per signal).
     false_alarm_rate : float, default=0.01
         Share of held-out training rows above the threshold.
     n_splits : int, default=4
@@ -118,10 +120,20 @@ class ResidualDetector(PerStateMixin, BaseDetector):
         Calibration block length [rows]; None: one contiguous block per fold (see
         :mod:`bms.models.anomaly_base`).
 
+    Each residual is divided by the larger of its in-sample standard deviation and its
+    held-out one over the calibration folds (a model fitted on few occurrences of a mode
+    predicts those far better than the next), at least :data:`MIN_RESIDUAL_SD`.
+
     Attributes
     ----------
     alpha_ : float
-        The ridge penalty used.
+        The ridge penalty of the global model.
+    state_alphas_ : dict
+        State value -> ridge penalty of that state's model (``alpha="auto"`` with states).
+    held_out_sq_, held_out_rows_ : dict
+        Model (None: global; else the state value) -> summed squared held-out residuals of
+        each signal per calibration fold, shape (n_splits, n_signals), and the rows summed per
+        fold, shape (n_splits,): the residual scale (empty when too few rows).
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -149,41 +161,79 @@ class ResidualDetector(PerStateMixin, BaseDetector):
         self.min_state_rows = min_state_rows
 
     def _select(self, Z: NDArray[np.float64]) -> None:
-        if self.alpha != "auto":
-            self.alpha_ = float(self.alpha)
-            return
+        super()._select(Z)  # the states with a model of their own
+        self.state_alphas_: dict[float, float] = {}
+        self.held_out_sq_: dict[float | None, NDArray[np.float64]] = {}
+        self.held_out_rows_: dict[float | None, NDArray[np.float64]] = {}
         fold = self._folds(len(Z))
         if fold is None:
-            self.alpha_ = FALLBACK_ALPHA
+            self.alpha_ = FALLBACK_ALPHA if self.alpha == "auto" else float(self.alpha)
             return
         S = Z[:, self._signals(Z.shape[1])]
         with_states = self.state_column is not None and S.shape[1] < Z.shape[1]
         keys = self._state_keys(Z) if with_states else np.zeros(len(Z))
-        errors = np.zeros(len(ALPHA_GRID))
-        for k in np.unique(fold):
-            fitted, held = fold != k, fold == k
-            if fitted.sum() < 2:
-                continue
-            values, counts = np.unique(keys[fitted], return_counts=True)
-            own = self._own_states(values, counts) if with_states else values
-            pooled_rows = held & ~np.isin(keys, own)
-            if pooled_rows.any():  # states without a model of their own: the global one
-                errors += _ridge_errors(S[fitted], S[pooled_rows])
-            for key in own:
-                rows = held & (keys == key)
-                if rows.any():
-                    errors += _ridge_errors(S[fitted & (keys == key)], S[rows])
-        self.alpha_ = float(ALPHA_GRID[int(np.argmin(errors))])
+        # (key, rows) of every model: the global one on every row (key None), each state's
+        own: list[tuple[float | None, NDArray[np.bool_]]] = [(None, np.ones(len(Z), dtype=bool))]
+        if with_states:
+            own += [(float(key), keys == key) for key in self.own_states_]
+        splits = [(fold != k, fold == k) for k in range(self.n_splits)]
+        if self.alpha == "auto":  # each model's penalty from its own held-out error
+            penalties = {}
+            for key, rows in own:
+                errors = np.zeros(len(ALPHA_GRID))
+                for fitted, held in splits:
+                    if (fitted & rows).sum() >= 2 and (held & rows).any():
+                        errors += _ridge_errors(S[fitted & rows], S[held & rows])
+                penalties[key] = float(ALPHA_GRID[int(np.argmin(errors))])
+            self.alpha_ = penalties.pop(None)
+            self.state_alphas_ = {key: a for key, a in penalties.items() if key is not None}
+        else:
+            self.alpha_ = float(self.alpha)
+        # each model's held-out squared residuals per fold: its residual scale (_scale)
+        for key, rows in own:
+            squares = np.zeros((self.n_splits, S.shape[1]))
+            counted = np.zeros(self.n_splits)
+            for k, (fitted, held) in enumerate(splits):
+                if (fitted & rows).sum() >= 2 and (held & rows).any():
+                    mean, _, cov = _centred_covariance(S[fitted & rows])
+                    weights = _ridge_weights(cov, self._penalty(key))
+                    squares[k] = (((S[held & rows] - mean) @ weights) ** 2).sum(axis=0)
+                    counted[k] = (held & rows).sum()
+            self.held_out_sq_[key], self.held_out_rows_[key] = squares, counted
 
-    def _penalty(self) -> float:
-        """The ridge penalty in use: chosen at fit (``alpha_``), else ``alpha`` itself."""
+    def _penalty(self, state_key: float | None = None) -> float:
+        """The ridge penalty of a state's model (``state_alphas_``), else of the global one
+        (``alpha_``, chosen at fit), else ``alpha`` itself."""
+        by_state = getattr(self, "state_alphas_", {})
+        if state_key is not None and state_key in by_state:
+            return float(by_state[state_key])
         return float(getattr(self, "alpha_", self.alpha))
 
-    def _fit_one(self, S: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+    def _scale(
+        self, in_sample: NDArray[np.float64], state_key: float | None
+    ) -> NDArray[np.float64]:
+        """Residual standard deviation of each signal: the larger of its in-sample value and
+        its held-out value, over the calibration folds other than the one being held out
+        (:attr:`_held_out_fold`; all folds for the final model), floored at
+        :data:`MIN_RESIDUAL_SD`. A fold's own rows never scale its model, so the held-out
+        scores that calibrate the threshold are not normalised by themselves."""
+        squares = getattr(self, "held_out_sq_", {}).get(state_key)
+        counted = getattr(self, "held_out_rows_", {}).get(state_key)
+        scale = in_sample
+        if squares is not None and counted is not None:
+            use = np.arange(len(counted)) != self._held_out_fold
+            if counted[use].sum() > 0:
+                held_out = np.sqrt(squares[use].sum(axis=0) / counted[use].sum())
+                scale = np.maximum(scale, held_out)
+        return np.maximum(scale, MIN_RESIDUAL_SD)
+
+    def _fit_one(
+        self, S: NDArray[np.float64], state_key: float | None = None
+    ) -> dict[str, NDArray[np.float64]]:
         mean, D, cov = _centred_covariance(S)
-        weights = _ridge_weights(cov, self._penalty())
-        resid_sd = np.maximum((D @ weights).std(axis=0), MIN_RESIDUAL_SD)
-        return {"mean": mean, "weights": weights / resid_sd}
+        weights = _ridge_weights(cov, self._penalty(state_key))
+        scale = self._scale((D @ weights).std(axis=0), state_key)
+        return {"mean": mean, "weights": weights / scale}
 
     @staticmethod
     def _squared_residuals(
@@ -217,7 +267,8 @@ class PCADetector(PerStateMixin, BaseDetector):
         value (>= 0) seen with at least ``min_state_rows`` rows, the global one serves the
         others. The state column itself is not a signal.
     min_state_rows : int, default=50
-        Fewest training rows for a state to get its own model.
+        Fewest training rows for a state to get its own model (and at least
+        :data:`~bms.models.anomaly_base.ROWS_PER_SIGNAL` per signal).
     false_alarm_rate : float, default=0.01
         Share of held-out training rows above the threshold.
     n_splits : int, default=4
@@ -251,7 +302,7 @@ class PCADetector(PerStateMixin, BaseDetector):
         self.state_column = state_column
         self.min_state_rows = min_state_rows
 
-    def _fit_one(self, S: NDArray[np.float64]) -> dict[str, Any]:
+    def _fit_one(self, S: NDArray[np.float64], state_key: float | None = None) -> dict[str, Any]:
         mean = S.mean(axis=0)
         D = S - mean
         cov = D.T @ D / max(len(S) - 1, 1)

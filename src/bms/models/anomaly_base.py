@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = [
     "CLIP_Z",
     "EPS",
+    "ROWS_PER_SIGNAL",
     "BaseDetector",
     "PerStateMixin",
     "ThresholdedOutlierMixin",
@@ -33,6 +34,13 @@ __all__ = [
     "shares",
 ]
 
+#: A state gets a model of its own only with this many training rows per signal of the model
+#: (the usual ten observations per predictor of a regression): with fewer, the model learns the
+#: few occasions it saw, and its held-out errors, which set the state's threshold, are those
+#: of a model worse than the one that scores new rows. On LBNL MZVAV-2-2 trained on three days,
+#: the start-up regimes (180 rows, 32 features) had models of their own; without them the
+#: median recall went from 83 % to 88 % and the worst run's false alarms from 6.8 % to 1.7 %.
+ROWS_PER_SIGNAL = 10
 #: Standardised values are clipped to this many robust standard deviations, so that one
 #: runaway signal (or a column constant in training) cannot swamp every other.
 CLIP_Z = 10.0
@@ -201,6 +209,10 @@ class BaseDetector(ThresholdedOutlierMixin, BaseEstimator):
             return np.repeat(np.arange(self.n_splits), sizes)
         return block_folds(n, self.block_rows, self.n_splits)
 
+    #: Calibration fold whose model is being fitted (its rows held out); None otherwise. A
+    #: model may read it to keep every trace of those rows out of its fit.
+    _held_out_fold: int | None = None
+
     def _held_out_anomaly(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
         fold = self._folds(Z.shape[0])
         if fold is None:
@@ -209,7 +221,12 @@ class BaseDetector(ThresholdedOutlierMixin, BaseEstimator):
         for k in range(self.n_splits):
             held = fold == k
             if held.any() and (~held).sum() >= 2:
-                out[held] = self._anomaly_core(self._fit_core(Z[~held]), Z[held])
+                self._held_out_fold = k
+                try:
+                    model = self._fit_core(Z[~held])
+                finally:
+                    self._held_out_fold = None
+                out[held] = self._anomaly_core(model, Z[held])
         return out
 
     def anomaly(self, X: ArrayLike) -> NDArray[np.float64]:
@@ -271,13 +288,18 @@ class PerStateMixin:
     """One model per discrete operating state, the global model for the other rows.
 
     For a :class:`BaseDetector` subclass (listed before it) with parameters ``state_column``
-    (int or None) and ``min_state_rows`` (int) that implements ``_fit_one(S) -> model``,
+    (int or None) and ``min_state_rows`` (int) that implements ``_fit_one(S, state_key) -> model``,
     ``_anomaly_one(model, S) -> (n_rows,)`` and ``_explain_one(model, S) -> (anomaly, parts)``
     on the standardised signals ``S`` (every column but the state). The state column is read
     as given, not standardised nor clipped (two states must never merge), and is not a signal:
-    its parts are 0. A state value with fewer than ``min_state_rows`` training rows, or not
-    seen in training, or negative (no state of its own), is scored by the global model fitted
-    on every row.
+    its parts are 0. A state value with fewer than ``min_state_rows`` training rows or
+    :data:`ROWS_PER_SIGNAL` rows per signal, or not seen in training, or negative (no state of
+    its own), is scored by the global model fitted on every row.
+
+    Attributes
+    ----------
+    own_states_ : ndarray
+        State values with a model of their own, decided once on every training row.
     """
 
     state_column: int | None
@@ -298,14 +320,21 @@ class PerStateMixin:
     def _state_keys(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.round(Z[:, self.state_column], 6)
 
-    def _own_states(
-        self, values: NDArray[np.float64], counts: NDArray[np.int64]
-    ) -> NDArray[np.float64]:
-        """State values (from ``np.unique(keys, return_counts=True)``) that get a model of their
-        own: non-negative, with at least ``min_state_rows`` training rows."""
-        return values[(counts >= self.min_state_rows) & (values >= 0)]
+    def _select(self, Z: NDArray[np.float64]) -> None:
+        """Decide once, on every training row, which states get a model of their own
+        (``own_states_``): the models fitted for the calibration folds follow the same
+        decision, so a state near the limit is not scored by its own model in the final fit
+        and by the global one in the held-out scores that set its threshold."""
+        self.own_states_ = np.zeros(0)
+        n_signals = len(self._signals(Z.shape[1]))
+        if self.state_column is not None and n_signals < Z.shape[1]:
+            values, counts = np.unique(self._state_keys(Z), return_counts=True)
+            need = max(self.min_state_rows, ROWS_PER_SIGNAL * n_signals)
+            self.own_states_ = values[(counts >= need) & (values >= 0)]
+        super()._select(Z)  # type: ignore[misc]
 
-    def _fit_one(self, S: NDArray[np.float64]) -> Any:
+    def _fit_one(self, S: NDArray[np.float64], state_key: float | None = None) -> Any:
+        """The model of rows ``S`` (signals only): of state ``state_key``, or global if None."""
         raise NotImplementedError
 
     def _anomaly_one(self, model: Any, S: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -323,9 +352,9 @@ class PerStateMixin:
         state: dict[str, Any] = {"global": self._fit_one(Z[:, cols]), "by_state": {}}
         if self.state_column is not None and len(cols) < Z.shape[1]:
             keys = self._state_keys(Z)
-            values, counts = np.unique(keys, return_counts=True)
-            for key in self._own_states(values, counts):
-                state["by_state"][float(key)] = self._fit_one(Z[keys == key][:, cols])
+            for key in getattr(self, "own_states_", ()):
+                if (keys == key).sum() >= 2:  # else (a fold without it): the global model
+                    state["by_state"][float(key)] = self._fit_one(Z[keys == key][:, cols], key)
         return state
 
     def _by_state(

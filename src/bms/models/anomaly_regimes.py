@@ -23,7 +23,8 @@ takes hundreds), and gives each row a regime:
 
 A regime held on at least :data:`MIN_MODE_EPISODES` separate occasions in the training rows also
 gets a model of its own (:func:`modelled_regimes`; the pipeline passes the regime to the
-detector as a state column).
+detector as a state column), if the detector finds enough rows in it for its signals
+(:data:`bms.models.anomaly_base.ROWS_PER_SIGNAL`).
 
 Data without mode signals (the SKAB pump rig: every signal measured), or with more than
 :data:`MAX_MODE_SIGNALS` of them (too many combinations to calibrate), have one regime, and the
