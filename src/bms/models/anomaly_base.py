@@ -352,9 +352,9 @@ class PerStateMixin:
         state: dict[str, Any] = {"global": self._fit_one(Z[:, cols]), "by_state": {}}
         if self.state_column is not None and len(cols) < Z.shape[1]:
             keys = self._state_keys(Z)
-            for key in getattr(self, "own_states_", ()):
+            for key in map(float, getattr(self, "own_states_", ())):
                 if (keys == key).sum() >= 2:  # else (a fold without it): the global model
-                    state["by_state"][float(key)] = self._fit_one(Z[keys == key][:, cols], key)
+                    state["by_state"][key] = self._fit_one(Z[keys == key][:, cols], key)
         return state
 
     def _by_state(
