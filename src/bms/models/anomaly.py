@@ -84,13 +84,14 @@ def _ridge_weights(cov: NDArray[np.float64], alpha: float) -> NDArray[np.float64
     return np.asarray(precision / np.diag(precision))
 
 
-def _ridge_errors(fitted: NDArray[np.float64], held: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Summed squared held-out residuals of every signal predicted from the others, for each
-    penalty of :data:`ALPHA_GRID`, the model fitted on ``fitted`` (standardised rows)."""
+def _held_out_squares(
+    fitted: NDArray[np.float64], held: NDArray[np.float64], alphas: tuple[float, ...]
+) -> NDArray[np.float64]:
+    """Summed squared held-out residuals of each signal predicted from the others, for each
+    penalty of ``alphas``, the model fitted on ``fitted`` (standardised rows): shape
+    (len(alphas), n_signals)."""
     mean, _, cov = _centred_covariance(fitted)
-    return np.array(
-        [float((((held - mean) @ _ridge_weights(cov, a)) ** 2).sum()) for a in ALPHA_GRID]
-    )
+    return np.array([(((held - mean) @ _ridge_weights(cov, a)) ** 2).sum(axis=0) for a in alphas])
 
 
 class ResidualDetector(PerStateMixin, BaseDetector):
@@ -176,30 +177,25 @@ class ResidualDetector(PerStateMixin, BaseDetector):
         own: list[tuple[float | None, NDArray[np.bool_]]] = [(None, np.ones(len(Z), dtype=bool))]
         if with_states:
             own += [(float(key), keys == key) for key in self.own_states_]
-        splits = [(fold != k, fold == k) for k in range(self.n_splits)]
-        if self.alpha == "auto":  # each model's penalty from its own held-out error
-            penalties = {}
-            for key, rows in own:
-                errors = np.zeros(len(ALPHA_GRID))
-                for fitted, held in splits:
-                    if (fitted & rows).sum() >= 2 and (held & rows).any():
-                        errors += _ridge_errors(S[fitted & rows], S[held & rows])
-                penalties[key] = float(ALPHA_GRID[int(np.argmin(errors))])
-            self.alpha_ = penalties.pop(None)
-            self.state_alphas_ = {key: a for key, a in penalties.items() if key is not None}
-        else:
-            self.alpha_ = float(self.alpha)
-        # each model's held-out squared residuals per fold: its residual scale (_scale)
+        # per model and fold, the held-out squared residuals of each signal for each candidate
+        # penalty: the least summed error picks the model's penalty, and the squares at that
+        # penalty give its residual scale (_scale)
+        alphas = ALPHA_GRID if self.alpha == "auto" else (float(self.alpha),)
+        penalties: dict[float | None, float] = {}
         for key, rows in own:
-            squares = np.zeros((self.n_splits, S.shape[1]))
+            squares = np.zeros((self.n_splits, len(alphas), S.shape[1]))
             counted = np.zeros(self.n_splits)
-            for k, (fitted, held) in enumerate(splits):
-                if (fitted & rows).sum() >= 2 and (held & rows).any():
-                    mean, _, cov = _centred_covariance(S[fitted & rows])
-                    weights = _ridge_weights(cov, self._penalty(key))
-                    squares[k] = (((S[held & rows] - mean) @ weights) ** 2).sum(axis=0)
-                    counted[k] = (held & rows).sum()
-            self.held_out_sq_[key], self.held_out_rows_[key] = squares, counted
+            for k in range(self.n_splits):
+                fitted, held = (fold != k) & rows, (fold == k) & rows
+                if fitted.sum() >= 2 and held.any():
+                    squares[k] = _held_out_squares(S[fitted], S[held], alphas)
+                    counted[k] = held.sum()
+            best = int(np.argmin(squares.sum(axis=(0, 2))))
+            penalties[key] = alphas[best]
+            self.held_out_sq_[key], self.held_out_rows_[key] = squares[:, best], counted
+        self.alpha_ = penalties.pop(None)
+        if self.alpha == "auto":
+            self.state_alphas_ = {key: a for key, a in penalties.items() if key is not None}
 
     def _penalty(self, state_key: float | None = None) -> float:
         """The ridge penalty of a state's model (``state_alphas_``), else of the global one
