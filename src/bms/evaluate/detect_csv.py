@@ -120,9 +120,9 @@ def _numeric(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> pd.Data
 def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     """Which TEST values lie outside their feature's TRAIN range.
 
-    The range is the one the site detectors trust (:class:`DetectionParams`: the 0.5 % and
-    99.5 % training quantiles, widened by 10 % of their distance on each side), so a few
-    extreme training values do not stretch it. A value outside it is an operating point the
+    The range is the one the site detectors trust (:meth:`DetectionParams.familiar_range`:
+    the 0.5 % and 99.5 % training quantiles, widened by 10 % of their distance on each side),
+    so a few extreme training values do not stretch it. A value outside it is an operating point the
     model has not seen: a fault, or a condition missing from TRAIN (another season, load or
     set point), which the detector cannot tell apart.
 
@@ -135,11 +135,8 @@ def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFr
     -------
     DataFrame of bool, shaped like ``test`` (NaN counts as inside).
     """
-    params = DetectionParams()
-    low = train.quantile(params.familiar_quantile)
-    high = train.quantile(1.0 - params.familiar_quantile)
-    margin = params.familiar_margin * (high - low)
-    return test.lt(low - margin, axis=1) | test.gt(high + margin, axis=1)
+    low, high = DetectionParams().familiar_range(train.to_numpy(dtype=np.float64))
+    return test.lt(low, axis=1) | test.gt(high, axis=1)
 
 
 def run_detect(

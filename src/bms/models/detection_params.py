@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["DetectionParams"]
 
@@ -51,3 +55,17 @@ class DetectionParams:
     baseline_days: int = 7
     familiar_quantile: float = 0.005
     familiar_margin: float = 0.1
+
+    def familiar_range(
+        self, values: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Familiar range of each column of ``values`` (n_rows, n_columns): between the
+        ``familiar_quantile`` quantiles (NaN ignored), widened on each side by
+        ``familiar_margin`` of its width and by 1e-6 of the values' size (a constant column
+        keeps a range); NaN for a column with no value."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column
+            low = np.nanquantile(values, self.familiar_quantile, axis=0)
+            high = np.nanquantile(values, 1.0 - self.familiar_quantile, axis=0)
+        pad = self.familiar_margin * (high - low) + 1e-6 * (1.0 + np.abs(low) + np.abs(high))
+        return low - pad, high + pad

@@ -156,16 +156,6 @@ class EquipmentDetector:
             baseline = np.nanmedian(lagged, axis=0)
         return np.asarray(np.where(enough, baseline, np.nan))
 
-    def _familiar_range(
-        self, drivers: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Training range of each driver column, trimmed by the quantile, widened by the margin."""
-        p = self.params
-        low = np.quantile(drivers, p.familiar_quantile, axis=0)
-        high = np.quantile(drivers, 1.0 - p.familiar_quantile, axis=0)
-        pad = p.familiar_margin * (high - low) + 1e-6 * (1.0 + np.abs(low) + np.abs(high))
-        return low - pad, high + pad
-
     def _unfamiliar(self, frame: pd.DataFrame, fit: _Fitted) -> NDArray[np.bool_]:
         """Rows whose drivers lie outside their familiar range (False where unknown)."""
         if fit.low is None or fit.high is None:
@@ -231,7 +221,7 @@ class EquipmentDetector:
             coef[usable] = np.linalg.lstsq(X[ok][:, usable], y[ok], rcond=None)[0]
             fitted = _Fitted(spec, coef, usable=usable)
             if spec.drivers and not spec.extrapolate:
-                fitted.low, fitted.high = self._familiar_range(X[ok][:, 1:])
+                fitted.low, fitted.high = p.familiar_range(X[ok][:, 1:])
             resid = self._residual(frame, fitted)
             smoothed = self._deviation(resid, spec, frame.index)
             good = smoothed[np.isfinite(smoothed)]
