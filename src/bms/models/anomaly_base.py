@@ -304,6 +304,7 @@ class PerStateMixin:
 
     state_column: int | None
     min_state_rows: int
+    own_states_: NDArray[np.float64]  # set by _select, which fit runs before _fit_core
 
     def _standardise(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         Z: NDArray[np.float64] = super()._standardise(X)  # type: ignore[misc]
@@ -352,7 +353,7 @@ class PerStateMixin:
         state: dict[str, Any] = {"global": self._fit_one(Z[:, cols]), "by_state": {}}
         if self.state_column is not None and len(cols) < Z.shape[1]:
             keys = self._state_keys(Z)
-            for key in map(float, getattr(self, "own_states_", ())):
+            for key in map(float, self.own_states_):
                 if (keys == key).sum() >= 2:  # else (a fold without it): the global model
                     state["by_state"][key] = self._fit_one(Z[keys == key][:, cols], key)
         return state
