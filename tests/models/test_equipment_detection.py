@@ -17,7 +17,7 @@ from bms.models.equipment_detection import (
     equipment_frames,
     run_site_detection,
 )
-from bms.models.equipment_indicators import IndicatorSpec
+from bms.models.equipment_indicators import IndicatorSpec, build_context, indicator_frame
 from bms.simulate import SimulationResult, simulate_site
 from bms.site.loader import load_site
 from bms.site.model import Site
@@ -149,6 +149,60 @@ def test_episodes_need_persistence_and_hold_through_unscored_steps() -> None:
     assert found["start"].iloc[0] == frame.index[500]
     assert found["end"].iloc[0] == frame.index[829] + pd.Timedelta("5min")
     assert found["top_points"].iloc[0] == ["s/b/eq/p"]
+
+
+def _cooling_ahu(rng: np.random.Generator, n: int, leak_k: np.ndarray) -> pd.DataFrame:
+    """An AHU cooling through office hours: its controller holds sat at 14 °C.
+
+    A leaking heating valve adds ``leak_k`` of heat ahead of the cooling coil, which the cooling
+    valve then removes too: a coil of 12 K design drop at the design flow of 4.5 m³/s, whose
+    drop scales with valve / flow (as the simulator's coil).
+    """
+    index = _index(n)
+    on = (index.hour >= 7) & (index.hour < 19)
+    speed = rng.uniform(40.0, 100.0, n)
+    flow = 4.5 * speed / 100.0
+    mat = rng.uniform(18.0, 28.0, n)
+    fan_heat = 0.4 + 0.6 * speed / 100.0
+    valve = 100.0 * (mat + leak_k - (14.0 - fan_heat)) / (12.0 * 4.5 / flow)
+    sat = 14.0 + rng.normal(0.0, 0.1, n)
+    return pd.DataFrame(
+        {
+            "fan_status": on.astype(float),
+            "fan_speed": np.where(on, speed, 0.0),
+            "supply_flow": np.where(on, flow, 0.0),
+            "mat": mat,
+            "sat": np.where(on, sat, mat),
+            "sat_sp": 14.0,
+            "heating_valve": 0.0,
+            "cooling_valve": np.where(on, valve, 0.0),
+        },
+        index=index,
+    )
+
+
+def test_a_leaking_heating_valve_shows_in_the_cooling_coil_balance(
+    rng: np.random.Generator, site: Site
+) -> None:
+    n = 12 * 24 * 30  # 30 days at 5 min
+    onset = 12 * 24 * 25
+    leak_k = np.where(np.arange(n) >= onset, 4.0, 0.0)
+    x = _cooling_ahu(rng, n, leak_k)
+    ahu = next(eq for eq in site.all_equipment() if eq.id == "besancon/hq/ahu-2")
+    frame, specs = indicator_frame(x, ahu, build_context({ahu.id: x}, [ahu]))
+    detector = EquipmentDetector().fit(frame.iloc[: 12 * 24 * 20], specs)
+    scores = detector.score(frame)
+    daytime = (x["fan_status"] > 0) & (x.index.hour >= 9)
+    healthy = daytime & (np.arange(n) >= 12 * 24 * 20) & (np.arange(n) < onset)
+    leaking = daytime & (np.arange(n) >= onset)
+    assert scores.loc[healthy, "is_anomalous"].mean() < 0.01
+    # the supply temperature holds its set point: only the coil balance sees the leak
+    assert scores.loc[leaking, "is_anomalous"].mean() > 0.95
+    assert (scores.loc[leaking, "top_contributor"] == "cooling_valve_vs_duty").all()
+    # a heating coil giving less than its valve asks is the hot-water loop's, not the coil's
+    spec = next(s for s in specs if s.name == "heating_valve_vs_duty")
+    assert spec.direction == -1
+    assert next(s for s in specs if s.name == "cooling_valve_vs_duty").direction == 1
 
 
 def test_equipment_frames_match_the_simulated_points(healthy: SimulationResult, site: Site) -> None:

@@ -63,6 +63,9 @@ FAN_HEAT_K = 1.1
 COIL_HEAT_FLOOR_K = 1.5
 #: Supply temperature away from its set point (2 K, a little above APAR's 1.7 K) [K].
 SAT_ERROR_FLOOR_K = 2.0
+#: Coil valve against the duty it gives: smallest gap reported [% of opening] (stiction and
+#: hysteresis of a healthy valve stay within a few %).
+COIL_VALVE_FLOOR_PCT = 10.0
 #: Zone readings against their peers: day-to-day solar gains differ between rooms by up to
 #: ~1.5 K in spring, so a smaller change is not reported [K], [ppm].
 ZONE_TEMP_FLOOR_K = 2.0
@@ -233,6 +236,65 @@ def _ahu(
     if has_columns(x, "sat", "sat_sp"):
         out["sat_error"] = on(_own_sat_error(x, eq, ctx).abs() / SAT_ERROR_FLOOR_K)
         specs.append(IndicatorSpec("sat_error", ("sat", "sat_sp"), "excess"))
+    chillers = ctx.chiller_on.get(building_of(eq))
+    coil_values, coil_specs = _coil_balance(x, running, chillers)
+    return out | coil_values, specs + coil_specs
+
+
+def _coil_balance(
+    x: pd.DataFrame, running: pd.Series, chillers_on: pd.Series | None
+) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+    """Each coil's valve opening against the temperature change it makes [%].
+
+    A coil's duty ``ṁ·cp·ΔT`` grows with its valve opening, and the air also picks up the fan's
+    heat, which grows with speed. So the cooling valve (heating valve closed) is fitted on the
+    drop across the coil times the air flow (``(mat - sat) × Q``), the flow, and the fan speed
+    times the flow; the heating valve (cooling valve closed) likewise on ``(sat - mat) × Q``.
+    The air flow ``Q`` is ``supply_flow`` [m³/s] when measured, else the fan speed [%]. The
+    valve is the indicator and the temperatures the drivers, not the other way round: a fault
+    opens the valve beyond its training range, and a driver beyond its range would leave the
+    row unscored (see :mod:`bms.models.equipment_detection`).
+
+    Each balance watches the side a leaking heating valve pushes it to. The leak heats the air
+    that the cooling coil then cools again: the cooling valve opens further than its drop
+    needs, even while the supply temperature holds its set point (a fouled cooling coil or a
+    starved chilled-water loop does the same); with the cooling off, the heating valve opens
+    less than the heat the coil gives. The other sides are left out: a cooling valve that
+    gives more than it asks is only an air sensor error (the mixed-air balance and the supply
+    error watch those), and it is how a leak present while the detector trained looks once
+    repaired; a heating valve giving less is the hot-water loop's doing, at every AHU of the
+    building at once (seen on the substation and as a supply temperature below its set
+    point). A cooling valve open while no chiller of the building runs (``chillers_on``) is
+    not scored either.
+    """
+    out: dict[str, pd.Series] = {}
+    specs: list[IndicatorSpec] = []
+    if not has_columns(x, "sat", "mat", "heating_valve", "cooling_valve", "fan_speed"):
+        return out, specs
+    flow = x["supply_flow"] if "supply_flow" in x else x["fan_speed"]
+    flow = flow.where(x["fan_speed"] >= 20.0)
+    out[f"{DRIVER_PREFIX}air_flow"] = flow
+    out[f"{DRIVER_PREFIX}fan_speed_x_flow"] = x["fan_speed"] * flow
+    chillers_off = pd.Series(False, index=x.index)
+    if chillers_on is not None:
+        chillers_off = chillers_on.reindex(x.index) < 0.5
+    for coil, other, change, direction, excused in (
+        ("cooling", "heating", x["mat"] - x["sat"], 1, chillers_off),
+        ("heating", "cooling", x["sat"] - x["mat"], -1, pd.Series(False, index=x.index)),
+    ):
+        valve, idle = x[f"{coil}_valve"], x[f"{other}_valve"] <= 0.5
+        name = f"{coil}_valve_vs_duty"
+        out[name] = valve.where(running & idle & (valve > 0.5) & ~excused)
+        out[f"{DRIVER_PREFIX}{coil}_duty"] = change * flow
+        specs.append(
+            IndicatorSpec(
+                name,
+                (f"{coil}_valve", "sat", "mat"),
+                direction=direction,
+                floor=COIL_VALVE_FLOOR_PCT,
+                drivers=(f"{coil}_duty", "air_flow", "fan_speed_x_flow"),
+            )
+        )
     return out, specs
 
 
