@@ -286,6 +286,8 @@ def detect(
     summary = run_detect(
         Path(train), Path(test), Path(out), time_column=time_column, sep=sep, ignore=ignore or ()
     )
+    for note in summary.unreadable:
+        typer.echo(note, err=True)
     typer.echo(
         f"trained on {summary.n_train:,} rows x {len(summary.features)} features; "
         f"scored {summary.n_test:,} rows, {summary.n_anomalous:,} anomalous; wrote {out}"

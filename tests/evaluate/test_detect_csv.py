@@ -212,7 +212,7 @@ def test_infinite_and_missing_readings_are_imputed_not_fatal(tmp_path, rng, caps
     frame.loc[5, "a"] = np.inf
     frame.loc[7:9, "b"] = np.nan
     frame["c"] = frame["c"].astype(object)
-    frame.loc[11, "c"] = "n/a"  # a rare unparsable cell becomes a missing reading
+    frame.loc[11, "c"] = "ERR"  # a rare unparsable cell becomes a missing reading
     train, out = tmp_path / "tr.csv", tmp_path / "o.csv"
     frame.to_csv(train, index=False)
     code, _, err = run_cli(
@@ -220,6 +220,22 @@ def test_infinite_and_missing_readings_are_imputed_not_fatal(tmp_path, rng, caps
     )
     assert code == 0, err
     assert pd.read_csv(out)["score"].notna().all()
+    assert "'c': 1 cell(s) are not numbers (first 'ERR' in data row 12), read as missing" in err
+
+
+def test_an_exports_error_cells_are_read_as_missing_and_reported(csvs, capsys):
+    # a spreadsheet export of an AHU (LBNL SZCAV) holds '#VALUE!' for the 90 minutes a sensor
+    # was offline: 15 of them in one training day; here 60 of the 600 training rows
+    train, test, out = csvs
+    frame = pd.read_csv(train, sep=";")
+    frame["flow"] = frame["flow"].astype(object)
+    frame.loc[300:359, "flow"] = "#VALUE!"
+    frame.to_csv(train, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
+    code, stdout, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert f"{train}: 'flow': 60 cell(s) are not numbers (first '#VALUE!' in data row 301)" in err
+    assert len(pd.read_csv(out)) == 400 and "trained on 600 rows x 2 features" in stdout
 
 
 def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):

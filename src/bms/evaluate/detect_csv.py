@@ -28,6 +28,7 @@ __all__ = [
     "MIN_TRAIN_ROWS",
     "DetectSummary",
     "find_time_column",
+    "numeric_columns",
     "outside_training_range",
     "read_wide_csv",
     "run_detect",
@@ -39,8 +40,11 @@ logger = logging.getLogger(__name__)
 MIN_TRAIN_ROWS = 50
 #: Column names taken as the time column when --time-column is not given (case-insensitive).
 TIME_NAMES = ("time", "datetime", "timestamp", "date", "date_time", "ts")
-#: A column counts as numeric when at most this share of its non-empty cells fail to parse.
-MAX_BAD_CELL_SHARE = 0.01
+#: A column is a feature when at most this share of its non-empty cells fail to parse as
+#: numbers; its other cells (an export's ``#VALUE!``, ``ERR``, ``--`` while a sensor was
+#: offline) are read as missing and reported. A column of words (a status ``on``/``off``, a
+#: site name) fails on every cell.
+MAX_BAD_CELL_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ class DetectSummary:
     outside_share: float = 0.0
     #: The feature most often outside its TRAIN range, if any.
     outside_most: str | None = None
+    #: One line per feature column whose unreadable cells were read as missing (file, column,
+    #: how many, the first one and its data row).
+    unreadable: tuple[str, ...] = ()
 
 
 def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
@@ -97,24 +104,38 @@ def find_time_column(frame: pd.DataFrame) -> str | None:
     return None
 
 
-def _numeric(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> pd.DataFrame:
+def numeric_columns(
+    frame: pd.DataFrame, columns: Sequence[str], path: Path, fix: str = "exclude them with --ignore"
+) -> tuple[pd.DataFrame, list[str]]:
+    """The feature columns as floats, and a note per column whose unreadable cells became NaN.
+
+    A column is refused (SchemaError naming it, and ``fix``) when more than
+    :data:`MAX_BAD_CELL_SHARE` of its non-empty cells are not numbers; infinities become NaN.
+    """
     out = {}
     bad = []
+    notes = []
     for col in columns:
         series = frame[col]
         if series.dtype == bool:
             series = series.astype(np.float64)
         converted = pd.to_numeric(series, errors="coerce")
         failed = converted.isna() & series.notna()
-        if failed.sum() > MAX_BAD_CELL_SHARE * max(series.notna().sum(), 1):
+        n_failed = int(failed.sum())
+        if n_failed > MAX_BAD_CELL_SHARE * max(int(series.notna().sum()), 1):
             bad.append(col)
+        elif n_failed:
+            first = int(np.flatnonzero(failed.to_numpy())[0])
+            notes.append(
+                f"{path}: {col!r}: {n_failed:,} cell(s) are not numbers "
+                f"(first {series.iloc[first]!r} in data row {first + 1}), read as missing"
+            )
         out[col] = converted.astype(np.float64).replace([np.inf, -np.inf], np.nan)
     if bad:
         raise SchemaError(
-            f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}; "
-            "exclude them with --ignore"
+            f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}; {fix}"
         )
-    return pd.DataFrame(out, index=frame.index)
+    return pd.DataFrame(out, index=frame.index), notes
 
 
 def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
@@ -191,8 +212,8 @@ def run_detect(
     extra = [c for c in test.columns if c not in features and c != tcol and c not in ignore]
     if extra:
         logger.warning("TEST columns not in TRAIN are ignored: %s", extra)
-    x_train = _numeric(train, features, Path(train_path))
-    x_test = _numeric(test, features, Path(test_path))
+    x_train, train_notes = numeric_columns(train, features, Path(train_path))
+    x_test, test_notes = numeric_columns(test, features, Path(test_path))
     if len(x_train) < MIN_TRAIN_ROWS:
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
@@ -220,4 +241,5 @@ def run_detect(
         time_column=tcol,
         outside_share=float(outside.any(axis=1).mean()) if len(outside) else 0.0,
         outside_most=str(per_feature.idxmax()) if per_feature.max() > 0 else None,
+        unreadable=(*train_notes, *test_notes),
     )

@@ -16,11 +16,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from bms.errors import SchemaError
-from bms.evaluate.detect_csv import MAX_BAD_CELL_SHARE, read_wide_csv
+from bms.evaluate.detect_csv import numeric_columns, read_wide_csv
 from bms.models.rul import MIN_TRAIN_UNITS, QUANTILE_COLUMNS, RunToFailureRUL
 
 __all__ = ["RulSummary", "prepare_histories", "run_rul"]
@@ -111,22 +110,11 @@ def prepare_histories(
             )
     times, time_unit = _times(frame, time_column, path)
     out = {unit_column: frame[unit_column].to_numpy(), time_column: times.to_numpy()}
-    bad = []
+    numeric, notes = numeric_columns(frame, features, path, fix="remove them from the CSV")
+    for note in notes:
+        logger.warning("%s", note)
     for col in features:
-        series = frame[col]
-        converted = pd.to_numeric(
-            series.astype(float) if series.dtype == bool else series, errors="coerce"
-        )
-        if (converted.isna() & series.notna()).sum() > MAX_BAD_CELL_SHARE * max(
-            series.notna().sum(), 1
-        ):
-            bad.append(col)
-        out[col] = converted.astype(float).replace([np.inf, -np.inf], np.nan).to_numpy()
-    if bad:
-        raise SchemaError(
-            f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}; "
-            "remove them from the CSV"
-        )
+        out[col] = numeric[col].to_numpy()
     histories = pd.DataFrame(out)
     _check_units(histories, path, unit_column, time_column)
     if features:
