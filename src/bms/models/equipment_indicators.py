@@ -259,13 +259,13 @@ def _coil_balance(
     that the cooling coil then cools again: the cooling valve opens further than its drop
     needs, even while the supply temperature holds its set point (a fouled cooling coil or a
     starved chilled-water loop does the same); with the cooling off, the heating valve opens
-    less than the heat the coil gives. The other sides are left out: a cooling valve that
-    gives more than it asks is only an air sensor error (the mixed-air balance and the supply
+    less than the heat the coil gives. The other sides are left out: a cooling valve opened
+    less than its drop needs is only an air sensor error (the mixed-air balance and the supply
     error watch those), and it is how a leak present while the detector trained looks once
-    repaired; a heating valve giving less is the hot-water loop's doing, at every AHU of the
-    building at once (seen on the substation and as a supply temperature below its set
-    point). A cooling valve open while no chiller of the building runs (``chillers_on``) is
-    not scored either.
+    repaired; a heating valve opened more than its heat needs is the hot-water loop's doing,
+    at every AHU of the building at once (seen on the substation and as a supply temperature
+    below its set point). A cooling valve open while no chiller of the building runs
+    (``chillers_on``) is not scored either.
     """
     out: dict[str, pd.Series] = {}
     specs: list[IndicatorSpec] = []
