@@ -293,8 +293,9 @@ def detect(
         f"scored {summary.n_test:,} rows, {summary.n_anomalous:,} anomalous; wrote {out}"
     )
     if summary.outside_most is not None:
+        share = summary.outside_share
         typer.echo(
-            f"{summary.outside_share:.0%} of TEST rows have a feature outside its TRAIN range "
+            f"{'<1%' if share < 0.005 else f'{share:.0%}'} of TEST rows have a feature outside its TRAIN range "
             f"(most often {summary.outside_most!r}): a fault, or conditions TRAIN lacks "
             "(another season, load or set point); in the latter case add such normal data to TRAIN"
         )

@@ -238,6 +238,39 @@ def test_an_exports_error_cells_are_read_as_missing_and_reported(csvs, capsys):
     assert len(pd.read_csv(out)) == 400 and "trained on 600 rows x 2 features" in stdout
 
 
+def test_a_french_export_reads_with_its_decimal_comma_and_horodatage(tmp_path, rng, capsys):
+    # what a French BMS or spreadsheet writes: ';' between fields, ',' before the decimals,
+    # a UTF-8 byte-order mark and the time column called 'Horodatage'
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "Horodatage": pd.date_range("2026-01-01", periods=n, freq="min").strftime(
+                "%d/%m/%Y %H:%M"
+            ),
+            "T_soufflage": 18.0 + rng.normal(0, 0.2, n),
+            "T_reprise": 21.0 + rng.normal(0, 0.2, n),
+        }
+    )
+    test = frame.iloc[:300].copy()
+    test.loc[150:, "T_soufflage"] += 3.0
+    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    for data, path in ((frame, train_csv), (test, test_csv)):
+        data.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
+    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    code, stdout, err = run_cli([*args, "--sep", ";"], capsys)
+    assert code == 0, err
+    assert "trained on 600 rows x 2 features" in stdout
+    result = pd.read_csv(out)
+    assert result["time"].iloc[0] == "01/01/2026 00:00"
+    assert result["anomaly"].iloc[200:].mean() > 0.9 and result["anomaly"].iloc[:140].mean() < 0.05
+    # with ',' as the field separator a comma inside a quoted cell is not taken for a decimal
+    frame["T_reprise"] = frame["T_reprise"].map(lambda v: f"{v:.1f}".replace(".", ","))
+    frame.to_csv(train_csv, index=False)
+    frame.to_csv(test_csv, index=False)
+    err = error_of([*args, "--ignore", "Horodatage"], capsys)
+    assert "non-numeric feature column(s) 'T_reprise'" in err
+
+
 def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):
     train, test, out = csvs
     for path in (train, test):

@@ -38,8 +38,14 @@ logger = logging.getLogger(__name__)
 
 #: Fewest training rows: the threshold is a quantile of held-out training scores.
 MIN_TRAIN_ROWS = 50
-#: Column names taken as the time column when --time-column is not given (case-insensitive).
-TIME_NAMES = ("time", "datetime", "timestamp", "date", "date_time", "ts")
+#: Column names taken as the time column when --time-column is not given (case-insensitive;
+#: English and French exports).
+TIME_NAMES = (
+    "time", "datetime", "timestamp", "date", "date_time", "ts", "horodatage", "date_heure", "temps",
+)  # fmt: skip
+#: A cell written with a decimal comma (``21,5``; French and most European exports, whose
+#: field separator is then ``;``).
+_DECIMAL_COMMA = r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?"
 #: A column is a feature when at most this share of its non-empty cells fail to parse as
 #: numbers; its other cells (an export's ``#VALUE!``, ``ERR``, ``--`` while a sensor was
 #: offline) are read as missing and reported. A column of words (a status ``on``/``off``, a
@@ -97,7 +103,8 @@ def find_time_column(frame: pd.DataFrame) -> str | None:
         if name in by_lower:
             return by_lower[name]
     for col in frame.columns:
-        if re.search(r"(time|date)", col, flags=re.IGNORECASE) and frame[col].dtype == object:
+        named = re.search(r"(time|date|horodat|heure)", col, flags=re.IGNORECASE)
+        if named and frame[col].dtype == object:
             parsed = pd.to_datetime(frame[col].head(50), errors="coerce", format="mixed")
             if parsed.notna().mean() > 0.9:
                 return str(col)
@@ -105,12 +112,18 @@ def find_time_column(frame: pd.DataFrame) -> str | None:
 
 
 def numeric_columns(
-    frame: pd.DataFrame, columns: Sequence[str], path: Path, fix: str = "exclude them with --ignore"
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    path: Path,
+    fix: str = "exclude them with --ignore",
+    *,
+    decimal_comma: bool = False,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The feature columns as floats, and a note per column whose unreadable cells became NaN.
 
     A column is refused (SchemaError naming it, and ``fix``) when more than
     :data:`MAX_BAD_CELL_SHARE` of its non-empty cells are not numbers; infinities become NaN.
+    With ``decimal_comma`` (the field separator is not a comma), ``21,5`` reads as 21.5.
     """
     out = {}
     bad = []
@@ -119,8 +132,13 @@ def numeric_columns(
         series = frame[col]
         if series.dtype == bool:
             series = series.astype(np.float64)
-        converted = pd.to_numeric(series, errors="coerce")
+        converted = pd.to_numeric(series, errors="coerce").astype(np.float64)
         failed = converted.isna() & series.notna()
+        if decimal_comma and failed.any():
+            text = series[failed].astype(str).str.strip()
+            text = text.where(text.str.fullmatch(_DECIMAL_COMMA))
+            converted[failed] = pd.to_numeric(text.str.replace(",", "."), errors="coerce")
+            failed = converted.isna() & series.notna()
         n_failed = int(failed.sum())
         if n_failed > MAX_BAD_CELL_SHARE * max(int(series.notna().sum()), 1):
             bad.append(col)
@@ -212,8 +230,9 @@ def run_detect(
     extra = [c for c in test.columns if c not in features and c != tcol and c not in ignore]
     if extra:
         logger.warning("TEST columns not in TRAIN are ignored: %s", extra)
-    x_train, train_notes = numeric_columns(train, features, Path(train_path))
-    x_test, test_notes = numeric_columns(test, features, Path(test_path))
+    comma = sep != ","
+    x_train, train_notes = numeric_columns(train, features, Path(train_path), decimal_comma=comma)
+    x_test, test_notes = numeric_columns(test, features, Path(test_path), decimal_comma=comma)
     if len(x_train) < MIN_TRAIN_ROWS:
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"

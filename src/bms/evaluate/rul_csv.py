@@ -67,6 +67,7 @@ def prepare_histories(
     unit_column: str,
     time_column: str,
     features: list[str] | None = None,
+    decimal_comma: bool = False,
 ) -> tuple[pd.DataFrame, str]:
     """Validate one CSV and return ``unit, time, features...`` (numeric, NaN forward-filled).
 
@@ -110,7 +111,9 @@ def prepare_histories(
             )
     times, time_unit = _times(frame, time_column, path)
     out = {unit_column: frame[unit_column].to_numpy(), time_column: times.to_numpy()}
-    numeric, notes = numeric_columns(frame, features, path, fix="remove them from the CSV")
+    numeric, notes = numeric_columns(
+        frame, features, path, fix="remove them from the CSV", decimal_comma=decimal_comma
+    )
     for note in notes:
         logger.warning("%s", note)
     for col in features:
@@ -182,6 +185,7 @@ def run_rul(
         train_path,
         unit_column=unit_column,
         time_column=time_column,
+        decimal_comma=sep != ",",
     )
     features = [c for c in train.columns if c not in (unit_column, time_column)]
     test, test_unit = prepare_histories(
@@ -190,6 +194,7 @@ def run_rul(
         unit_column=unit_column,
         time_column=time_column,
         features=features,
+        decimal_comma=sep != ",",
     )
     if test_unit != time_unit:
         raise SchemaError(
