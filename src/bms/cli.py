@@ -293,11 +293,18 @@ def detect(
         f"scored {summary.n_test:,} rows, {summary.n_anomalous:,} anomalous; wrote {out}"
     )
     if summary.outside_most is not None:
-        share = summary.outside_share
+        share = "<1%" if summary.outside_share < 0.005 else f"{summary.outside_share:.0%}"
         typer.echo(
-            f"{'<1%' if share < 0.005 else f'{share:.0%}'} of TEST rows have a feature outside its TRAIN range "
+            f"{share} of TEST rows have a feature outside its TRAIN range "
             f"(most often {summary.outside_most!r}): a fault, or conditions TRAIN lacks "
             "(another season, load or set point); in the latter case add such normal data to TRAIN"
+        )
+    if summary.slow_features:
+        slow = summary.slow_features
+        typer.echo(
+            f"{len(slow)} of {len(summary.features)} features vary too slowly for TRAIN to show "
+            f"their normal range (first {slow[0]!r}): only their changes are judged, so an offset "
+            "that builds up slowly goes unseen; more normal TRAIN data lets their levels be judged"
         )
 
 

@@ -70,6 +70,30 @@ def test_detect_says_how_many_test_rows_lie_outside_the_training_range(csvs, cap
     assert "of TEST rows have a feature outside its TRAIN range (most often 'pressure')" in stdout
 
 
+def test_detect_names_the_features_too_slow_for_a_short_train(tmp_path, rng, capsys):
+    # a temperature cycling every 300 rows: 150 rows show half a cycle, not its normal range
+    n = 4000
+    frame = pd.DataFrame(
+        {
+            "temp": 20.0 + 3.0 * np.sin(2 * np.pi * np.arange(n) / 300) + rng.normal(0, 0.05, n),
+            "flow": 30.0 + rng.normal(0, 0.5, n),
+        }
+    )
+    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    frame.iloc[:150].to_csv(train_csv, index=False)
+    frame.iloc[3000:].to_csv(test_csv, index=False)
+    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert (
+        "1 of 2 features vary too slowly for TRAIN to show their normal range (first 'temp')"
+        in (stdout)
+    )
+    frame.iloc[:3000].to_csv(train_csv, index=False)  # ten cycles
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0 and "too slowly" not in stdout
+
+
 def test_the_training_range_ignores_its_extreme_half_percent_and_gets_a_margin():
     train = pd.DataFrame({"a": np.r_[np.linspace(0.0, 10.0, 999), 1000.0]})
     test = pd.DataFrame({"a": [-1.5, 10.5, 11.5, 50.0, np.nan]})

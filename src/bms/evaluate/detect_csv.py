@@ -70,6 +70,10 @@ class DetectSummary:
     #: One line per feature column whose unreadable cells were read as missing (file, column,
     #: how many, the first one and its data row).
     unreadable: tuple[str, ...] = ()
+    #: Features whose TRAIN rows are too short to show their normal range (too few
+    #: decorrelation times: :attr:`TimeSeriesDetector.slow_signals_`); only their changes are
+    #: judged.
+    slow_features: tuple[str, ...] = ()
 
 
 def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
@@ -261,4 +265,5 @@ def run_detect(
         outside_share=float(outside.any(axis=1).mean()) if len(outside) else 0.0,
         outside_most=str(per_feature.idxmax()) if per_feature.max() > 0 else None,
         unreadable=(*train_notes, *test_notes),
+        slow_features=tuple(model.slow_signals_),
     )
