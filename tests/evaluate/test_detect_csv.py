@@ -295,6 +295,20 @@ def test_a_french_export_reads_with_its_decimal_comma_and_horodatage(tmp_path, r
     assert "non-numeric feature column(s) 'T_reprise'" in err
 
 
+def test_names_given_with_the_headers_trailing_spaces_are_found(csvs, tmp_path, capsys):
+    # the LBNL AHU files' headers end some names with spaces ('...Damper Control Signal  ');
+    # a user who copies such a name into --ignore or --time-column means that column
+    train, test, out = csvs
+    for path in (train, test):
+        frame = pd.read_csv(path, sep=";")
+        frame.columns = ["Timestamp ", "flow", "pressure", "site  "]
+        frame.to_csv(path, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--sep", ";", "--out", str(out)]
+    code, _, err = run_cli([*args, "--ignore", "site  ", "--time-column", "Timestamp "], capsys)
+    assert code == 0, err
+    assert pd.read_csv(out)["time"].iloc[0] == "2026-01-02 00:00:00"
+
+
 def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):
     train, test, out = csvs
     for path in (train, test):

@@ -212,6 +212,9 @@ def run_detect(
     """
     train = read_wide_csv(Path(train_path), sep)
     test = read_wide_csv(Path(test_path), sep)
+    # header names are read stripped of surrounding spaces: so are the names a user gives
+    ignore = [str(c).strip() for c in ignore]
+    time_column = time_column.strip() if time_column is not None else None
     for name, frame, path in (("TRAIN", train, train_path), ("TEST", test, test_path)):
         unknown = [c for c in ignore if c not in frame.columns]
         if unknown:
