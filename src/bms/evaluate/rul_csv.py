@@ -177,6 +177,8 @@ def run_rul(
     -------
     RulSummary
     """
+    # header names are read stripped of surrounding spaces: so are the names a user gives
+    unit_column, time_column = unit_column.strip(), time_column.strip()
     if max_rul is not None and not max_rul > 0:
         raise SchemaError(f"--max-rul must be > 0, got {max_rul}")
     train_path, test_path = Path(train_path), Path(test_path)
