@@ -309,6 +309,27 @@ def test_names_given_with_the_headers_trailing_spaces_are_found(csvs, tmp_path, 
     assert pd.read_csv(out)["time"].iloc[0] == "2026-01-02 00:00:00"
 
 
+def test_the_raw_lbnl_szcav_export_runs_as_a_user_splits_it(dataset, tmp_path, capsys):
+    # the real file, cut by day as it is written (m/d/yyyy times, header names ending in
+    # spaces, '#VALUE!' cells): its one fault-free day trains, the next two days are scored
+    lines = (dataset("lbnl_ahu") / "SZCAV.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    by_day: dict[str, list[str]] = {}
+    for row in rows:
+        by_day.setdefault(row.split(" ", 1)[0], []).append(row)
+    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    train_csv.write_text("\n".join([header, *by_day["4/1/2017"]]) + "\n")
+    test_csv.write_text("\n".join([header, *by_day["3/15/2017"], *by_day["3/16/2017"]]) + "\n")
+    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    label = "Fault Detection Ground Truth"
+    code, stdout, err = run_cli([*args, "--ignore", label], capsys)
+    assert code == 0, err
+    assert "'AHU: Mixed Air Temperature': 15 cell(s) are not numbers (first '#VALUE!'" in err
+    assert "trained on 1,440 rows x 14 features; scored 2,880 rows" in stdout
+    result = pd.read_csv(out)
+    assert result["time"].iloc[0] == "3/15/2017 0:00" and result["score"].notna().all()
+
+
 def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):
     train, test, out = csvs
     for path in (train, test):
