@@ -94,6 +94,18 @@ def test_detect_names_the_features_too_slow_for_a_short_train(tmp_path, rng, cap
     assert code == 0 and "too slowly" not in stdout
 
 
+def test_a_time_column_is_found_by_its_name_and_its_dates():
+    frame = pd.DataFrame(
+        {
+            "measurement_time": ["2026-01-01 00:00", "2026-01-01 00:01"],
+            "uptime_h": [1.0, 2.0],  # named like a time, but numbers: a feature
+            "a": [1.0, 2.0],
+        }
+    )
+    assert find_time_column(frame) == "measurement_time"
+    assert find_time_column(frame.drop(columns="measurement_time")) is None
+
+
 def test_the_training_range_ignores_its_extreme_half_percent_and_gets_a_margin():
     train = pd.DataFrame({"a": np.r_[np.linspace(0.0, 10.0, 999), 1000.0]})
     test = pd.DataFrame({"a": [-1.5, 10.5, 11.5, 50.0, np.nan]})

@@ -108,7 +108,8 @@ def find_time_column(frame: pd.DataFrame) -> str | None:
             return by_lower[name]
     for col in frame.columns:
         named = re.search(r"(time|date|horodat|heure)", col, flags=re.IGNORECASE)
-        if named and frame[col].dtype == object:
+        # text, whatever pandas calls it (object before 3.0, str since)
+        if named and not pd.api.types.is_numeric_dtype(frame[col]):
             parsed = pd.to_datetime(frame[col].head(50), errors="coerce", format="mixed")
             if parsed.notna().mean() > 0.9:
                 return str(col)
