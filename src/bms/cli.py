@@ -286,7 +286,7 @@ def detect(
     summary = run_detect(
         Path(train), Path(test), Path(out), time_column=time_column, sep=sep, ignore=ignore or ()
     )
-    for note in summary.unreadable:
+    for note in summary.notes:
         typer.echo(note, err=True)
     typer.echo(
         f"trained on {summary.n_train:,} rows x {len(summary.features)} features; "

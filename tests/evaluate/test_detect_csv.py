@@ -342,6 +342,24 @@ def test_the_raw_lbnl_szcav_export_runs_as_a_user_splits_it(dataset, tmp_path, c
     assert result["time"].iloc[0] == "3/15/2017 0:00" and result["score"].notna().all()
 
 
+def test_a_column_empty_in_train_is_left_out_not_flagged(csvs, capsys):
+    # a sensor offline all through TRAIN and back in TEST: any value would look abnormal
+    train, test, out = csvs
+    for path, value in ((train, np.nan), (test, 55.0)):
+        frame = pd.read_csv(path, sep=";")
+        frame["set_point"] = value
+        frame.to_csv(path, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
+    code, stdout, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert "'set_point' hold(s) no value in TRAIN: not used as feature(s)" in err
+    assert "x 2 features" in stdout
+    assert pd.read_csv(out)["anomaly"].iloc[:50].mean() < 0.1
+    frame = pd.read_csv(train, sep=";").assign(flow=np.nan, pressure=np.nan)
+    frame.to_csv(train, sep=";", index=False)
+    assert "every feature column is empty" in error_of([*args, "--ignore", "site"], capsys)
+
+
 def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):
     train, test, out = csvs
     for path in (train, test):

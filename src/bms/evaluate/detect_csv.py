@@ -67,9 +67,10 @@ class DetectSummary:
     outside_share: float = 0.0
     #: The feature most often outside its TRAIN range, if any.
     outside_most: str | None = None
-    #: One line per feature column whose unreadable cells were read as missing (file, column,
-    #: how many, the first one and its data row).
-    unreadable: tuple[str, ...] = ()
+    #: One line per thing to know about the input: a feature column whose unreadable cells
+    #: were read as missing (file, column, how many, the first one and its data row), the
+    #: columns left out because TRAIN holds no value of them.
+    notes: tuple[str, ...] = ()
     #: Features whose TRAIN rows are too short to show their normal range (too few
     #: decorrelation times: :attr:`TimeSeriesDetector.slow_signals_`); only their changes are
     #: judged.
@@ -245,6 +246,18 @@ def run_detect(
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
+    notes = [*train_notes, *test_notes]
+    # a sensor offline all through TRAIN teaches nothing, and any TEST value would look abnormal
+    empty = [c for c in features if x_train[c].isna().all()]
+    if len(empty) == len(features):
+        raise SchemaError(f"{train_path}: every feature column is empty")
+    if empty:
+        notes.append(
+            f"{train_path}: {', '.join(map(repr, empty))} hold(s) no value in TRAIN: "
+            "not used as feature(s)"
+        )
+        features = [c for c in features if c not in empty]
+        x_train, x_test = x_train[features], x_test[features]
     model = TimeSeriesDetector().fit(x_train)
     scored = model.score(x_test)
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
@@ -268,6 +281,6 @@ def run_detect(
         time_column=tcol,
         outside_share=float(outside.any(axis=1).mean()) if len(outside) else 0.0,
         outside_most=str(per_feature.idxmax()) if per_feature.max() > 0 else None,
-        unreadable=(*train_notes, *test_notes),
+        notes=tuple(notes),
         slow_features=tuple(model.slow_signals_),
     )
