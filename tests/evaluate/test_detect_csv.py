@@ -337,6 +337,10 @@ def test_the_raw_lbnl_szcav_export_runs_as_a_user_splits_it(dataset, tmp_path, c
     code, stdout, err = run_cli([*args, "--ignore", label], capsys)
     assert code == 0, err
     assert "'AHU: Mixed Air Temperature': 15 cell(s) are not numbers (first '#VALUE!'" in err
+    assert "like a label" not in err
+    code, _, err = run_cli(args, capsys)  # the label column left in: a hint, not an error
+    assert code == 0
+    assert "'Fault Detection Ground Truth' looks like a label, not a reading" in err
     assert "trained on 1,440 rows x 14 features; scored 2,880 rows" in stdout
     result = pd.read_csv(out)
     assert result["time"].iloc[0] == "3/15/2017 0:00" and result["score"].notna().all()

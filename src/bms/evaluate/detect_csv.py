@@ -43,6 +43,10 @@ MIN_TRAIN_ROWS = 50
 TIME_NAMES = (
     "time", "datetime", "timestamp", "date", "date_time", "ts", "horodatage", "date_heure", "temps",
 )  # fmt: skip
+#: Column names that look like ground-truth labels rather than readings (case-insensitive).
+_LABEL_NAME = (
+    r"(.*ground.?truth.*|labels?|anomal(y|ies)|changepoints?|target|is_?fault|fault_?label)"
+)
 #: A cell written with a decimal comma (``21,5``; French and most European exports, whose
 #: field separator is then ``;``).
 _DECIMAL_COMMA = r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?"
@@ -247,6 +251,16 @@ def run_detect(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
     notes = [*train_notes, *test_notes]
+    labels = [c for c in features if re.fullmatch(_LABEL_NAME, c.strip(), flags=re.IGNORECASE)]
+    if labels:
+        names = ", ".join(map(repr, labels))
+        notes.append(
+            f"{names} looks like a label, not a reading, and is used as a feature; if it is a "
+            f"label, pass --ignore {labels[0]!r}"
+            if len(labels) == 1
+            else f"{names} look like labels, not readings, and are used as features; if they "
+            f"are labels, pass --ignore {' '.join(map(repr, labels))}"
+        )
     # a sensor offline all through TRAIN teaches nothing, and any TEST value would look abnormal
     empty = [c for c in features if x_train[c].isna().all()]
     if len(empty) == len(features):
