@@ -364,6 +364,19 @@ def test_a_column_empty_in_train_is_left_out_not_flagged(csvs, capsys):
     assert "every feature column is empty" in error_of([*args, "--ignore", "site"], capsys)
 
 
+def test_a_saved_row_index_is_the_time_not_a_feature(tmp_path, rng, capsys):
+    # DataFrame.to_csv() writes the row numbers first, under an empty header
+    frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    frame.iloc[:200].to_csv(train_csv)
+    frame.iloc[200:].to_csv(test_csv)
+    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "x 2 features" in stdout and "Unnamed" not in stdout + err
+    assert pd.read_csv(out)["time"].tolist() == list(range(200, 400))
+
+
 def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):
     train, test, out = csvs
     for path in (train, test):

@@ -121,6 +121,20 @@ def find_time_column(frame: pd.DataFrame) -> str | None:
     return None
 
 
+def _saved_index(frame: pd.DataFrame) -> str | None:
+    """The first column if it is a saved row index (no header name, increasing integers).
+
+    ``DataFrame.to_csv`` writes the index first with an empty header, which pandas reads back
+    as ``Unnamed: 0``: row numbers, not a reading.
+    """
+    first = str(frame.columns[0])
+    if first != "Unnamed: 0":
+        return None
+    values = pd.to_numeric(frame[first], errors="coerce")
+    ok = values.notna().all() and (values.diff().iloc[1:] > 0).all()
+    return first if ok and (values % 1 == 0).all() else None
+
+
 def numeric_columns(
     frame: pd.DataFrame,
     columns: Sequence[str],
@@ -232,7 +246,10 @@ def run_detect(
     tcol = time_column if time_column is not None else find_time_column(train)
     if tcol is not None and tcol not in test.columns:
         raise SchemaError(f"{test_path}: time column {tcol!r} (found in TRAIN) is missing")
-    features = [c for c in train.columns if c != tcol and c not in ignore]
+    saved_index = [c for c in (_saved_index(train),) if c and c != tcol and c in test.columns]
+    if saved_index and tcol is None and time_column is None:
+        tcol, saved_index = saved_index[0], []  # the rows' own numbers: the time of the output
+    features = [c for c in train.columns if c != tcol and c not in ignore and c not in saved_index]
     if not features:
         raise SchemaError(f"{train_path}: no feature columns left after the time and ignored ones")
     missing = [c for c in features if c not in test.columns]
