@@ -10,7 +10,8 @@ import pytest
 
 from bms.cli import main
 from bms.errors import SchemaError
-from bms.evaluate.rul_csv import run_rul
+from bms.evaluate.detect_csv import read_wide_csv
+from bms.evaluate.rul_csv import prepare_histories, run_rul
 
 
 def histories(rng: np.random.Generator, n_units: int, *, cut: bool) -> pd.DataFrame:
@@ -164,3 +165,17 @@ def test_units_must_be_contiguous(files: tuple[Path, Path, Path]) -> None:
     frame.sample(frac=1.0, random_state=0).to_csv(train, index=False)
     with pytest.raises(SchemaError, match="not contiguous; sort the file by unit then time"):
         run_rul(train, test, out, unit_column="pump", time_column="day")
+
+
+def test_a_saved_row_index_is_not_a_feature(tmp_path: Path, rng: np.random.Generator) -> None:
+    # DataFrame.to_csv() writes the row numbers first, under an empty header; they grow with
+    # the time, so as a feature they would stand in for the wear
+    train, test, out = tmp_path / "train.csv", tmp_path / "test.csv", tmp_path / "out.csv"
+    histories(rng, 12, cut=False).to_csv(train)
+    histories(rng, 6, cut=True).to_csv(test)
+    frame = read_wide_csv(train, ",")
+    assert frame.columns[0] == "Unnamed: 0"
+    prepared, _ = prepare_histories(frame, train, unit_column="pump", time_column="day")
+    assert list(prepared.columns) == ["pump", "day", "vibration_mm_s", "flow_m3_h"]
+    run_rul(train, test, out, unit_column="pump", time_column="day")
+    assert len(pd.read_csv(out)) == 6

@@ -32,6 +32,7 @@ __all__ = [
     "outside_training_range",
     "read_wide_csv",
     "run_detect",
+    "saved_index_column",
 ]
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def find_time_column(frame: pd.DataFrame) -> str | None:
     return None
 
 
-def _saved_index(frame: pd.DataFrame) -> str | None:
+def saved_index_column(frame: pd.DataFrame) -> str | None:
     """The first column if it is a saved row index (no header name, increasing integers).
 
     ``DataFrame.to_csv`` writes the index first with an empty header, which pandas reads back
@@ -246,7 +247,7 @@ def run_detect(
     tcol = time_column if time_column is not None else find_time_column(train)
     if tcol is not None and tcol not in test.columns:
         raise SchemaError(f"{test_path}: time column {tcol!r} (found in TRAIN) is missing")
-    saved_index = [c for c in (_saved_index(train),) if c and c != tcol and c in test.columns]
+    saved_index = [c for c in (saved_index_column(train),) if c and c != tcol and c in test.columns]
     if saved_index and tcol is None and time_column is None:
         tcol, saved_index = saved_index[0], []  # the rows' own numbers: the time of the output
     features = [c for c in train.columns if c != tcol and c not in ignore and c not in saved_index]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from bms.errors import SchemaError
-from bms.evaluate.detect_csv import numeric_columns, read_wide_csv
+from bms.evaluate.detect_csv import numeric_columns, read_wide_csv, saved_index_column
 from bms.models.rul import MIN_TRAIN_UNITS, QUANTILE_COLUMNS, RunToFailureRUL
 
 __all__ = ["RulSummary", "prepare_histories", "run_rul"]
@@ -98,7 +98,8 @@ def prepare_histories(
         row = int(frame[unit_column].isna().to_numpy().argmax())
         raise SchemaError(f"{path}: unit column {unit_column!r} is empty at row {row + 2}")
     if features is None:
-        features = [c for c in frame.columns if c not in (unit_column, time_column)]
+        index = saved_index_column(frame)  # DataFrame.to_csv's row numbers: not a reading
+        features = [c for c in frame.columns if c not in (unit_column, time_column, index)]
         if not features:
             raise SchemaError(
                 f"{path}: no feature columns besides {unit_column!r}, {time_column!r}"
