@@ -259,6 +259,19 @@ def test_infinite_and_missing_readings_are_imputed_not_fatal(tmp_path, rng, caps
     assert "'c': 1 cell(s) are not numbers (first 'ERR' in data row 12), read as missing" in err
 
 
+def test_a_units_row_under_the_header_is_one_line_not_one_per_column(csvs, capsys):
+    train, test, out = csvs
+    for path in (train, test):
+        frame = pd.read_csv(path, sep=";").astype(object)
+        units = pd.DataFrame([{"Timestamp": "", "flow": "m3/h", "pressure": "bar", "site": ""}])
+        pd.concat([units, frame]).to_csv(path, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
+    code, _, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert f"{train}: data row 1 is not numbers in 2 columns (first 'm3/h' in 'flow'" in err
+    assert err.count("not numbers") == 2  # one line per file
+
+
 def test_an_exports_error_cells_are_read_as_missing_and_reported(csvs, capsys):
     # a spreadsheet export of an AHU (LBNL SZCAV) holds '#VALUE!' for the 90 minutes a sensor
     # was offline: 15 of them in one training day; here 60 of the 600 training rows

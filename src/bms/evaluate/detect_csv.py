@@ -152,7 +152,7 @@ def numeric_columns(
     """
     out = {}
     bad = []
-    notes = []
+    unreadable: list[tuple[str, int, object, int]] = []  # column, how many, first, its row
     for col in columns:
         series = frame[col]
         if series.dtype == bool:
@@ -169,16 +169,35 @@ def numeric_columns(
             bad.append(col)
         elif n_failed:
             first = int(np.flatnonzero(failed.to_numpy())[0])
-            notes.append(
-                f"{path}: {col!r}: {n_failed:,} cell(s) are not numbers "
-                f"(first {series.iloc[first]!r} in data row {first + 1}), read as missing"
-            )
+            unreadable.append((col, n_failed, series.iloc[first], first + 1))
         out[col] = converted.astype(np.float64).replace([np.inf, -np.inf], np.nan)
     if bad:
         raise SchemaError(
             f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}; {fix}"
         )
-    return pd.DataFrame(out, index=frame.index), notes
+    return pd.DataFrame(out, index=frame.index), _unreadable_notes(unreadable, path)
+
+
+def _unreadable_notes(unreadable: list[tuple[str, int, object, int]], path: Path) -> list[str]:
+    """One line per column with unreadable cells, and one for a row unreadable in several
+    columns and nowhere else (a units row under the header, say)."""
+    single_rows = pd.Series([row for _, n, _, row in unreadable if n == 1]).value_counts()
+    shared = set(single_rows[single_rows >= 2].index)
+    notes = []
+    for row in sorted(shared):
+        cells = [(col, value) for col, n, value, r in unreadable if n == 1 and r == row]
+        col, value = cells[0]
+        notes.append(
+            f"{path}: data row {row} is not numbers in {len(cells)} columns (first {value!r} in "
+            f"{col!r}: a units row?), read as missing"
+        )
+    for col, n_failed, value, row in unreadable:
+        if not (n_failed == 1 and row in shared):
+            notes.append(
+                f"{path}: {col!r}: {n_failed:,} cell(s) are not numbers "
+                f"(first {value!r} in data row {row}), read as missing"
+            )
+    return notes
 
 
 def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
