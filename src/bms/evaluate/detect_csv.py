@@ -179,8 +179,11 @@ def numeric_columns(
 
 
 def _unreadable_notes(unreadable: list[tuple[str, int, object, int]], path: Path) -> list[str]:
-    """One line per column with unreadable cells, and one for a row unreadable in several
-    columns and nowhere else (a units row under the header, say)."""
+    """One line per column with unreadable cells, or per row unreadable in several columns.
+
+    A row unreadable in several columns and nowhere else (a units row under the header, say)
+    gets one line instead of one per column.
+    """
     single_rows = pd.Series([row for _, n, _, row in unreadable if n == 1]).value_counts()
     shared = set(single_rows[single_rows >= 2].index)
     notes = []
@@ -198,6 +201,23 @@ def _unreadable_notes(unreadable: list[tuple[str, int, object, int]], path: Path
                 f"(first {value!r} in data row {row}), read as missing"
             )
     return notes
+
+
+def _label_like_notes(features: Sequence[str]) -> list[str]:
+    """A line suggesting ``--ignore`` for the features named like labels, if any."""
+    labels = [c for c in features if re.fullmatch(_LABEL_NAME, c.strip(), flags=re.IGNORECASE)]
+    if not labels:
+        return []
+    names = ", ".join(map(repr, labels))
+    if len(labels) == 1:
+        return [
+            f"{names} looks like a label, not a reading, and is used as a feature; if it is a "
+            f"label, pass --ignore {names}"
+        ]
+    return [
+        f"{names} look like labels, not readings, and are used as features; if they are "
+        f"labels, pass --ignore {' '.join(map(repr, labels))}"
+    ]
 
 
 def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
@@ -266,10 +286,12 @@ def run_detect(
     tcol = time_column if time_column is not None else find_time_column(train)
     if tcol is not None and tcol not in test.columns:
         raise SchemaError(f"{test_path}: time column {tcol!r} (found in TRAIN) is missing")
-    saved_index = [c for c in (saved_index_column(train),) if c and c != tcol and c in test.columns]
-    if saved_index and tcol is None and time_column is None:
-        tcol, saved_index = saved_index[0], []  # the rows' own numbers: the time of the output
-    features = [c for c in train.columns if c != tcol and c not in ignore and c not in saved_index]
+    index_col = saved_index_column(train)
+    if index_col == tcol or index_col not in test.columns:
+        index_col = None
+    if tcol is None and index_col is not None:
+        tcol, index_col = index_col, None  # the rows' own numbers: the time of the output
+    features = [c for c in train.columns if c not in (tcol, index_col) and c not in ignore]
     if not features:
         raise SchemaError(f"{train_path}: no feature columns left after the time and ignored ones")
     missing = [c for c in features if c not in test.columns]
@@ -287,17 +309,7 @@ def run_detect(
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
-    notes = [*train_notes, *test_notes]
-    labels = [c for c in features if re.fullmatch(_LABEL_NAME, c.strip(), flags=re.IGNORECASE)]
-    if labels:
-        names = ", ".join(map(repr, labels))
-        notes.append(
-            f"{names} looks like a label, not a reading, and is used as a feature; if it is a "
-            f"label, pass --ignore {labels[0]!r}"
-            if len(labels) == 1
-            else f"{names} look like labels, not readings, and are used as features; if they "
-            f"are labels, pass --ignore {' '.join(map(repr, labels))}"
-        )
+    notes = [*train_notes, *test_notes, *_label_like_notes(features)]
     # a sensor offline all through TRAIN teaches nothing, and any TEST value would look abnormal
     empty = [c for c in features if x_train[c].isna().all()]
     if len(empty) == len(features):
