@@ -170,7 +170,7 @@ def numeric_columns(
         elif n_failed:
             first = int(np.flatnonzero(failed.to_numpy())[0])
             unreadable.append((col, n_failed, series.iloc[first], first + 1))
-        out[col] = converted.astype(np.float64).replace([np.inf, -np.inf], np.nan)
+        out[col] = converted.replace([np.inf, -np.inf], np.nan)
     if bad:
         raise SchemaError(
             f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}; {fix}"

@@ -275,12 +275,11 @@ def _coil_balance(
     flow = flow.where(x["fan_speed"] >= 20.0)
     out[f"{DRIVER_PREFIX}air_flow"] = flow
     out[f"{DRIVER_PREFIX}fan_speed_x_flow"] = x["fan_speed"] * flow
-    chillers_off = pd.Series(False, index=x.index)
-    if chillers_on is not None:
-        chillers_off = chillers_on.reindex(x.index) < 0.5
+    never = pd.Series(False, index=x.index)
+    chillers_off = never if chillers_on is None else chillers_on.reindex(x.index) < 0.5
     for coil, other, change, direction, excused in (
         ("cooling", "heating", x["mat"] - x["sat"], 1, chillers_off),
-        ("heating", "cooling", x["sat"] - x["mat"], -1, pd.Series(False, index=x.index)),
+        ("heating", "cooling", x["sat"] - x["mat"], -1, never),
     ):
         valve, idle = x[f"{coil}_valve"], x[f"{other}_valve"] <= 0.5
         name = f"{coil}_valve_vs_duty"

@@ -78,10 +78,8 @@ def pump_indicators(
     x: pd.DataFrame, eq: Equipment, ctx: SiteContext
 ) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
     """A pump's ``unexpected_stop`` (given its AHUs), vibration and bearing temperature."""
-    out: dict[str, pd.Series] = {}
-    specs: list[IndicatorSpec] = []
     if "status" not in x:
-        return out, specs
+        return {}, []
     out, specs = _stop(x, "status", ctx.ahu_on.get(building_of(eq)))
     running = x["status"] >= 0.5
     speed = (x["speed"] / 100.0).where(running) if "speed" in x else None
@@ -142,10 +140,8 @@ def chiller_indicators(
     x: pd.DataFrame, eq: Equipment, ctx: SiteContext
 ) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
     """A chiller's ``unexpected_stop``, superheat, suction pressure, COP and supply error."""
-    out: dict[str, pd.Series] = {}
-    specs: list[IndicatorSpec] = []
     if "status" not in x:
-        return out, specs
+        return {}, []
     out, specs = _stop(x, "status", None)
     pumps = ctx.chw_pump_on.get(building_of(eq))
     if pumps is not None:
