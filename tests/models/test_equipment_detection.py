@@ -83,6 +83,26 @@ def test_an_unfamiliar_operating_point_is_not_scored(rng: np.random.Generator) -
     assert forced["is_anomalous"].iloc[2100:].all()  # what extrapolating would have said
 
 
+def test_a_fit_of_the_wrong_physical_sign_is_not_extrapolated(rng: np.random.Generator) -> None:
+    """A fault under way in training can bend a fit: a bearing warming as it wears while the
+    pump slows makes temperature fall with speed. Such a fit is kept to its training range."""
+    n = 4000
+    load = np.r_[rng.uniform(0.2, 0.5, 2000), rng.uniform(0.8, 0.9, 2000)]
+    falling = pd.DataFrame({"ind": 9.0 - 4.0 * load + rng.normal(0, 0.05, n), "drv:load": load})
+    falling.index = _index(n)
+    spec = IndicatorSpec(
+        "ind", ("p",), floor=0.5, drivers=("load",), extrapolate=True, driver_signs=(1,)
+    )
+    scores = EquipmentDetector().fit(falling.iloc[:2000], [spec]).score(falling)
+    assert (scores["unfamiliar"].iloc[2000:] == "ind").all()
+    rising = falling.assign(ind=5.0 + 4.0 * load + rng.normal(0, 0.05, n))
+    rising.iloc[3000:, 0] += 1.0  # a fault at a load training never saw
+    scores = EquipmentDetector().fit(rising.iloc[:2000], [spec]).score(rising)
+    assert (scores["unfamiliar"] == "").all()
+    assert scores["is_anomalous"].iloc[2100:3000].sum() == 0
+    assert scores["is_anomalous"].iloc[3100:].all()
+
+
 def test_a_missing_driver_leaves_the_indicator_unscored(rng: np.random.Generator) -> None:
     n = 3000
     load = rng.uniform(0, 1, n)
@@ -205,6 +225,38 @@ def test_a_leaking_heating_valve_shows_in_the_cooling_coil_balance(
     assert next(s for s in specs if s.name == "cooling_valve_vs_duty").direction == 1
 
 
+def test_a_bearing_sensor_bias_is_seen_at_speeds_training_never_saw(
+    rng: np.random.Generator, site: Site
+) -> None:
+    """Trained at 40-55 % speed, run at 60-70 %: the bearing's rise, linear in speed squared,
+    is extrapolated, so an 8 K sensor offset there shows at once."""
+    n = 12 * 24 * 40  # 40 days at 5 min, running all the time
+    train = 12 * 24 * 20
+    onset = 12 * 24 * 30
+    speed = np.where(np.arange(n) < train, rng.uniform(40.0, 55.0, n), rng.uniform(60.0, 70.0, n))
+    n_ratio = speed / 100.0
+    bearing = 24.0 + 14.0 * n_ratio**2 + rng.normal(0.0, 0.2, n)
+    bearing[onset:] -= 8.0
+    x = pd.DataFrame(
+        {
+            "status": 1.0,
+            "speed": speed,
+            "vibration": 2.0 * (0.85 + 0.15 * n_ratio**2) * np.exp(rng.normal(0.0, 0.04, n)),
+            "bearing_temp": bearing,
+        },
+        index=_index(n),
+    )
+    pump = next(eq for eq in site.all_equipment() if eq.id == "besancon/hq/pump-1")
+    frame, specs = indicator_frame(x, pump, build_context({pump.id: x}, [pump]))
+    scores = EquipmentDetector().fit(frame.iloc[:train], specs).score(frame)
+    before = scores.iloc[train + 12 * 24 : onset]
+    after = scores.iloc[onset + 24 :]
+    assert before["is_anomalous"].mean() < 0.01
+    assert before["unfamiliar"].str.contains("log_vibration").all()  # no extrapolation there
+    assert after["is_anomalous"].mean() > 0.95
+    assert (after["top_contributor"] == "bearing_temp").all()
+
+
 def test_equipment_frames_match_the_simulated_points(healthy: SimulationResult, site: Site) -> None:
     frames = equipment_frames(healthy.telemetry, site)
     ahu = "besancon/hq/ahu-1"
@@ -234,10 +286,13 @@ def test_a_site_trained_in_summer_is_quiet_in_the_heating_season(
     scored = pd.concat([s["anomaly_score"] for s in run.scores.values()], axis=1)
     assert scored.notna().any(axis=1).mean() > 0.9  # the detectors still watch
     assert len(run.detections) <= 1
-    # the heating loop's pumps speed up in October, beyond what August showed: not scored,
-    # and named as such
+    # the heating loop's pumps speed up in October, beyond what August showed: vibration,
+    # learned from August's speeds only, is not scored there, and named as such; the bearing
+    # temperature, linear in speed squared, is still judged
     pump = run.scores["besancon/hq/pump-1"]
-    assert pump["unfamiliar"].str.contains("bearing_temp").any()
+    assert pump["unfamiliar"].str.contains("log_vibration").any()
+    assert not pump["unfamiliar"].str.contains("bearing_temp").any()
+    assert pump["contribution:bearing_temp"].notna().mean() > 0.5
 
 
 @pytest.mark.slow

@@ -18,8 +18,10 @@ heating, a winter month no cooling). A learned fit is therefore trusted only at 
 operating points*: each driver's training range (between the ``familiar_quantile`` quantiles,
 widened by ``familiar_margin`` of its width). Where a driver lies outside it, the indicator is
 not scored (NaN) and the row lists it in ``unfamiliar``: the detector refuses to extrapolate
-rather than calling an unseen regime a fault. Limits (``excess``) and indicators compared with
-their peers or their recent past (``extrapolate=True``) do not depend on the training range.
+rather than calling an unseen regime a fault. Limits (``excess``), indicators compared with
+their peers or their recent past, and fits whose physics holds at any operating point (a
+bearing's warming, linear in speed squared) (``extrapolate=True``) do not depend on the
+training range.
 
 Scoring gives each indicator an *excess* (smoothed deviation on its bad side / threshold, 1 =
 threshold); the row's anomaly ``a`` is the largest excess, ``anomaly_score = a / (1 + a)`` (in
@@ -95,6 +97,16 @@ def _trailing_nanmean(
     # a window that only "sees" old values must not outlive the data: no value, no score
     out[~finite] = np.nan
     return np.asarray(out)
+
+
+def _may_extrapolate(spec: IndicatorSpec, slopes: NDArray[np.float64]) -> bool:
+    """Whether a fit may be used beyond its drivers' training range: the spec allows it and
+    each slope has the sign physics gives it (``driver_signs``; a zero slope is no evidence
+    against it)."""
+    if not spec.extrapolate:
+        return False
+    signs = np.asarray(spec.driver_signs or [0] * len(slopes), dtype=float)
+    return bool(np.all(signs * slopes >= 0.0))
 
 
 @dataclass
@@ -220,7 +232,7 @@ class EquipmentDetector:
             coef = np.zeros(X.shape[1])
             coef[usable] = np.linalg.lstsq(X[ok][:, usable], y[ok], rcond=None)[0]
             fitted = _Fitted(spec, coef, usable=usable)
-            if spec.drivers and not spec.extrapolate:
+            if spec.drivers and not _may_extrapolate(spec, coef[1:]):
                 fitted.low, fitted.high = p.familiar_range(X[ok][:, 1:])
             resid = self._residual(frame, fitted)
             smoothed = self._deviation(resid, spec, frame.index)

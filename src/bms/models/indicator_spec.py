@@ -59,6 +59,10 @@ class IndicatorSpec:
     #: the fit holds outside the drivers' training range (e.g. a room against its peers); else
     #: the indicator is not scored at an unfamiliar operating point
     extrapolate: bool = False
+    #: with ``extrapolate``: the sign physics gives each driver's coefficient (+1, -1; 0 any).
+    #: A fit of another sign (a fault under way while it trained bent it) is trusted only in
+    #: the drivers' training range
+    driver_signs: tuple[int, ...] = field(default=())
 
 
 @dataclass

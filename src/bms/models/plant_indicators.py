@@ -96,6 +96,8 @@ def pump_indicators(
         out["vibration_iso"] = (x["vibration"] / VIBRATION_ALARM_MM_S).where(running)
         specs.append(IndicatorSpec("vibration_iso", ("vibration",), "excess"))
     if "bearing_temp" in x and speed is not None:
+        # friction heat rises with speed squared the same way at any speed, so a rising fit
+        # holds beyond August's speeds (a heating pump runs faster in October): extrapolated
         settled = _running_for(running, BEARING_SETTLE_HOURS)
         out["bearing_temp"] = x["bearing_temp"].where(settled)
         specs.append(
@@ -104,6 +106,8 @@ def pump_indicators(
                 ("bearing_temp",),
                 floor=BEARING_FLOOR_K,
                 drivers=("speed2",),
+                extrapolate=True,
+                driver_signs=(1,),
             )
         )
     return out, specs
