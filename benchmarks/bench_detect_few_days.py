@@ -7,7 +7,9 @@ the test rows are every other day of the same season (August and September: the 
 fault-free days and the faulted days of 2007), so that the detector is judged on conditions a
 few days can cover. Printed per ``k``, as the median over the runs (and the range): the share
 of normal test rows flagged (FAR), of faulted rows flagged (recall), and the normal test days
-with more than 5 % of their rows flagged. Baseline in the same run: scikit-learn's
+with more than 5 % of their rows flagged. "+ AHU rules" is what ``bms detect`` outputs on these
+columns: the learned detector's flags or the G36 / APAR rules'
+(:mod:`bms.evaluate.detect_rules`). Baseline in the same run: scikit-learn's
 ``IsolationForest`` (default settings) on the same rows, standardised on the training rows.
 Other seasons (February, May) are left out on purpose: a few summer days cannot describe
 heating, and ``bms detect`` says so (most TEST rows outside the TRAIN range).
@@ -26,6 +28,7 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import StandardScaler
 
+from bms.evaluate.detect_rules import ahu_rule_flags
 from bms.evaluate.lbnl import LABEL, read_lbnl
 from bms.models.anomaly_pipeline import TimeSeriesDetector
 
@@ -71,7 +74,11 @@ def main() -> None:
     print("k days  detector         FAR % median (range)   recall % median (range)   "
           "normal days > 5 % flagged")  # fmt: skip
     for k in (1, 2, 3, 4):
-        runs: dict[str, list[tuple[float, ...]]] = {"bms detect": [], "IsolationForest": []}
+        runs: dict[str, list[tuple[float, ...]]] = {
+            "bms detect": [],
+            "  + AHU rules": [],
+            "IsolationForest": [],
+        }
         for first in range(len(normal_days) - k + 1):
             train_days = normal_days[first : first + k]
             if (pd.Timestamp(train_days[-1]) - pd.Timestamp(train_days[0])).days >= k + 2:
@@ -81,7 +88,12 @@ def main() -> None:
             faulted = test[LABEL].to_numpy() == 1
             days = test["day"].to_numpy()
             flags = TimeSeriesDetector().fit(train).score(test[signals], contributions=False)
-            runs["bms detect"].append(figures(flags["anomaly"].to_numpy() == 1, faulted, days))
+            learned = flags["anomaly"].to_numpy() == 1
+            runs["bms detect"].append(figures(learned, faulted, days))
+            times = (pd.Series(frame.index[in_train]), pd.Series(test.index))
+            rules = ahu_rule_flags(train, test[signals], *times)
+            assert rules is not None  # the LBNL columns name an AHU's points
+            runs["  + AHU rules"].append(figures(learned | rules.flags, faulted, days))
             forest = isolation_forest_flags(train, test[signals])
             runs["IsolationForest"].append(figures(forest, faulted, days))
         for name, values in runs.items():

@@ -273,6 +273,14 @@ def detect(
         list[str] | None,
         typer.Option(help="Columns that are not features: --ignore A B or --ignore A --ignore B."),
     ] = None,
+    rules: Annotated[
+        bool,
+        typer.Option(
+            "--rules/--no-rules",
+            help="When the columns name an air-handling unit's points, also run the G36/APAR "
+            "AHU rules on TEST (OUT gains a 'rule' column).",
+        ),
+    ] = True,
 ) -> None:
     """Unsupervised anomaly detection on any wide CSV (score 0..1, 0.5 = threshold)."""
     from pathlib import Path
@@ -284,7 +292,13 @@ def detect(
     ignore = [*(ignore or ()), *ctx.args]  # "--ignore A B": click leaves B as an extra argument
 
     summary = run_detect(
-        Path(train), Path(test), Path(out), time_column=time_column, sep=sep, ignore=ignore or ()
+        Path(train),
+        Path(test),
+        Path(out),
+        time_column=time_column,
+        sep=sep,
+        ignore=ignore or (),
+        rules=rules,
     )
     for note in summary.notes:
         typer.echo(note, err=True)
@@ -292,6 +306,11 @@ def detect(
         f"trained on {summary.n_train:,} rows x {len(summary.features)} features; "
         f"scored {summary.n_test:,} rows, {summary.n_anomalous:,} anomalous; wrote {out}"
     )
+    if summary.rules_applied:
+        typer.echo(
+            f"AHU rules flagged {summary.n_rule_rows:,} TEST rows, {summary.n_rule_only_rows:,} "
+            "of them not flagged by the learned detector (column 'rule' names the rules)"
+        )
     if summary.outside_most is not None:
         share = "<1%" if summary.outside_share < 0.005 else f"{summary.outside_share:.0%}"
         typer.echo(

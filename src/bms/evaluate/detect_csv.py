@@ -6,6 +6,11 @@ ignored is a feature. The model is the product default
 alone (time-ordered held-out blocks). OUT has one row per TEST row:
 ``time, score, anomaly, top_contributor``.
 
+When the feature columns name an air-handling unit's points, the G36 / APAR AHU rules run on
+TEST as well (:mod:`bms.evaluate.detect_rules`): a row where a rule holds a confirmed fault is
+anomalous (its score at least 0.5, its ``top_contributor`` the rule's point when the detector
+did not flag it), and OUT gains a ``rule`` column with the codes of the rules in fault.
+
 Every problem a user can cause is a :class:`bms.errors.BmsError` with a one-line message.
 """
 
@@ -21,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from bms.errors import SchemaError
+from bms.evaluate.detect_rules import ahu_rule_flags
 from bms.models.anomaly_pipeline import TimeSeriesDetector
 from bms.models.detection_params import DetectionParams
 
@@ -80,6 +86,11 @@ class DetectSummary:
     #: decorrelation times: :attr:`TimeSeriesDetector.slow_signals_`); only their changes are
     #: judged.
     slow_features: tuple[str, ...] = ()
+    #: AHU rules that ran on TEST (empty when the columns name no AHU, or with rules off).
+    rules_applied: tuple[str, ...] = ()
+    #: TEST rows where a rule holds a confirmed fault, and how many of them only a rule flagged.
+    n_rule_rows: int = 0
+    n_rule_only_rows: int = 0
 
 
 def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
@@ -250,6 +261,7 @@ def run_detect(
     time_column: str | None = None,
     sep: str = ",",
     ignore: Sequence[str] = (),
+    rules: bool = True,
 ) -> DetectSummary:
     """Fit on TRAIN, score TEST, write OUT (``time, score, anomaly, top_contributor``).
 
@@ -265,6 +277,8 @@ def run_detect(
         Field separator of both inputs.
     ignore : sequence of str
         Columns that are not features.
+    rules : bool
+        Run the AHU rules when the columns name an AHU's points (module docstring).
 
     Returns
     -------
@@ -332,6 +346,19 @@ def run_detect(
             "top_contributor": scored["top_contributor"].to_numpy(),
         }
     )
+    found = None
+    if rules:
+        train_times = train[tcol] if tcol is not None else None
+        found = ahu_rule_flags(x_train, x_test, train_times, times if tcol is not None else None)
+    rule_only = np.zeros(len(out), dtype=bool)
+    if found is not None:
+        notes += found.notes
+        rule_only = found.flags & (out["anomaly"].to_numpy() == 0)
+        out["score"] = np.where(found.flags, np.maximum(out["score"], 0.5), out["score"])
+        out["anomaly"] = (out["anomaly"].to_numpy() | found.flags).astype(np.int64)
+        out["top_contributor"] = np.where(rule_only, found.columns, out["top_contributor"])
+        if found.applied:
+            out["rule"] = found.codes
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(out_path, index=False)
     outside = outside_training_range(x_train, x_test)
@@ -346,4 +373,7 @@ def run_detect(
         outside_most=str(per_feature.idxmax()) if per_feature.max() > 0 else None,
         notes=tuple(notes),
         slow_features=tuple(model.slow_signals_),
+        rules_applied=found.applied if found is not None else (),
+        n_rule_rows=int(found.flags.sum()) if found is not None else 0,
+        n_rule_only_rows=int(rule_only.sum()),
     )

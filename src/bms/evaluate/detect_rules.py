@@ -1,0 +1,136 @@
+"""``bms detect`` on an air-handling unit's export: the AHU rules beside the learned detector.
+
+A learned detector judges TEST by what TRAIN showed. A few normal days rarely show every
+operating point (a heating valve fully open, say), and a fault that keeps the supply air at a
+usual temperature while the valve says otherwise passes unseen. The ASHRAE Guideline 36 and
+NIST APAR rules (:mod:`bms.models.rules`) need no training: they state what must hold in each
+operating state. When the feature columns name an AHU's points
+(:func:`bms.features.role_names.guess_ahu_roles`), :func:`ahu_rule_flags` runs them on TEST.
+
+TRAIN guards them: TRAIN is normal operation, so a rule that holds a confirmed fault on more
+than :data:`RULE_FALSE_ALARM_RATE` of TRAIN's evaluated rows does not fit this unit (its set
+points, its sensors, a sequence the rule's defaults do not know) and is left out, with a note.
+The rules run with G36's defaults: nothing is fitted on labels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from bms.features.role_names import ahu_role_frame, guess_ahu_roles
+from bms.models.rules import AHU_RULES, RuleResult, evaluate_rules
+
+__all__ = ["MIN_AHU_ROLES", "RULE_FALSE_ALARM_RATE", "RuleFlags", "ahu_rule_flags"]
+
+#: Fewest recognised AHU roles (besides the fan's) for the rules to run: fewer would leave
+#: nearly every rule skipped for missing points.
+MIN_AHU_ROLES = 4
+#: A rule in fault on more than this share of TRAIN's evaluated rows is left out: the learned
+#: detector's own false-alarm rate on TRAIN (1 %).
+RULE_FALSE_ALARM_RATE = 0.01
+#: A time column with more unparseable cells than this share cannot time the rules.
+_MAX_BAD_TIMES = 0.01
+
+
+@dataclass(frozen=True)
+class RuleFlags:
+    """What :func:`ahu_rule_flags` found, one entry per TEST row."""
+
+    #: True where at least one rule holds a confirmed fault.
+    flags: NDArray[np.bool_]
+    #: Comma-separated codes of the rules in fault ("" elsewhere).
+    codes: NDArray[np.object_]
+    #: The column a rule's fault is read on (its first point), "" elsewhere.
+    columns: NDArray[np.object_]
+    #: Codes of the rules that ran on TEST.
+    applied: tuple[str, ...]
+    #: Role -> column recognised.
+    roles: dict[str, str]
+    #: One line per thing the user should know (units decided, rules left out and why).
+    notes: tuple[str, ...]
+
+
+def _times(values: pd.Series) -> pd.DatetimeIndex | None:
+    """The column as UTC times (naive ones taken as UTC), or None if it is not times."""
+    if pd.api.types.is_numeric_dtype(values):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # format inference, per-element parsing
+        parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    if parsed.isna().mean() > _MAX_BAD_TIMES:
+        return None
+    return pd.DatetimeIndex(parsed.ffill().bfill())
+
+
+def _train_fault_shares(frame: pd.DataFrame) -> pd.Series:
+    """Per rule: share of its evaluated (pass or fault) rows in fault."""
+    report = evaluate_rules(frame)
+    evaluated = report.rows.isin([RuleResult.FAULT.value, RuleResult.PASS.value]).sum()
+    return report.faults().sum() / evaluated.where(evaluated > 0)
+
+
+def ahu_rule_flags(
+    x_train: pd.DataFrame,
+    x_test: pd.DataFrame,
+    train_times: pd.Series | None,
+    test_times: pd.Series | None,
+) -> RuleFlags | None:
+    """The AHU rules on TEST when the columns name an AHU's points, else None.
+
+    Parameters
+    ----------
+    x_train, x_test : DataFrame
+        Numeric feature columns (same names), rows in time order.
+    train_times, test_times : Series or None
+        The time column's cells (same rows); the rules need times (their 30-minute
+        confirmation).
+
+    Returns
+    -------
+    RuleFlags or None
+        None when too few AHU points are recognised; flags all False (and a note) when they
+        are but the rules cannot run.
+    """
+    roles = guess_ahu_roles(x_train.columns)
+    running = {"fan_status", "fan_speed"} & roles.keys()
+    if not running or len(roles.keys() - running) < MIN_AHU_ROLES or "sat" not in roles:
+        return None
+    empty = np.full(len(x_test), "", dtype=object)
+    nothing = RuleFlags(np.zeros(len(x_test), dtype=bool), empty, empty.copy(), (), roles, ())
+    found = f"{len(roles)} air-handling-unit points recognised by name"
+    t_train = _times(train_times) if train_times is not None else None
+    t_test = _times(test_times) if test_times is not None else None
+    if t_train is None or t_test is None:
+        note = f"{found}; the AHU rules need a time column of dates and times: not applied"
+        return dataclasses.replace(nothing, notes=(note,))
+    train, decisions = ahu_role_frame(x_train, roles, x_train)
+    test, _ = ahu_role_frame(x_test, roles, x_train)
+    train.index, test.index = t_train, t_test
+    shares = _train_fault_shares(train)
+    noisy = shares[shares > RULE_FALSE_ALARM_RATE]
+    kept = tuple(rule for rule in AHU_RULES if rule.code not in noisy.index)
+    report = evaluate_rules(test, rules=kept)
+    faults = report.faults()
+    evaluated = (RuleResult.PASS, RuleResult.FAULT)
+    ran = tuple(code for code, result in report.summary.items() if result in evaluated)
+    notes = [f"{found} ({', '.join(decisions) or 'canonical units'}); AHU rules applied: "
+             f"{', '.join(ran) or 'none (points missing)'}"]  # fmt: skip
+    notes += [
+        f"AHU rule {code} holds on {share:.1%} of TRAIN's rows (more than "
+        f"{RULE_FALSE_ALARM_RATE:.0%}): left out, as TRAIN is normal operation"
+        for code, share in noisy.items()
+    ]
+    values = faults.to_numpy()
+    codes = np.array(faults.columns, dtype=object)
+    first = {rule.code: roles.get(rule.requires[0], "") for rule in kept}
+    joined = np.array([",".join(codes[row]) for row in values], dtype=object)
+    columns = np.array(
+        [first.get(codes[row][0], "") if row.any() else "" for row in values], dtype=object
+    )
+    return RuleFlags(values.any(axis=1), joined, columns, ran, roles, tuple(notes))

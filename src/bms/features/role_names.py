@@ -1,0 +1,141 @@
+"""Recognise an air-handling unit's points in a generic wide table by their column names.
+
+``bms detect`` takes any wide CSV. When its columns name an AHU's points the way BMS exports
+and public data sets write them (``AHU: Supply Air Temperature``, ``Mixed Air Temp``,
+``OA Damper Command``, ``SAT``...), the AHU rules of :mod:`bms.models.rules` can run on it too:
+they need no training, only roles in canonical units (:mod:`bms.features.roles`).
+
+:func:`guess_ahu_roles` maps roles to columns from the names alone (a name matches one role or
+none; a role matched by two columns is dropped, not guessed). :func:`ahu_role_frame` converts
+them to canonical units, deciding the units from the TRAIN values (normal operation), and says
+what it decided:
+
+* temperatures in °F when the return (else supply, else mixed) air median exceeds 40: room
+  air is 18-26 °C, i.e. 64-79 °F, so the two scales never meet there;
+* valve, damper and fan-speed commands as fractions (×100 to %) when their TRAIN maximum is at
+  most 1;
+* duct static pressure in inches of water when its TRAIN median is below 10 (Pa values of a
+  running duct are in the hundreds).
+
+Single-zone units hold a heating and a cooling supply set point: ``sat_sp`` is the heating one
+while the heating valve is open, else the cooling one (as
+:func:`bms.features.roles.lbnl_ahu_frame`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from bms.features.roles import PA_PER_INCH_WATER
+
+__all__ = ["AHU_NAME_PATTERNS", "ahu_role_frame", "guess_ahu_roles", "normalise_name"]
+
+_TEMP = r"temp(erature)?"
+_SP = r"(set ?point|setpt|sp|stpt)"
+_CMD = r"( (control signal|command|cmd|signal|position|pos|output))?"
+#: Role -> regular expression on the normalised column name (:func:`normalise_name`).
+#: ``sat_sp_heating`` / ``sat_sp_cooling`` are the single-zone pair that make ``sat_sp``.
+AHU_NAME_PATTERNS: dict[str, str] = {
+    "sat": rf"(supply air {_TEMP}|sa {_TEMP}|discharge air {_TEMP}|sat|dat)",
+    "sat_sp": rf"(supply air {_TEMP} {_SP}|sa {_TEMP} {_SP}|discharge air {_TEMP} {_SP}|sat {_SP})",
+    "sat_sp_heating": rf"(supply air {_TEMP} heating {_SP}|sat heating {_SP})",
+    "sat_sp_cooling": rf"(supply air {_TEMP} cooling {_SP}|sat cooling {_SP})",
+    "oat": rf"(outdoor air {_TEMP}|outside air {_TEMP}|oa {_TEMP}|oat)",
+    "mat": rf"(mixed air {_TEMP}|ma {_TEMP}|mat)",
+    "rat": rf"(return air {_TEMP}|ra {_TEMP}|rat)",
+    "fan_status": r"(supply (air )?fan status|sf status)",
+    "fan_speed": rf"(supply (air )?fan speed{_CMD}|sf speed{_CMD}|supply fan vfd{_CMD})",
+    "oa_damper": rf"(outdoor air damper{_CMD}|outside air damper{_CMD}|oa damper{_CMD})",
+    "cooling_valve": rf"(cooling coil valve{_CMD}|cooling valve{_CMD}|chw valve{_CMD})",
+    "heating_valve": rf"(heating coil valve{_CMD}|heating valve{_CMD}|hw valve{_CMD})",
+    "duct_static": r"((supply air )?duct static pressure|dsp)",
+    "duct_static_sp": rf"((supply air )?duct static pressure {_SP}|dsp {_SP})",
+}
+_TEMPERATURES = ("sat", "sat_sp", "sat_sp_heating", "sat_sp_cooling", "oat", "mat", "rat")
+_COMMANDS = ("fan_speed", "oa_damper", "cooling_valve", "heating_valve")
+#: Above this median, air temperatures are °F (room air: 18-26 °C = 64-79 °F).
+FAHRENHEIT_ABOVE = 40.0
+#: Below this median, a running duct's static pressure is in inches of water, not Pa.
+INCHES_WATER_BELOW = 10.0
+
+
+def normalise_name(name: str) -> str:
+    """Lower case, an ``AHU:``-like equipment prefix and any unit suffix dropped, words only.
+
+    ``"AHU: Supply Air Temperature "`` -> ``"supply air temperature"``;
+    ``"OA_Damper_Cmd (%)"`` -> ``"oa damper cmd"``.
+    """
+    text = re.sub(r"\(.*?\)|\[.*?\]", " ", name.lower())
+    text = re.sub(r"^\s*(ahu|rtu)[\s_-]*\d*\s*[:/.]", " ", text)
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return " ".join(text.split())
+
+
+def guess_ahu_roles(columns: Iterable[str]) -> dict[str, str]:
+    """Role -> column for the columns whose names say which AHU point they are.
+
+    A column matching no pattern is left alone; a role that two columns match is dropped (no
+    guess between them).
+    """
+    found: dict[str, list[str]] = {}
+    for column in columns:
+        name = normalise_name(str(column))
+        for role, pattern in AHU_NAME_PATTERNS.items():
+            if re.fullmatch(pattern, name):
+                found.setdefault(role, []).append(str(column))
+    return {role: cols[0] for role, cols in found.items() if len(cols) == 1}
+
+
+def ahu_role_frame(
+    frame: pd.DataFrame, roles: Mapping[str, str], reference: pd.DataFrame
+) -> tuple[pd.DataFrame, list[str]]:
+    """The role columns of ``frame`` in canonical units (°C, %, Pa, 0/1).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Numeric columns (at least those of ``roles``), any index.
+    roles : mapping
+        Role -> column (:func:`guess_ahu_roles`).
+    reference : DataFrame
+        Normal operation (TRAIN), same columns: the units are decided from it, so TRAIN and
+        TEST are converted alike.
+
+    Returns
+    -------
+    frame : DataFrame
+        Same index; one column per role (``sat_sp`` from the heating/cooling pair if need be).
+    decisions : list of str
+        One line per unit decided, e.g. ``"temperatures read as °F"``.
+    """
+    out = pd.DataFrame({r: frame[c].astype(float) for r, c in roles.items()}, index=frame.index)
+    ref = pd.DataFrame({r: reference[c].astype(float) for r, c in roles.items()})
+    decisions: list[str] = []
+    basis = next((r for r in ("rat", "sat", "mat") if r in ref and ref[r].notna().any()), None)
+    if basis is not None and float(np.nanmedian(ref[basis])) > FAHRENHEIT_ABOVE:
+        for role in _TEMPERATURES:
+            if role in out:
+                out[role] = (out[role] - 32.0) * 5.0 / 9.0
+        decisions.append("temperatures in °F")
+    fractions = [r for r in _COMMANDS if r in ref and ref[r].max() <= 1.0]
+    for role in fractions:
+        out[role] = out[role] * 100.0
+    if fractions:
+        decisions.append("commands as 0-1 fractions")
+    for role in ("duct_static", "duct_static_sp"):
+        if role in ref and float(np.nanmedian(ref[role].abs())) < INCHES_WATER_BELOW:
+            out[role] = out[role] * PA_PER_INCH_WATER
+            decisions.append(f"{role.replace('_', ' ')} in inches of water")
+    pair = {r: out.pop(r) for r in ("sat_sp_heating", "sat_sp_cooling") if r in out}
+    heating, cooling = pair.get("sat_sp_heating"), pair.get("sat_sp_cooling")
+    if "sat_sp" not in out and cooling is not None:
+        out["sat_sp"] = cooling
+        if heating is not None and "heating_valve" in out:
+            out["sat_sp"] = cooling.where(~(out["heating_valve"] > 1.0), heating)
+    elif "sat_sp" not in out and heating is not None:
+        out["sat_sp"] = heating
+    return out, decisions

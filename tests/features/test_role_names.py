@@ -1,0 +1,62 @@
+"""AHU points recognised by their column names, and converted to canonical units."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bms.features.role_names import ahu_role_frame, guess_ahu_roles, normalise_name
+from bms.features.roles import LBNL_MZVAV_ROLE_MAP
+
+
+def test_the_lbnl_headers_map_to_the_same_roles_as_the_curated_map() -> None:
+    headers = [*LBNL_MZVAV_ROLE_MAP.values(), "AHU: Return Air Fan Status", "Datetime"]
+    assert guess_ahu_roles(headers) == LBNL_MZVAV_ROLE_MAP
+
+
+def test_common_export_spellings_are_recognised() -> None:
+    names = [
+        "SAT",
+        "AHU-1: Mixed Air Temp",
+        "OA_Damper_Cmd (%)",
+        "Heating Valve Position",
+        "Supply Fan Speed",
+        "Return Air Damper Control Signal",
+        "Zone Temperature",
+    ]
+    assert guess_ahu_roles(names) == {
+        "sat": "SAT",
+        "mat": "AHU-1: Mixed Air Temp",
+        "oa_damper": "OA_Damper_Cmd (%)",
+        "heating_valve": "Heating Valve Position",
+        "fan_speed": "Supply Fan Speed",
+    }
+    assert normalise_name("AHU: Supply Air Temperature ") == "supply air temperature"
+
+
+def test_two_columns_for_one_role_are_not_guessed_between() -> None:
+    assert "sat" not in guess_ahu_roles(["SAT", "Supply Air Temperature", "MAT"])
+
+
+def test_units_are_decided_from_train_and_applied_to_both() -> None:
+    index = pd.date_range("2017-03-24", periods=4, freq="min")
+    train = pd.DataFrame(
+        {
+            "Return Air Temperature": [68.0, 70.0, 72.0, 70.0],  # °F
+            "Supply Air Temperature Heating Set Point": [50.0, 50.0, 83.0, 83.0],
+            "Supply Air Temperature Cooling Set Point": [86.0, 86.0, 86.0, 86.0],
+            "Heating Coil Valve Control Signal": [0.0, 0.0, 0.9, 0.9],  # 0-1
+        },
+        index=index,
+    )
+    roles = guess_ahu_roles(train.columns)
+    frame, decisions = ahu_role_frame(train, roles, train)
+    assert decisions == ["temperatures in °F", "commands as 0-1 fractions"]
+    assert np.allclose(frame["rat"], [20.0, 21.111, 22.222, 21.111], atol=1e-3)
+    assert np.allclose(frame["heating_valve"], [0.0, 0.0, 90.0, 90.0])
+    # single zone: the heating set point while the heating valve is open, else the cooling one
+    assert np.allclose(frame["sat_sp"], [30.0, 30.0, 28.333, 28.333], atol=1e-3)
+    celsius = train.assign(**{"Return Air Temperature": [20.0, 21.0, 22.0, 21.0]})
+    frame, decisions = ahu_role_frame(celsius, roles, celsius)
+    assert "temperatures in °F" not in decisions
+    assert frame["rat"].iloc[0] == 20.0
