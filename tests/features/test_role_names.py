@@ -56,6 +56,10 @@ def test_units_are_decided_from_train_and_applied_to_both() -> None:
     assert np.allclose(frame["heating_valve"], [0.0, 0.0, 90.0, 90.0])
     # single zone: the heating set point while the heating valve is open, else the cooling one
     assert np.allclose(frame["sat_sp"], [30.0, 30.0, 28.333, 28.333], atol=1e-3)
+    # a valve closed all through the reference says nothing of its scale: the others decide
+    closed = pd.DataFrame({"Cooling Coil Valve": [0.0] * 4, "Heating Coil Valve": [0, 0, 40, 55]})
+    frame, decisions = ahu_role_frame(closed, guess_ahu_roles(closed.columns), closed)
+    assert decisions == [] and frame["heating_valve"].max() == 55.0
     celsius = train.assign(**{"Return Air Temperature": [20.0, 21.0, 22.0, 21.0]})
     frame, decisions = ahu_role_frame(celsius, roles, celsius)
     assert "temperatures in °F" not in decisions

@@ -109,8 +109,9 @@ def ahu_rule_flags(
     if t_train is None or t_test is None:
         note = f"{found}; the AHU rules need a time column of dates and times: not applied"
         return dataclasses.replace(nothing, notes=(note,))
-    train, decisions = ahu_role_frame(x_train, roles, x_train)
-    test, _ = ahu_role_frame(x_test, roles, x_train)
+    both = pd.concat([x_train, x_test], ignore_index=True)
+    train, decisions = ahu_role_frame(x_train, roles, both)
+    test, _ = ahu_role_frame(x_test, roles, both)
     train.index, test.index = t_train, t_test
     shares = _train_fault_shares(train)
     noisy = shares[shares > RULE_FALSE_ALARM_RATE]

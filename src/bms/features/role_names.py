@@ -7,15 +7,16 @@ they need no training, only roles in canonical units (:mod:`bms.features.roles`)
 
 :func:`guess_ahu_roles` maps roles to columns from the names alone (a name matches one role or
 none; a role matched by two columns is dropped, not guessed). :func:`ahu_role_frame` converts
-them to canonical units, deciding the units from the TRAIN values (normal operation), and says
-what it decided:
+them to canonical units, deciding the units from reference values (``bms detect``: TRAIN and
+TEST together, so that both are converted alike), and says what it decided:
 
 * temperatures in °F when the return (else supply, else mixed) air median exceeds 40: room
   air is 18-26 °C, i.e. 64-79 °F, so the two scales never meet there;
-* valve, damper and fan-speed commands as fractions (×100 to %) when their TRAIN maximum is at
-  most 1;
-* duct static pressure in inches of water when its TRAIN median is below 10 (Pa values of a
-  running duct are in the hundreds).
+* valve, damper and fan-speed commands as fractions (×100 to %) when none of them ever exceeds
+  1: decided for all at once, as a valve closed all through the reference would look like a
+  fraction on its own;
+* duct static pressure in inches of water when its median is below 10 (Pa values of a running
+  duct are in the hundreds).
 
 Single-zone units hold a heating and a cooling supply set point: ``sat_sp`` is the heating one
 while the heating valve is open, else the cooling one (as
@@ -102,8 +103,7 @@ def ahu_role_frame(
     roles : mapping
         Role -> column (:func:`guess_ahu_roles`).
     reference : DataFrame
-        Normal operation (TRAIN), same columns: the units are decided from it, so TRAIN and
-        TEST are converted alike.
+        Same columns; the units are decided from it (all the rows that will be converted).
 
     Returns
     -------
@@ -121,10 +121,10 @@ def ahu_role_frame(
             if role in out:
                 out[role] = (out[role] - 32.0) * 5.0 / 9.0
         decisions.append("temperatures in °F")
-    fractions = [r for r in _COMMANDS if r in ref and ref[r].max() <= 1.0]
-    for role in fractions:
-        out[role] = out[role] * 100.0
-    if fractions:
+    commands = [r for r in _COMMANDS if r in ref and ref[r].notna().any()]
+    if commands and float(ref[commands].max().max()) <= 1.0:
+        for role in commands:
+            out[role] = out[role] * 100.0
         decisions.append("commands as 0-1 fractions")
     for role in ("duct_static", "duct_static_sp"):
         if role in ref and float(np.nanmedian(ref[role].abs())) < INCHES_WATER_BELOW:
