@@ -128,10 +128,12 @@ def ahu_rule_flags(
         for code, share in noisy.items()
     ]
     values = faults.to_numpy()
+    flags = values.any(axis=1)
     codes = np.array(faults.columns, dtype=object)
     first = {rule.code: roles.get(rule.requires[0], "") for rule in kept}
-    joined = np.array([",".join(codes[row]) for row in values], dtype=object)
-    columns = np.array(
-        [first.get(codes[row][0], "") if row.any() else "" for row in values], dtype=object
-    )
-    return RuleFlags(values.any(axis=1), joined, columns, ran, roles, tuple(notes))
+    joined = np.full(len(values), "", dtype=object)
+    columns = np.full(len(values), "", dtype=object)
+    for i in np.flatnonzero(flags):  # the flagged rows only: few on a healthy unit
+        in_fault = codes[values[i]]
+        joined[i], columns[i] = ",".join(in_fault), first.get(in_fault[0], "")
+    return RuleFlags(flags, joined, columns, ran, roles, tuple(notes))
