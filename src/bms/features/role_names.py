@@ -110,7 +110,7 @@ def ahu_role_frame(
     frame : DataFrame
         Same index; one column per role (``sat_sp`` from the heating/cooling pair if need be).
     decisions : list of str
-        One line per unit decided, e.g. ``"temperatures read as °F"``.
+        One line per unit decided, e.g. ``"temperatures in °F"``.
     """
     out = pd.DataFrame({r: frame[c].astype(float) for r, c in roles.items()}, index=frame.index)
     ref = pd.DataFrame({r: reference[c].astype(float) for r, c in roles.items()})

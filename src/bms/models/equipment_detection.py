@@ -18,10 +18,11 @@ heating, a winter month no cooling). A learned fit is therefore trusted only at 
 operating points*: each driver's training range (between the ``familiar_quantile`` quantiles,
 widened by ``familiar_margin`` of its width). Where a driver lies outside it, the indicator is
 not scored (NaN) and the row lists it in ``unfamiliar``: the detector refuses to extrapolate
-rather than calling an unseen regime a fault. Limits (``excess``), indicators compared with
-their peers or their recent past, and fits whose physics holds at any operating point (a
-bearing's warming, linear in speed squared) (``extrapolate=True``) do not depend on the
-training range.
+rather than calling an unseen regime a fault. Limits (``excess``) and indicators marked
+``extrapolate=True`` do not depend on the training range: those compared with their peers or
+their recent past, and fits whose physics holds at any operating point (a bearing's warming,
+linear in speed squared) as long as their slopes have the sign physics gives them
+(``driver_signs``).
 
 Scoring gives each indicator an *excess* (smoothed deviation on its bad side / threshold, 1 =
 threshold); the row's anomaly ``a`` is the largest excess, ``anomaly_score = a / (1 + a)`` (in
