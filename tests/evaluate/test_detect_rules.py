@@ -123,3 +123,29 @@ def test_a_supply_temperature_off_its_set_point_is_a_rule_fault(offset_k):
     office = pd.to_datetime(test["time"]).dt.hour.between(7, 17).to_numpy()
     assert found.flags[office].mean() > 0.8
     assert set(found.columns[found.flags]) == {"Supply Air Temperature"}
+
+
+def test_a_french_export_of_an_ahu_gets_the_rules(tmp_path, capsys):
+    french = {
+        "time": "Horodatage",
+        "Supply Air Temperature": "Température air soufflé (°C)",
+        "Supply Air Temperature Set Point": "Consigne soufflage",
+        "Mixed Air Temperature": "Température air mélangé",
+        "Return Air Temperature": "Température reprise",
+        "Outdoor Air Temperature": "Température extérieure",
+        "Supply Fan Status": "État ventilateur soufflage",
+        "Outdoor Air Damper": "Registre air neuf",
+        "Cooling Coil Valve": "Vanne batterie froide",
+        "Heating Coil Valve": "Vanne batterie chaude",
+    }
+    train, test = _ahu(2, 0.0).rename(columns=french), _ahu(1, 4.0).rename(columns=french)
+    paths = [tmp_path / name for name in ("tr.csv", "te.csv", "o.csv")]
+    train.to_csv(paths[0], index=False, sep=";", decimal=",")
+    test.to_csv(paths[1], index=False, sep=";", decimal=",")
+    args = ["detect", "--train", str(paths[0]), "--test", str(paths[1]), "--out", str(paths[2])]
+    code, _, err = run_cli([*args, "--sep", ";"], capsys)
+    assert code == 0, err
+    assert "9 air-handling-unit points recognised by name" in err
+    out = pd.read_csv(paths[2], keep_default_na=False)
+    office = pd.to_datetime(out["time"]).dt.hour.between(7, 17)
+    assert out.loc[office, "rule"].str.contains("APAR_SAT_CONTROL").mean() > 0.8

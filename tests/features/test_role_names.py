@@ -34,6 +34,22 @@ def test_common_export_spellings_are_recognised() -> None:
     assert normalise_name("AHU: Supply Air Temperature ") == "supply air temperature"
 
 
+def test_french_export_names_are_recognised() -> None:
+    names = ["Horodatage", "Température air soufflé (°C)", "Consigne soufflage", "T° air mélangé",
+             "Température extérieure", "Vanne batterie chaude", "Registre air neuf",
+             "État ventilateur soufflage", "Pression gaine soufflage"]  # fmt: skip
+    assert guess_ahu_roles(names) == {
+        "sat": "Température air soufflé (°C)",
+        "sat_sp": "Consigne soufflage",
+        "mat": "T° air mélangé",
+        "oat": "Température extérieure",
+        "heating_valve": "Vanne batterie chaude",
+        "oa_damper": "Registre air neuf",
+        "fan_status": "État ventilateur soufflage",
+        "duct_static": "Pression gaine soufflage",
+    }
+
+
 def test_two_columns_for_one_role_are_not_guessed_between() -> None:
     assert "sat" not in guess_ahu_roles(["SAT", "Supply Air Temperature", "MAT"])
 

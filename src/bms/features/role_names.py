@@ -1,9 +1,11 @@
 """Recognise an air-handling unit's points in a generic wide table by their column names.
 
 ``bms detect`` takes any wide CSV. When its columns name an AHU's points the way BMS exports
-and public data sets write them (``AHU: Supply Air Temperature``, ``Mixed Air Temp``,
-``OA Damper Command``, ``SAT``...), the AHU rules of :mod:`bms.models.rules` can run on it too:
-they need no training, only roles in canonical units (:mod:`bms.features.roles`).
+and public data sets write them, in English (``AHU: Supply Air Temperature``, ``Mixed Air
+Temp``, ``OA Damper Command``, ``SAT``...) or French (``Température air soufflé``,
+``Vanne batterie chaude``, ``Registre air neuf``...), the AHU rules of :mod:`bms.models.rules`
+can run on it too: they need no training, only roles in canonical units
+(:mod:`bms.features.roles`).
 
 :func:`guess_ahu_roles` maps roles to columns from the names alone (a name matches one role or
 none; a role matched by two columns is dropped, not guessed). :func:`ahu_role_frame` converts
@@ -26,6 +28,7 @@ while the heating valve is open, else the cooling one (as
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -33,7 +36,13 @@ import pandas as pd
 
 from bms.features.roles import PA_PER_INCH_WATER
 
-__all__ = ["AHU_NAME_PATTERNS", "ahu_role_frame", "guess_ahu_roles", "normalise_name"]
+__all__ = [
+    "AHU_NAME_PATTERNS",
+    "AHU_NAME_PATTERNS_FR",
+    "ahu_role_frame",
+    "guess_ahu_roles",
+    "normalise_name",
+]
 
 _TEMP = r"temp(erature)?"
 _SP = r"(set ?point|setpt|sp|stpt)"
@@ -56,6 +65,23 @@ AHU_NAME_PATTERNS: dict[str, str] = {
     "duct_static": r"((supply air )?duct static pressure|dsp)",
     "duct_static_sp": rf"((supply air )?duct static pressure {_SP}|dsp {_SP})",
 }
+#: French BMS exports (the Besançon site's language): accents are dropped before matching
+#: (``Température air soufflé`` -> ``temperature air souffle``).
+_FR_T = r"(temperature|temp|t)( (d )?air)?"
+AHU_NAME_PATTERNS_FR: dict[str, str] = {
+    "sat": rf"{_FR_T} (souffle|soufflage)",
+    "sat_sp": rf"(consigne( {_FR_T})? (souffle|soufflage)|{_FR_T} (souffle|soufflage) consigne)",
+    "oat": rf"({_FR_T} exterieure?|{_FR_T} ext)",
+    "mat": rf"{_FR_T} (melange|melangee)",
+    "rat": rf"{_FR_T} (repris|reprise)",
+    "fan_status": r"(etat|marche) (du )?ventilateur (de )?soufflage",
+    "fan_speed": r"vitesse (du )?ventilateur (de )?soufflage",
+    "oa_damper": r"(registre|volet) (d )?air neuf",
+    "cooling_valve": r"vanne (de )?(batterie )?(froide|eau glacee)",
+    "heating_valve": r"vanne (de )?(batterie )?(chaude|eau chaude)",
+    "duct_static": r"pression (statique )?(de )?gaine( (de )?soufflage)?",
+    "duct_static_sp": r"consigne (de )?pression (statique )?(de )?gaine( (de )?soufflage)?",
+}
 _TEMPERATURES = ("sat", "sat_sp", "sat_sp_heating", "sat_sp_cooling", "oat", "mat", "rat")
 _COMMANDS = ("fan_speed", "oa_damper", "cooling_valve", "heating_valve")
 #: Above this median, air temperatures are °F (room air: 18-26 °C = 64-79 °F).
@@ -70,7 +96,8 @@ def normalise_name(name: str) -> str:
     ``"AHU: Supply Air Temperature "`` -> ``"supply air temperature"``;
     ``"OA_Damper_Cmd (%)"`` -> ``"oa damper cmd"``.
     """
-    text = re.sub(r"\(.*?\)|\[.*?\]", " ", name.lower())
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    text = re.sub(r"\(.*?\)|\[.*?\]", " ", plain.lower())
     text = re.sub(r"^\s*(ahu|rtu)[\s_-]*\d*\s*[:/.]", " ", text)
     text = re.sub(r"[^a-z0-9]+", " ", text)
     return " ".join(text.split())
@@ -85,9 +112,10 @@ def guess_ahu_roles(columns: Iterable[str]) -> dict[str, str]:
     found: dict[str, list[str]] = {}
     for column in columns:
         name = normalise_name(str(column))
-        for role, pattern in AHU_NAME_PATTERNS.items():
-            if re.fullmatch(pattern, name):
-                found.setdefault(role, []).append(str(column))
+        for patterns in (AHU_NAME_PATTERNS, AHU_NAME_PATTERNS_FR):
+            for role, pattern in patterns.items():
+                if re.fullmatch(pattern, name):
+                    found.setdefault(role, []).append(str(column))
     return {role: cols[0] for role, cols in found.items() if len(cols) == 1}
 
 
