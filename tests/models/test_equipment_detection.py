@@ -257,6 +257,31 @@ def test_a_bearing_sensor_bias_is_seen_at_speeds_training_never_saw(
     assert (after["top_contributor"] == "bearing_temp").all()
 
 
+def test_an_exchanger_fouling_while_the_detector_trains_is_caught_by_its_design_approach(
+    rng: np.random.Generator, site: Site
+) -> None:
+    """Fouling under way through the training month teaches the learned approach indicator a
+    fouled baseline; twice the clean design approach (nameplate ``clean_approach_k``) does not
+    depend on it."""
+    n = 12 * 24 * 60  # 60 days at 5 min
+    train = 12 * 24 * 28
+    approach = np.linspace(3.0, 9.0, n) + rng.normal(0.0, 0.1, n)  # 3 K clean, x3 at the end
+    sec_return = 45.0 + rng.normal(0.0, 0.5, n)
+    x = pd.DataFrame(
+        {"prim_return_temp": sec_return + approach, "sec_return_temp": sec_return},
+        index=_index(n),
+    )
+    hx = next(eq for eq in site.all_equipment() if eq.id == "besancon/hq/hx-1")
+    assert hx.parameters["clean_approach_k"] == 3.0
+    frame, specs = indicator_frame(x, hx, build_context({hx.id: x}, [hx]))
+    scores = EquipmentDetector().fit(frame.iloc[:train], specs).score(frame)
+    below = approach < 5.5  # under twice the design approach (6 K)
+    above = approach > 6.5
+    assert scores.loc[below, "is_anomalous"].mean() < 0.01
+    assert scores.loc[above, "is_anomalous"].mean() > 0.95
+    assert (scores.loc[above, "top_contributor"] == "approach_vs_design").mean() > 0.5
+
+
 def test_equipment_frames_match_the_simulated_points(healthy: SimulationResult, site: Site) -> None:
     frames = equipment_frames(healthy.telemetry, site)
     ahu = "besancon/hq/ahu-1"

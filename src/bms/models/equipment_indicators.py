@@ -369,7 +369,7 @@ def indicator_frame(
     elif kind == "Pump":
         values, specs = pump_indicators(x, equipment, context)
     elif kind == "Heat_Exchanger":
-        values, specs = hx_indicators(x)
+        values, specs = hx_indicators(x, equipment)
     elif kind == "Chiller":
         values, specs = chiller_indicators(x, equipment, context)
     elif kind == "HVAC_Zone":

@@ -27,6 +27,7 @@ from bms.models.indicator_spec import (
 from bms.site.model import Equipment
 
 __all__ = [
+    "APPROACH_ALARM_RATIO",
     "BEARING_FLOOR_K",
     "BEARING_SETTLE_HOURS",
     "SUPERHEAT_ALARM_RISE_K",
@@ -47,6 +48,10 @@ VIBRATION_ALARM_MM_S = 4.5
 #: A bearing reaches its running temperature after a few thermal time constants (tens of
 #: minutes): it is compared only after this much continuous running [h].
 BEARING_SETTLE_HOURS = 2.0
+#: A clean exchanger's approach is at most its design value at any load up to design (it
+#: shrinks at part load); twice it means the conductance UA has at least halved: fouled,
+#: whatever the training month saw [1].
+APPROACH_ALARM_RATIO = 2.0
 #: Bearing temperature change that matters: the plant room's own seasonal swing is a few K,
 #: which a one-month training period may not see [K].
 BEARING_FLOOR_K = 5.0
@@ -113,12 +118,24 @@ def pump_indicators(
     return out, specs
 
 
-def hx_indicators(x: pd.DataFrame) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
-    """A heat exchanger's approach temperature (given its heat power) and supply error."""
+def hx_indicators(
+    x: pd.DataFrame, eq: Equipment
+) -> tuple[dict[str, pd.Series], list[IndicatorSpec]]:
+    """A heat exchanger's approach temperature (given its heat power), the approach against
+    its clean design value (``clean_approach_k``) and the supply error."""
     out: dict[str, pd.Series] = {}
     specs: list[IndicatorSpec] = []
     if has_columns(x, "prim_return_temp", "sec_return_temp"):
         out["approach_k"] = ph.approach_temperature(x["prim_return_temp"], x["sec_return_temp"])
+        clean = positive_param(eq, "clean_approach_k")
+        if clean is not None:
+            limit = APPROACH_ALARM_RATIO * clean
+            out["approach_vs_design"] = out["approach_k"] / limit
+            specs.append(
+                IndicatorSpec(
+                    "approach_vs_design", ("prim_return_temp", "sec_return_temp"), "excess"
+                )
+            )
         drivers: tuple[str, ...] = ()
         if "heat_power" in x:
             out[f"{DRIVER_PREFIX}heat_power"] = x["heat_power"]
