@@ -329,3 +329,10 @@ def test_stream_without_cov_polls_every_point(sim: Sim) -> None:
     conn.close()
     assert len(frames) >= 2
     assert all(set(f["point"]) == {p.id for p in POINTS} for f in frames)
+
+
+def test_free_port_never_hands_out_the_same_port_twice():
+    # the devices of a simulated site each ask for a port before any of them binds: the
+    # system may offer the port it just released again, and the second device then fails
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)

@@ -209,11 +209,27 @@ def require_module(module: str, extra: str, kind: str) -> None:
         )
 
 
+#: Ports :func:`free_port` has handed out in this process, per socket kind.
+_HANDED_OUT: set[tuple[int, int]] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port(kind: int = socket.SOCK_DGRAM, host: str = "127.0.0.1") -> int:
-    """A port free on ``host`` for ``kind`` (UDP by default) right now (for tests and demos)."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port free on ``host`` for ``kind`` (UDP by default) right now (for tests and demos).
+
+    Never the same port twice in one process: the probe socket is closed before the caller
+    binds, so two calls in a row (the devices of one simulated site) could otherwise both get
+    the port the system just released, and the second device fail to bind it.
+    """
+    with _HANDED_OUT_LOCK:
+        for _ in range(1000):
+            with socket.socket(socket.AF_INET, kind) as sock:
+                sock.bind((host, 0))
+                port = int(sock.getsockname()[1])
+            if (kind, port) not in _HANDED_OUT:
+                _HANDED_OUT.add((kind, port))
+                return port
+    raise OSError(f"no free port on {host} that this process has not handed out already")
 
 
 class FieldbusConnector(Connector):
