@@ -263,7 +263,10 @@ def detect(
     ctx: typer.Context,
     train: Annotated[str, typer.Option(help="CSV of (mostly) normal operation.")],
     test: Annotated[str, typer.Option(help="CSV to score, same feature columns as TRAIN.")],
-    out: Annotated[str, typer.Option(help="Output CSV: time, score, anomaly, top_contributor.")],
+    out: Annotated[
+        str,
+        typer.Option(help="Output CSV: time, score, anomaly, top_contributor (+ rule for an AHU)."),
+    ],
     time_column: Annotated[
         str | None,
         typer.Option(help="Time column (default: a column named like time/date, else row #)."),
