@@ -120,8 +120,9 @@ def ahu_rule_flags(
     faults = report.faults()
     evaluated = (RuleResult.PASS, RuleResult.FAULT)
     ran = tuple(code for code, result in report.summary.items() if result in evaluated)
-    notes = [f"{found} ({', '.join(decisions) or 'canonical units'}); AHU rules applied: "
-             f"{', '.join(ran) or 'none (points missing)'}"]  # fmt: skip
+    units = ", ".join(decisions) or "canonical units"
+    applied = ", ".join(ran) or "none could judge a TEST row (points or running rows missing)"
+    notes = [f"{found} ({units}); AHU rules applied: {applied}"]
     notes += [
         f"AHU rule {code} holds on {share:.1%} of TRAIN's rows (more than "
         f"{RULE_FALSE_ALARM_RATE:.0%}): left out, as TRAIN is normal operation"
