@@ -4,7 +4,8 @@ For each unit: the fault-free days in date order, every other one (1st, 3rd, ...
 training CSV, every other day to a test CSV (the split of ``bms.evaluate.lbnl``'s ``within``
 protocol), ``bms detect`` run as a user would run it (a subprocess, CSV in, CSV out), and its
 ``anomaly`` column counted here against the file's day labels: row F1, FAR [% of normal test
-rows flagged], MAR [%], and the share of rows flagged on each test day. Baseline in the same run:
+rows flagged], MAR [%], and the share of rows flagged on each test day; the same without the
+AHU rules (``--no-rules``: the learned detector alone). Baseline in the same run:
 scikit-learn's ``IsolationForest`` (default settings, contamination "auto") on the same rows,
 standardised on the training rows.
 
@@ -68,6 +69,10 @@ def main() -> None:
             )
             seconds = time.perf_counter() - started
             flags = pd.read_csv(out_csv)["anomaly"].to_numpy()
+            subprocess.run(
+                [*command, "--out", str(out_csv), "--no-rules"], check=True, capture_output=True
+            )
+            learned_only = pd.read_csv(out_csv)["anomaly"].to_numpy()
         truth = test[LABEL].to_numpy()
         medians = train[signals].median()
         train_filled = train[signals].fillna(medians)
@@ -79,6 +84,7 @@ def main() -> None:
             f" days), {len(test):,} test rows; bms detect {seconds:.1f} s (whole CLI)"
         )
         print(f"  bms detect:       {row_figures(truth, flags)}")
+        print(f"    --no-rules:     {row_figures(truth, learned_only)}")
         print(f"  IsolationForest:  {row_figures(truth, (forest_flags == -1).astype(int))}")
         per_day = pd.DataFrame({"label": truth, "flagged": flags}, index=test["day"].to_numpy())
         table = per_day.groupby(level=0).agg(label=("label", "max"), flagged=("flagged", "mean"))
