@@ -90,8 +90,7 @@ def main() -> None:
             flags = TimeSeriesDetector().fit(train).score(test[signals], contributions=False)
             learned = flags["anomaly"].to_numpy() == 1
             runs["bms detect"].append(figures(learned, faulted, days))
-            times = (pd.Series(frame.index[in_train]), pd.Series(test.index))
-            rules = ahu_rule_flags(train, test[signals], *times)
+            rules = ahu_rule_flags(train, test[signals])  # both indexed by time
             assert rules is not None  # the LBNL columns name an AHU's points
             runs["  + AHU rules"].append(figures(learned | rules.flags, faulted, days))
             forest = isolation_forest_flags(train, test[signals])

@@ -89,12 +89,14 @@ def main() -> None:
     names = ["Supply Air Temperature", "Supply Air Temperature Set Point", "Mixed Air Temperature",
              "Return Air Temperature", "Outdoor Air Temperature", "Supply Fan Speed",
              "Cooling Coil Valve", "Heating Coil Valve"]  # fmt: skip
-    ahu_train = train.set_axis(names, axis=1).assign(**{"Supply Fan Status": 1.0})
-    ahu_test = test.set_axis(names, axis=1).assign(**{"Supply Fan Status": 1.0})
-    times = [pd.Series(pd.date_range("2026-01-01", periods=len(f), freq="min").astype(str))
-             for f in (ahu_train, ahu_test)]  # fmt: skip
+    ahu_train, ahu_test = (
+        f.set_axis(names, axis=1)
+        .assign(**{"Supply Fan Status": 1.0})
+        .set_axis(pd.date_range("2026-01-01", periods=len(f), freq="min"))
+        for f in (train, test)
+    )
     t0 = time.perf_counter()
-    found = ahu_rule_flags(ahu_train, ahu_test, *times)
+    found = ahu_rule_flags(ahu_train, ahu_test)
     seconds = time.perf_counter() - t0
     assert found is not None
     print(f"  AHU rules alone ({len(found.applied)} rules)           {rate(args.rows, seconds)}")

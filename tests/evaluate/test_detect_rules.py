@@ -98,17 +98,20 @@ def test_a_rule_that_holds_on_train_is_left_out(tmp_path, capsys):
     assert not out["rule"].str.contains("APAR_SAT_CONTROL").any()
 
 
+def _timed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The readings indexed by their times, as ``bms detect`` passes them."""
+    return frame.drop(columns="time").set_axis(pd.DatetimeIndex(frame["time"], tz="UTC"))
+
+
 def test_rules_need_names_and_times():
     healthy = _ahu(2, 0.0)
-    x = healthy.drop(columns="time")
-    assert (
-        ahu_rule_flags(x[["Supply Air Temperature"]], x[["Supply Air Temperature"]], None, None)
-        is None
-    )
-    found = ahu_rule_flags(x, x, None, None)
+    x = healthy.drop(columns="time")  # rows numbered, not timed
+    sat_only = x[["Supply Air Temperature"]]
+    assert ahu_rule_flags(sat_only, sat_only) is None
+    found = ahu_rule_flags(x, x)
     assert found is not None and not found.flags.any()
     assert "need a time column" in found.notes[0]
-    found = ahu_rule_flags(x, x, healthy["time"], healthy["time"])
+    found = ahu_rule_flags(_timed(healthy), _timed(healthy))
     assert found is not None and "APAR_SAT_CONTROL" in found.applied
     assert not found.flags.any()
 
@@ -116,9 +119,7 @@ def test_rules_need_names_and_times():
 @pytest.mark.parametrize("offset_k", [-4.0, 4.0])
 def test_a_supply_temperature_off_its_set_point_is_a_rule_fault(offset_k):
     train, test = _ahu(2, 0.0), _ahu(1, offset_k)
-    found = ahu_rule_flags(
-        train.drop(columns="time"), test.drop(columns="time"), train["time"], test["time"]
-    )
+    found = ahu_rule_flags(_timed(train), _timed(test))
     assert found is not None
     office = pd.to_datetime(test["time"]).dt.hour.between(7, 17).to_numpy()
     assert found.flags[office].mean() > 0.8

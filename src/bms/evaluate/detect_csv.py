@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "find_time_column",
     "numeric_columns",
     "outside_training_range",
+    "parse_times",
     "read_wide_csv",
     "run_detect",
     "saved_index_column",
@@ -62,6 +64,9 @@ _DECIMAL_COMMA = r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?"
 #: offline) are read as missing and reported. A column of words (a status ``on``/``off``, a
 #: site name) fails on every cell.
 MAX_BAD_CELL_SHARE = 0.5
+#: A time column with more unreadable cells than this share is not read as times (the rows are
+#: then one stretch, and the AHU rules, which need times, do not run).
+MAX_BAD_TIME_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,19 @@ def _label_like_notes(features: Sequence[str]) -> list[str]:
     ]
 
 
+def parse_times(values: pd.Series) -> pd.DatetimeIndex | None:
+    """A time column's cells as UTC times (naive ones taken as UTC), or None if they are not
+    dates and times (row numbers, say, or more than 1 % unreadable cells)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # format inference, per-element parsing
+        parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    if parsed.isna().mean() > MAX_BAD_TIME_SHARE:
+        return None
+    return pd.DatetimeIndex(parsed.ffill().bfill())
+
+
 def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     """Which TEST values lie outside their feature's TRAIN range.
 
@@ -335,6 +353,12 @@ def run_detect(
         )
         features = [c for c in features if c not in empty]
         x_train, x_test = x_train[features], x_test[features]
+    if tcol is not None:
+        # times let the detector restart its rolling features after a gap (days picked one in
+        # two), and the AHU rules time their confirmation
+        t_train, t_test = parse_times(train[tcol]), parse_times(test[tcol])
+        if t_train is not None and t_test is not None:
+            x_train, x_test = x_train.set_axis(t_train), x_test.set_axis(t_test)
     model = TimeSeriesDetector().fit(x_train)
     scored = model.score(x_test)
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
@@ -346,10 +370,7 @@ def run_detect(
             "top_contributor": scored["top_contributor"].to_numpy(),
         }
     )
-    found = None
-    if rules:
-        train_times = train[tcol] if tcol is not None else None
-        found = ahu_rule_flags(x_train, x_test, train_times, times if tcol is not None else None)
+    found = ahu_rule_flags(x_train, x_test) if rules else None
     rule_only = np.zeros(len(out), dtype=bool)
     if found is not None:
         notes += found.notes

@@ -16,7 +16,6 @@ The rules run with G36's defaults: nothing is fitted on labels.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +33,6 @@ MIN_AHU_ROLES = 4
 #: A rule in fault on more than this share of TRAIN's evaluated rows is left out: the learned
 #: detector's own false-alarm rate on TRAIN (1 %).
 RULE_FALSE_ALARM_RATE = 0.01
-#: A time column with more unparseable cells than this share cannot time the rules.
-_MAX_BAD_TIMES = 0.01
 
 
 @dataclass(frozen=True)
@@ -56,18 +53,6 @@ class RuleFlags:
     notes: tuple[str, ...]
 
 
-def _times(values: pd.Series) -> pd.DatetimeIndex | None:
-    """The column as UTC times (naive ones taken as UTC), or None if it is not times."""
-    if pd.api.types.is_numeric_dtype(values):
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # format inference, per-element parsing
-        parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
-    if parsed.isna().mean() > _MAX_BAD_TIMES:
-        return None
-    return pd.DatetimeIndex(parsed.ffill().bfill())
-
-
 def _train_fault_shares(frame: pd.DataFrame) -> pd.Series:
     """Per rule: share of its evaluated (pass or fault) rows in fault."""
     report = evaluate_rules(frame)
@@ -75,21 +60,14 @@ def _train_fault_shares(frame: pd.DataFrame) -> pd.Series:
     return report.faults().sum() / evaluated.where(evaluated > 0)
 
 
-def ahu_rule_flags(
-    x_train: pd.DataFrame,
-    x_test: pd.DataFrame,
-    train_times: pd.Series | None,
-    test_times: pd.Series | None,
-) -> RuleFlags | None:
+def ahu_rule_flags(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | None:
     """The AHU rules on TEST when the columns name an AHU's points, else None.
 
     Parameters
     ----------
     x_train, x_test : DataFrame
-        Numeric feature columns (same names), rows in time order.
-    train_times, test_times : Series or None
-        The time column's cells (same rows); the rules need times (their 30-minute
-        confirmation).
+        Numeric feature columns (same names), rows in time order, indexed by time
+        (DatetimeIndex): the rules need times (their 30-minute confirmation).
 
     Returns
     -------
@@ -104,15 +82,13 @@ def ahu_rule_flags(
     empty = np.full(len(x_test), "", dtype=object)
     nothing = RuleFlags(np.zeros(len(x_test), dtype=bool), empty, empty.copy(), (), roles, ())
     found = f"{len(roles)} air-handling-unit points recognised by name"
-    t_train = _times(train_times) if train_times is not None else None
-    t_test = _times(test_times) if test_times is not None else None
-    if t_train is None or t_test is None:
+    timed = (isinstance(x.index, pd.DatetimeIndex) for x in (x_train, x_test))
+    if not all(timed):
         note = f"{found}; the AHU rules need a time column of dates and times: not applied"
         return dataclasses.replace(nothing, notes=(note,))
     both = pd.concat([x_train, x_test], ignore_index=True)
     train, decisions = ahu_role_frame(x_train, roles, both)
     test, _ = ahu_role_frame(x_test, roles, both)
-    train.index, test.index = t_train, t_test
     shares = _train_fault_shares(train)
     noisy = shares[shares > RULE_FALSE_ALARM_RATE]
     kept = tuple(rule for rule in AHU_RULES if rule.code not in noisy.index)

@@ -34,6 +34,7 @@ summing to 1; a difference feature's share counts for its signal).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -62,6 +63,8 @@ __all__ = [
     "decorrelation_rows",
     "detect_anomalies",
     "lagged_change",
+    "per_segment",
+    "segment_bounds",
     "trailing_mean",
 ]
 
@@ -143,6 +146,37 @@ def lagged_change(values: NDArray[np.float64], lag_rows: int) -> NDArray[np.floa
     if len(values) > lag_rows:
         out[lag_rows:] = values[lag_rows:] - values[:-lag_rows]
     return out
+
+
+def segment_bounds(index: pd.Index, window_rows: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` row ranges of the contiguous stretches of a time index.
+
+    A gap longer than ``window_rows`` steps (the median step), or time going backwards, starts
+    a new stretch: the days of a training set picked one in two, a sensor offline for an hour.
+    Rolling features and the smoothing restart there, as at the first row, instead of reading
+    the jump across the gap as a change of the signals. Shorter gaps are a few missing rows,
+    imputed. An index that is not a DatetimeIndex is one stretch.
+    """
+    n = len(index)
+    if not isinstance(index, pd.DatetimeIndex) or n < 3:
+        return [(0, n)]
+    steps = np.diff(index.asi8).astype(np.float64)
+    positive = steps[steps > 0]
+    if positive.size == 0:
+        return [(0, n)]
+    gap = window_rows * float(np.median(positive))
+    starts = np.flatnonzero((steps > gap) | (steps < 0)) + 1
+    edges = [0, *starts.tolist(), n]
+    return list(itertools.pairwise(edges))
+
+
+def per_segment(
+    function: Any, values: NDArray[np.float64], bounds: Sequence[tuple[int, int]]
+) -> NDArray[np.float64]:
+    """``function`` applied to each stretch of rows on its own, the results stacked."""
+    if len(bounds) == 1:
+        return np.asarray(function(values))
+    return np.concatenate([function(values[a:b]) for a, b in bounds], axis=0)
 
 
 def calibration_block_rows(n_rows: int, window_rows: int) -> int:
@@ -280,6 +314,10 @@ class TimeSeriesDetector:
         diffs[1:] = values[1:] - values[:-1]
         return np.hstack([levels, diffs])
 
+    def _smooth(self, anomaly: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Persistence: the trailing mean over a full window (missing history counted as 0)."""
+        return trailing_mean(anomaly, self.window_rows, full_window=True)
+
     def _transition_rows(self) -> int:
         """Rows after a mode switch judged as a transition: :data:`TRANSITION_WINDOWS` windows,
         and at least as long as the switch still shows in the smoothed anomaly. A feature looks
@@ -318,14 +356,18 @@ class TimeSeriesDetector:
         self.fill_values_ = np.nan_to_num(medians, nan=0.0)
         train = train.set_axis(self.signals_, axis=1)
         values = self._impute(train)
+        bounds = segment_bounds(train.index, self.window_rows)
+        #: contiguous stretches of the training rows (gaps in time split them)
+        self.n_train_segments_ = len(bounds)
         self.slow_mask_ = np.zeros(len(self.signals_), dtype=bool)
         self.drift_fill_ = np.zeros(0)
         self.drift_horizon_ = self._drift_horizon(len(values))
         horizon = self.drift_horizon_
         if self.drift_aware and len(values) > 2 * horizon:  # else the changes cannot be learnt
-            levels = self._levels(values)
+            levels = per_segment(self._levels, values, bounds)
             self.slow_mask_ = len(values) / decorrelation_rows(levels) < MIN_EFFECTIVE_SAMPLES
-            change = lagged_change(levels[:, self.slow_mask_], horizon)
+            slow = self.slow_mask_
+            change = per_segment(lambda v: lagged_change(v[:, slow], horizon), levels, bounds)
             with np.errstate(all="ignore"):
                 fill = np.nanmedian(np.where(np.isnan(change).all(axis=0), 0.0, change), axis=0)
             self.drift_fill_ = np.nan_to_num(fill, nan=0.0)
@@ -335,7 +377,7 @@ class TimeSeriesDetector:
         self.regimes_ = OperatingRegimes(self._transition_rows()).fit(values)
         self.mode_signals_ = self.regimes_.mode_names(self.signals_)
         train_regimes = self.regimes_.transform(values)
-        X = self._features(values)
+        X = per_segment(self._features, values, bounds)
         detector = self.detector
         if detector is None:
             detector = EnsembleDetector(
@@ -354,7 +396,7 @@ class TimeSeriesDetector:
             detector.set_params(state_column=self.state_column_)
         self.detector_ = detector.fit(self._with_regimes(X, train_regimes))
         held_out = np.maximum(-self.detector_.cv_scores_, 0.0)
-        smoothed = trailing_mean(held_out, self.window_rows, full_window=True)
+        smoothed = per_segment(self._smooth, held_out, bounds)
         self.threshold_ = smoothed_threshold(held_out, self.window_rows, self.false_alarm_rate)
         self.regime_thresholds_ = regime_thresholds(
             held_out,
@@ -408,14 +450,15 @@ class TimeSeriesDetector:
         if missing:
             raise KeyError(f"test frame lacks signals {missing}")
         values = self._impute(test)
+        bounds = segment_bounds(test.index, self.window_rows)
         regimes = self.regimes_.transform(values)
-        X = self._with_regimes(self._features(values), regimes)
+        X = self._with_regimes(per_segment(self._features, values, bounds), regimes)
         if contributions:
             raw, feature_shares = self.detector_.explain(X)
         else:
             raw = self.detector_.anomaly(X)
         raw = np.maximum(raw, 0.0)
-        smoothed = trailing_mean(raw, self.window_rows, full_window=True)
+        smoothed = per_segment(self._smooth, raw, bounds)
         row_threshold = self._row_thresholds(regimes)
         score = smoothed / (smoothed + row_threshold)
         out = pd.DataFrame(
