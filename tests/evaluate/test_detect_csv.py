@@ -400,3 +400,17 @@ def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):
     code, _, err = run_cli([*args, "--ignore", "site", "operator", "--out", str(out)], capsys)
     assert code == 0, err
     assert len(pd.read_csv(out)) == 400
+
+
+def test_rows_newest_first_are_read_in_file_order_and_said(csvs, capsys):
+    train, test, out = csvs
+    rows = test.read_text().splitlines()
+    test.write_text("\n".join([rows[0], *rows[:0:-1]]) + "\n")  # newest first
+    code, _, err = run_cli(
+        ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";",
+         "--ignore", "site"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "time goes backwards at 399 row(s) (first at data row 2)" in err
+    assert len(pd.read_csv(out)) == 400

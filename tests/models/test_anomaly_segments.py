@@ -16,6 +16,8 @@ def test_a_gap_longer_than_a_window_starts_a_stretch() -> None:
     assert segment_bounds(next_day, window_rows=3) == [(0, 10), (10, 20)]
     assert segment_bounds(minutes.append(minutes[:3]), window_rows=3) == [(0, 10), (10, 13)]
     assert segment_bounds(pd.RangeIndex(10), window_rows=3) == [(0, 10)]
+    # newest first: not an order to split by, read as given
+    assert segment_bounds(minutes[::-1], window_rows=3) == [(0, 10)]
 
 
 def _days(rng: np.random.Generator, days: list[int]) -> pd.DataFrame:

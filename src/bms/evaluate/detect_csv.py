@@ -359,6 +359,14 @@ def run_detect(
         t_train, t_test = parse_times(train[tcol]), parse_times(test[tcol])
         if t_train is not None and t_test is not None:
             x_train, x_test = x_train.set_axis(t_train), x_test.set_axis(t_test)
+            for path, times in ((train_path, t_train), (test_path, t_test)):
+                back = int((np.diff(times.asi8) < 0).sum())
+                if back:
+                    notes.append(
+                        f"{path}: time goes backwards at {back} row(s) (first at data row "
+                        f"{int(np.argmax(np.diff(times.asi8) < 0)) + 2}): rows are read in "
+                        "file order, each backward step starting a new stretch"
+                    )
     model = TimeSeriesDetector().fit(x_train)
     scored = model.score(x_test)
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)

@@ -155,7 +155,9 @@ def segment_bounds(index: pd.Index, window_rows: int) -> list[tuple[int, int]]:
     a new stretch: the days of a training set picked one in two, a sensor offline for an hour.
     Rolling features and the smoothing restart there, as at the first row, instead of reading
     the jump across the gap as a change of the signals. Shorter gaps are a few missing rows,
-    imputed. An index that is not a DatetimeIndex is one stretch.
+    imputed. An index that is not a DatetimeIndex is one stretch, and so is one whose
+    stretches would be shorter than a window on average (rows not in time order: newest
+    first, say), read in the given order as before.
     """
     n = len(index)
     if not isinstance(index, pd.DatetimeIndex) or n < 3:
@@ -166,6 +168,8 @@ def segment_bounds(index: pd.Index, window_rows: int) -> list[tuple[int, int]]:
         return [(0, n)]
     gap = window_rows * float(np.median(positive))
     starts = np.flatnonzero((steps > gap) | (steps < 0)) + 1
+    if len(starts) + 1 > n / window_rows:
+        return [(0, n)]
     edges = [0, *starts.tolist(), n]
     return list(itertools.pairwise(edges))
 
