@@ -360,12 +360,12 @@ def run_detect(
         if t_train is not None and t_test is not None:
             x_train, x_test = x_train.set_axis(t_train), x_test.set_axis(t_test)
             for path, times in ((train_path, t_train), (test_path, t_test)):
-                back = int((np.diff(times.asi8) < 0).sum())
-                if back:
+                back = np.flatnonzero(np.diff(times.asi8) < 0)
+                if back.size:
                     notes.append(
-                        f"{path}: time goes backwards at {back} row(s) (first at data row "
-                        f"{int(np.argmax(np.diff(times.asi8) < 0)) + 2}): rows are read in "
-                        "file order, each backward step starting a new stretch"
+                        f"{path}: time goes backwards at {back.size} row(s) (first at data row "
+                        f"{back[0] + 2}): rows are read in file order, each backward step "
+                        "starting a new stretch"
                     )
     model = TimeSeriesDetector().fit(x_train)
     scored = model.score(x_test)

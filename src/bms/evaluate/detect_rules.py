@@ -86,9 +86,9 @@ def ahu_rule_flags(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | N
     if not all(timed):
         note = f"{found}; the AHU rules need a time column of dates and times: not applied"
         return dataclasses.replace(nothing, notes=(note,))
-    both = pd.concat([x_train, x_test], ignore_index=True)
-    train, decisions = ahu_role_frame(x_train, roles, both)
-    test, _ = ahu_role_frame(x_test, roles, both)
+    # one conversion of TRAIN and TEST together: both read in the same units
+    both, decisions = ahu_role_frame(pd.concat([x_train, x_test]), roles)
+    train, test = both.iloc[: len(x_train)], both.iloc[len(x_train) :]
     shares = _train_fault_shares(train)
     noisy = shares[shares > RULE_FALSE_ALARM_RATE]
     kept = tuple(rule for rule in AHU_RULES if rule.code not in noisy.index)

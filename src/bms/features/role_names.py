@@ -120,7 +120,7 @@ def guess_ahu_roles(columns: Iterable[str]) -> dict[str, str]:
 
 
 def ahu_role_frame(
-    frame: pd.DataFrame, roles: Mapping[str, str], reference: pd.DataFrame
+    frame: pd.DataFrame, roles: Mapping[str, str], reference: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
     """The role columns of ``frame`` in canonical units (°C, %, Pa, 0/1).
 
@@ -130,8 +130,8 @@ def ahu_role_frame(
         Numeric columns (at least those of ``roles``), any index.
     roles : mapping
         Role -> column (:func:`guess_ahu_roles`).
-    reference : DataFrame
-        Same columns; the units are decided from it (all the rows that will be converted).
+    reference : DataFrame, optional
+        Same columns; the units are decided from it (default: ``frame`` itself).
 
     Returns
     -------
@@ -141,7 +141,8 @@ def ahu_role_frame(
         One line per unit decided, e.g. ``"temperatures in °F"``.
     """
     out = pd.DataFrame({r: frame[c].astype(float) for r, c in roles.items()}, index=frame.index)
-    ref = pd.DataFrame({r: reference[c].astype(float) for r, c in roles.items()})
+    source = frame if reference is None else reference
+    ref = pd.DataFrame({r: source[c].astype(float) for r, c in roles.items()})
     decisions: list[str] = []
     basis = next((r for r in ("rat", "sat", "mat") if r in ref and ref[r].notna().any()), None)
     if basis is not None and float(np.nanmedian(ref[basis])) > FAHRENHEIT_ABOVE:
