@@ -269,7 +269,10 @@ def detect(
     ],
     time_column: Annotated[
         str | None,
-        typer.Option(help="Time column (default: a column named like time/date, else row #)."),
+        typer.Option(
+            help="Time column (default: a column named like time/date, or an unnamed first "
+            "column of dates, else row #)."
+        ),
     ] = None,
     sep: Annotated[str, typer.Option(help="Field separator of both CSVs.")] = ",",
     ignore: Annotated[

@@ -390,6 +390,22 @@ def test_a_saved_row_index_is_the_time_not_a_feature(tmp_path, rng, capsys):
     assert pd.read_csv(out)["time"].tolist() == list(range(200, 400))
 
 
+def test_a_saved_time_index_is_the_time_column(tmp_path, rng, capsys):
+    # a frame indexed by time, saved by to_csv(): the dates come first, under an empty header
+    # (the IMS bearing file of the datasets is written so)
+    times = pd.date_range("2004-02-12 10:52:39", periods=400, freq="10min", name=None)
+    frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)}, index=times)
+    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    frame.iloc[:200].to_csv(train_csv)
+    frame.iloc[200:].to_csv(test_csv)
+    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "x 2 features" in stdout and "Unnamed" not in stdout + err
+    written = pd.to_datetime(pd.read_csv(out)["time"])
+    assert written.tolist() == times[200:].tolist()
+
+
 def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):
     train, test, out = csvs
     for path in (train, test):

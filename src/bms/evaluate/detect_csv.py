@@ -123,19 +123,34 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
 
 
 def find_time_column(frame: pd.DataFrame) -> str | None:
-    """A column named like time/datetime/timestamp/date, or None (rows are then the index)."""
+    """The time column, or None (rows are then the index).
+
+    A column named like time/datetime/timestamp/date; else one whose name contains such a word
+    and whose cells read as dates; else a first column with no header name whose cells read as
+    dates: a time index saved by ``DataFrame.to_csv``, which pandas reads back as
+    ``Unnamed: 0``.
+    """
     by_lower = {c.lower(): c for c in frame.columns}
     for name in TIME_NAMES:
         if name in by_lower:
             return by_lower[name]
     for col in frame.columns:
         named = re.search(r"(time|date|horodat|heure)", col, flags=re.IGNORECASE)
-        # text, whatever pandas calls it (object before 3.0, str since)
-        if named and not pd.api.types.is_numeric_dtype(frame[col]):
-            parsed = pd.to_datetime(frame[col].head(50), errors="coerce", format="mixed")
-            if parsed.notna().mean() > 0.9:
-                return str(col)
+        if named and _reads_as_dates(frame[col]):
+            return str(col)
+    first = str(frame.columns[0]) if len(frame.columns) else ""
+    if first == "Unnamed: 0" and _reads_as_dates(frame[first]):
+        return first
     return None
+
+
+def _reads_as_dates(column: pd.Series) -> bool:
+    """Text (whatever pandas calls it: object before 3.0, str since) whose first cells parse
+    as dates, 90 % of them at least."""
+    if pd.api.types.is_numeric_dtype(column):
+        return False
+    parsed = pd.to_datetime(column.head(50), errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() > 0.9)
 
 
 def saved_index_column(frame: pd.DataFrame) -> str | None:
