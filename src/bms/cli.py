@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-evaluate_app = typer.Typer(help="Reproduce public benchmark protocols (C-MAPSS, SKAB).")
+evaluate_app = typer.Typer(help="Reproduce public benchmark protocols (C-MAPSS, SKAB, IMS).")
 app.add_typer(evaluate_app, name="evaluate")
 
 EXIT_USER_ERROR = 2
@@ -356,6 +356,38 @@ def evaluate_skab_command(
             f"counting the training rows too, as the leaderboard's code does: F1 "
             f"{every['f1']:.3f}, FAR {every['far']:.2f} %, MAR {every['mar']:.2f} %"
         )
+
+
+@evaluate_app.command("ims")
+def evaluate_ims_command(
+    data: Annotated[
+        str, typer.Option(help="IMS bearing folder (Averaged_BearingTest_Dataset.csv).")
+    ],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on the last line.")
+    ] = False,
+) -> None:
+    """IMS bearing run to failure: train on 12-13 Feb; warning lead [h], false alarms."""
+    from bms.evaluate.ims import HEALTHY_UNTIL, evaluate_ims
+
+    result = {**evaluate_ims(data), "detector": "bms residual+PCA ensemble"}
+    if json_output:
+        print_json(result)
+        return
+    held = result["held_lead_hours"]
+    held_text = "not on at the failure" if held is None else f"on from {held:.1f} h before it"
+    if result["first_alarm"] is None:
+        typer.echo(f"IMS bearing: no alarm before the failure at {result['failure']}")
+    else:
+        typer.echo(
+            f"IMS bearing: first alarm {result['first_alarm']}, {result['lead_hours']:.1f} h "
+            f"before the failure at {result['failure']}; alarm {held_text}"
+        )
+    typer.echo(
+        f"false alarms: {result['false_alarm_rows']} of {result['healthy_rows']} healthy test "
+        f"rows (before {HEALTHY_UNTIL:%Y-%m-%d}); {result['final_flagged']:.1f} % of the last "
+        "48 h flagged"
+    )
 
 
 # --- models registry (issue 5): bms.cli_models ------------------------------------------
