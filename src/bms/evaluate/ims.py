@@ -5,8 +5,9 @@ absolute vibration of four bearings on one shaft, one row every 10 minutes from 
 February 2004; the run ended with an outer-race failure of bearing 1. It has no leaderboard and
 no point labels, only the failure time, so the protocol here asks what a maintenance team asks:
 
-* **train** on the rows before :data:`TRAIN_END`, the healthy start of the run that the
-  tutorial this file comes from (V. Flovik, 2018) trains on; nothing else is read while fitting;
+* **train** on the rows before :data:`TRAIN_END`, the healthy start of the run that the code
+  of the tutorial this file comes from (V. Flovik, 2018) trains on (12-13 February; the
+  README's "12-15 Feb" is the healthy part); nothing else is read while fitting;
 * **test** on every later row up to the failure (:data:`FAILURE_TIME`, the last running row;
   the two rows after it are the stopped rig and are dropped);
 * **warning**: the first alarm and its lead time before the failure [h]; ``held_from``: the
