@@ -97,6 +97,28 @@ def test_missing_values_and_constant_columns_do_not_break_scoring(rng):
     assert away_from_gaps["anomaly"].mean() < 0.05
 
 
+def test_scores_in_chunks_equal_one_pass_and_many_signals_make_one_clean_frame(rng, monkeypatch):
+    import warnings
+
+    import bms.models.anomaly_pipeline as pipeline
+
+    drivers = rng.normal(size=(1500, 4))
+    frame = pd.DataFrame(drivers @ rng.normal(size=(4, 120)) + 0.1 * rng.normal(size=(1500, 120)))
+    frame.columns = [f"point {j}" for j in range(120)]
+    model = TimeSeriesDetector().fit(frame.iloc[:1000])
+    test = frame.iloc[1000:]
+    monkeypatch.setattr(pipeline, "SCORE_CHUNK_ROWS", 64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas' PerformanceWarning of a fragmented frame
+        chunked_out = model.score(test)
+    monkeypatch.setattr(pipeline, "SCORE_CHUNK_ROWS", len(test))
+    one_pass = model.score(test)
+    pd.testing.assert_frame_equal(chunked_out, one_pass)
+    assert chunked_out.shape == (500, 3 + 120)
+    shares = chunked_out.filter(like=CONTRIBUTION_PREFIX)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+
+
 def test_residual_detector_fits_one_model_per_operating_state(rng):
     n = 2000
     state = rng.integers(0, 2, n).astype(float)

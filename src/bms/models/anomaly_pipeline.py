@@ -484,8 +484,13 @@ class TimeSeriesDetector:
             signal_shares = self._signal_shares(feature_shares, raw)
             names = np.asarray(self.signals_, dtype=object)
             out["top_contributor"] = names[signal_shares.argmax(axis=1)]
-            for j, name in enumerate(self.signals_):
-                out[f"{CONTRIBUTION_PREFIX}{name}"] = signal_shares[:, j]
+            # one block, not a column at a time: hundreds of signals would fragment the frame
+            shares_frame = pd.DataFrame(
+                signal_shares,
+                index=test.index,
+                columns=[f"{CONTRIBUTION_PREFIX}{name}" for name in self.signals_],
+            )
+            out = pd.concat([out, shares_frame], axis=1)
         return out
 
     def _with_regimes(
