@@ -43,6 +43,7 @@ __all__ = [
     "evaluate_ims",
     "ims_split",
     "read_ims",
+    "warning_figures",
 ]
 
 #: The derived test-2 file inside the data set's folder.

@@ -98,8 +98,9 @@ DECORRELATION_ACF = 0.5
 #: when the features look further back: :meth:`TimeSeriesDetector._transition_rows`).
 TRANSITION_WINDOWS = 2
 #: Rows the row-wise detector scores at a time: its temporaries (a few arrays of rows x
-#: features) then stay in the processor's cache, which scores a million rows about 4 x faster
-#: than one pass over them all (``benchmarks/bench_detect_throughput.py``), in bounded memory.
+#: features) then stay in the processor's cache. On a million rows x 8 signals the detector's
+#: ``explain`` ran 4 x faster than in one pass over them all, the whole scoring with
+#: contributions 1.5 x (``benchmarks/bench_detect_throughput.py``), in bounded memory.
 SCORE_CHUNK_ROWS = 32_768
 
 
