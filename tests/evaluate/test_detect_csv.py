@@ -377,9 +377,18 @@ def test_a_column_empty_in_train_is_left_out_not_flagged(csvs, capsys):
     assert "every feature column is empty" in error_of([*args, "--ignore", "site"], capsys)
 
 
-def test_a_saved_row_index_is_the_time_not_a_feature(tmp_path, rng, capsys):
-    # DataFrame.to_csv() writes the row numbers first, under an empty header
-    frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+@pytest.mark.parametrize(
+    "index",
+    [
+        pd.RangeIndex(400),  # row numbers: never a feature, copied to OUT as the time
+        # a frame indexed by time (the IMS bearing file of the datasets is written so)
+        pd.date_range("2004-02-12 10:52:39", periods=400, freq="10min"),
+    ],
+    ids=["row numbers", "times"],
+)
+def test_a_saved_index_is_the_time_not_a_feature(index, tmp_path, rng, capsys):
+    # DataFrame.to_csv() writes the index first, under an empty header
+    frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)}, index=index)
     train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
     frame.iloc[:200].to_csv(train_csv)
     frame.iloc[200:].to_csv(test_csv)
@@ -387,23 +396,10 @@ def test_a_saved_row_index_is_the_time_not_a_feature(tmp_path, rng, capsys):
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err
     assert "x 2 features" in stdout and "Unnamed" not in stdout + err
-    assert pd.read_csv(out)["time"].tolist() == list(range(200, 400))
-
-
-def test_a_saved_time_index_is_the_time_column(tmp_path, rng, capsys):
-    # a frame indexed by time, saved by to_csv(): the dates come first, under an empty header
-    # (the IMS bearing file of the datasets is written so)
-    times = pd.date_range("2004-02-12 10:52:39", periods=400, freq="10min", name=None)
-    frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)}, index=times)
-    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
-    frame.iloc[:200].to_csv(train_csv)
-    frame.iloc[200:].to_csv(test_csv)
-    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
-    code, stdout, err = run_cli(args, capsys)
-    assert code == 0, err
-    assert "x 2 features" in stdout and "Unnamed" not in stdout + err
-    written = pd.to_datetime(pd.read_csv(out)["time"])
-    assert written.tolist() == times[200:].tolist()
+    written = pd.read_csv(out)["time"]
+    if isinstance(index, pd.DatetimeIndex):
+        written = pd.to_datetime(written)
+    assert written.tolist() == index[200:].tolist()
 
 
 def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):

@@ -9,19 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bms.cli import main
 from bms.errors import BmsError
 from bms.evaluate.ims import FAILURE_TIME, HEALTHY_UNTIL, ims_split, read_ims, warning_figures
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.evaluate.test_detect_csv import run_cli
 
 
 def test_bms_detect_warns_days_before_the_bearing_fails_and_names_it(dataset, tmp_path, capsys):
