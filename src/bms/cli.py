@@ -29,6 +29,9 @@ app = typer.Typer(
 evaluate_app = typer.Typer(help="Reproduce public benchmark protocols (C-MAPSS, SKAB, IMS).")
 app.add_typer(evaluate_app, name="evaluate")
 
+#: ``--json`` of the ``evaluate`` commands: their figures as one JSON object, last line.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line.")]
+
 EXIT_USER_ERROR = 2
 
 
@@ -336,9 +339,7 @@ def detect(
 @evaluate_app.command("skab")
 def evaluate_skab_command(
     data: Annotated[str, typer.Option(help="SKAB data folder (valve1/, valve2/, other/).")],
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object on the last line.")
-    ] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """SKAB leaderboard protocol: per file, first 400 rows train; pooled F1, FAR %, MAR %."""
     from bms.evaluate.skab import evaluate_skab
@@ -363,11 +364,9 @@ def evaluate_ims_command(
     data: Annotated[
         str, typer.Option(help="IMS bearing folder (Averaged_BearingTest_Dataset.csv).")
     ],
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object on the last line.")
-    ] = False,
+    json_output: JsonFlag = False,
 ) -> None:
-    """IMS bearing run to failure: train on 12-13 Feb; warning lead [h], false alarms."""
+    """IMS bearing run to failure: train on 12-13 Feb; hours of warning, false alarms."""
     from bms.evaluate.ims import HEALTHY_UNTIL, evaluate_ims
 
     result = {**evaluate_ims(data), "detector": "bms residual+PCA ensemble"}
@@ -517,9 +516,7 @@ def rul(
 def evaluate_cmapss_command(
     data: Annotated[str, typer.Option(help="Folder of train_/test_/RUL_FD00x.txt.")],
     subset: Annotated[str, typer.Option(help="FD001, FD002, FD003 or FD004.")],
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object on the last line.")
-    ] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """C-MAPSS protocol: RMSE and PHM08 score at each test unit's last cycle (RUL cap 125)."""
     from bms.evaluate.cmapss import evaluate_cmapss
