@@ -107,11 +107,12 @@ def test_scores_in_chunks_equal_one_pass_and_many_signals_make_one_clean_frame(r
     frame.columns = [f"point {j}" for j in range(120)]
     model = TimeSeriesDetector().fit(frame.iloc[:1000])
     test = frame.iloc[1000:]
-    monkeypatch.setattr(pipeline, "SCORE_CHUNK_ROWS", 64)
+    monkeypatch.setattr(pipeline, "SCORE_CHUNK_CELLS", 1)
+    monkeypatch.setattr(pipeline, "MIN_CHUNK_ROWS", 64)  # chunks of 64 rows
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # pandas' PerformanceWarning of a fragmented frame
         chunked_out = model.score(test)
-    monkeypatch.setattr(pipeline, "SCORE_CHUNK_ROWS", len(test))
+    monkeypatch.setattr(pipeline, "MIN_CHUNK_ROWS", len(test))  # one pass
     one_pass = model.score(test)
     pd.testing.assert_frame_equal(chunked_out, one_pass)
     assert chunked_out.shape == (500, 3 + 120)
