@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-__all__ = ["echo_table", "print_json"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SHOWN_EPISODES", "echo_episodes", "echo_table", "print_json"]
 
 
 def print_json(payload: dict[str, Any]) -> None:
@@ -20,3 +23,21 @@ def echo_table(headers: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
     for line in [headers, *rows]:
         typer.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+#: Episodes ``bms detect`` lists on standard output (the longest, in time order).
+SHOWN_EPISODES = 5
+
+
+def echo_episodes(episodes: pd.DataFrame) -> None:
+    """``bms detect``'s summary of the events in OUT: how many, and the longest few."""
+    if episodes.empty:
+        return
+    shown = episodes.nlargest(SHOWN_EPISODES, "anomalous_rows").sort_index()
+    which = "" if len(episodes) <= SHOWN_EPISODES else f"; the {len(shown)} longest"
+    typer.echo(f"{len(episodes):,} anomalous episode(s){which}:")
+    for episode in shown.itertuples():
+        typer.echo(
+            f"  {episode.start} -> {episode.end}: {episode.anomalous_rows:,} rows, peak score "
+            f"{episode.peak_score:.2f}, mostly {episode.top_contributor}"
+        )

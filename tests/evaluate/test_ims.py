@@ -24,6 +24,8 @@ def test_bms_detect_warns_days_before_the_bearing_fails_and_names_it(dataset, tm
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err
     assert "x 4 features" in stdout
+    # the summary names the one event and its bearing before the rows are read
+    assert "1 anomalous episode(s):" in stdout and "mostly Bearing 1" in stdout
     result = pd.read_csv(out, parse_dates=["time"])
     figures = warning_figures(pd.DatetimeIndex(result["time"]), result["anomaly"].to_numpy())
     # the healthy days stay quiet, and the alarm comes two days or more before the failure and

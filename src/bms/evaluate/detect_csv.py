@@ -20,13 +20,14 @@ import logging
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from bms.errors import SchemaError
+from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_rules import ahu_rule_flags
 from bms.models.anomaly_pipeline import TimeSeriesDetector
 from bms.models.detection_params import DetectionParams
@@ -96,6 +97,8 @@ class DetectSummary:
     #: TEST rows where a rule holds a confirmed fault, and how many of them only a rule flagged.
     n_rule_rows: int = 0
     n_rule_only_rows: int = 0
+    #: The anomalous episodes of OUT (:func:`bms.evaluate.detect_episodes.anomaly_episodes`).
+    episodes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EPISODE_COLUMNS))
 
 
 def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
@@ -420,4 +423,5 @@ def run_detect(
         rules_applied=found.applied if found is not None else (),
         n_rule_rows=int(found.flags.sum()) if found is not None else 0,
         n_rule_only_rows=int(rule_only.sum()),
+        episodes=anomaly_episodes(out, model.window_rows),
     )

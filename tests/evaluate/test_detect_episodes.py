@@ -1,0 +1,39 @@
+"""The anomalous episodes ``bms detect`` lists before its rows."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
+
+
+def detect_output(flags: list[int]) -> pd.DataFrame:
+    n = len(flags)
+    return pd.DataFrame(
+        {
+            "time": [f"t{i}" for i in range(n)],
+            "score": [0.5 + 0.01 * i if f else 0.1 for i, f in enumerate(flags)],
+            "anomaly": flags,
+            "top_contributor": ["flow" if i < 6 else "pressure" for i in range(n)],
+        }
+    )
+
+
+def test_runs_closer_than_the_window_are_one_episode():
+    #        0  1  2  3  4  5  6  7  8  9 10 11 12 13
+    flags = [0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0]
+    episodes = anomaly_episodes(detect_output(flags), merge_rows=2)
+    assert list(episodes.columns) == list(EPISODE_COLUMNS)
+    # rows 1-5 are one episode (one quiet row between runs); rows 10-12 another (four quiet rows)
+    assert episodes["start"].tolist() == ["t1", "t10"]
+    assert episodes["end"].tolist() == ["t5", "t12"]
+    assert episodes["anomalous_rows"].tolist() == [4, 3]
+    assert episodes["peak_score"].tolist() == [0.55, 0.62]
+    assert episodes["top_contributor"].tolist() == ["flow", "pressure"]
+    # a window of one row merges nothing
+    assert len(anomaly_episodes(detect_output(flags), merge_rows=1)) == 3
+
+
+def test_no_anomalous_row_gives_no_episode():
+    episodes = anomaly_episodes(detect_output([0, 0, 0]), merge_rows=30)
+    assert episodes.empty and list(episodes.columns) == list(EPISODE_COLUMNS)
