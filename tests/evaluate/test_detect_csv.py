@@ -359,6 +359,20 @@ def test_the_raw_lbnl_szcav_export_runs_as_a_user_splits_it(dataset, tmp_path, c
     assert result["time"].iloc[0] == "3/15/2017 0:00" and result["score"].notna().all()
 
 
+def test_a_sensor_offline_in_test_is_said_not_silently_judged_normal(csvs, capsys):
+    train, test, out = csvs
+    frame = pd.read_csv(test, sep=";")
+    frame["flow"] = np.nan  # offline all through TEST
+    frame.loc[:149, "pressure"] = np.nan  # offline on 150 of 400 rows
+    frame.to_csv(test, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
+    code, _, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert "'flow' hold(s) no value in TEST: scored at the TRAIN median, so not judged" in err
+    assert "'pressure' is missing on 38% of TEST rows" in err
+    assert len(pd.read_csv(out)) == 400  # every row is still written
+
+
 def test_a_column_empty_in_train_is_left_out_not_flagged(csvs, capsys):
     # a sensor offline all through TRAIN and back in TEST: any value would look abnormal
     train, test, out = csvs

@@ -289,6 +289,31 @@ def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFr
     return test.lt(low, axis=1) | test.gt(high, axis=1)
 
 
+#: A TEST feature missing on more than this share of rows gets a line saying how it was filled.
+MISSING_NOTE_SHARE = 0.1
+
+
+def _missing_in_test_notes(x_test: pd.DataFrame, path: Path) -> list[str]:
+    """A line per feature that TEST leaves empty, or missing on many rows: the detector fills
+    a gap with the last reading and an empty column with its TRAIN median, so a sensor that is
+    offline is not itself flagged, and the reader should know it went unjudged."""
+    notes = []
+    missing = x_test.isna().mean()
+    empty = [str(c) for c in missing.index if missing[c] == 1.0]
+    if empty:
+        notes.append(
+            f"{path}: {', '.join(map(repr, empty))} hold(s) no value in TEST: scored at the "
+            "TRAIN median, so not judged (an offline sensor is not flagged)"
+        )
+    for column in missing.index:
+        if MISSING_NOTE_SHARE < missing[column] < 1.0:
+            notes.append(
+                f"{path}: {column!r} is missing on {missing[column]:.0%} of TEST rows: a gap "
+                "holds the reading before it, so those rows are not judged on it"
+            )
+    return notes
+
+
 def run_detect(
     train_path: Path,
     test_path: Path,
@@ -371,6 +396,7 @@ def run_detect(
         )
         features = [c for c in features if c not in empty]
         x_train, x_test = x_train[features], x_test[features]
+    notes += _missing_in_test_notes(x_test, Path(test_path))
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
