@@ -34,6 +34,14 @@ def test_runs_closer_than_the_window_are_one_episode():
     assert len(anomaly_episodes(detect_output(flags), merge_rows=1)) == 3
 
 
+def test_an_episode_never_spans_a_gap_in_time():
+    flags = [0, 1, 1, 1, 1, 1, 0]
+    # rows 0-2 one day, rows 3-6 another (a gap in time before row 3)
+    episodes = anomaly_episodes(detect_output(flags), merge_rows=30, stretches=[(0, 3), (3, 7)])
+    assert episodes["start"].tolist() == ["t1", "t3"]
+    assert episodes["end"].tolist() == ["t2", "t5"]
+
+
 def test_no_anomalous_row_gives_no_episode():
     episodes = anomaly_episodes(detect_output([0, 0, 0]), merge_rows=30)
     assert episodes.empty and list(episodes.columns) == list(EPISODE_COLUMNS)

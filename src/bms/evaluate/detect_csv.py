@@ -29,7 +29,7 @@ import pandas as pd
 from bms.errors import SchemaError
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_rules import ahu_rule_flags
-from bms.models.anomaly_pipeline import TimeSeriesDetector
+from bms.models.anomaly_pipeline import TimeSeriesDetector, segment_bounds
 from bms.models.detection_params import DetectionParams
 
 __all__ = [
@@ -449,5 +449,7 @@ def run_detect(
         rules_applied=found.applied if found is not None else (),
         n_rule_rows=int(found.flags.sum()) if found is not None else 0,
         n_rule_only_rows=int(rule_only.sum()),
-        episodes=anomaly_episodes(out, model.window_rows),
+        episodes=anomaly_episodes(
+            out, model.window_rows, segment_bounds(x_test.index, model.window_rows)
+        ),
     )
