@@ -373,6 +373,19 @@ def test_a_sensor_offline_in_test_is_said_not_silently_judged_normal(csvs, capsy
     assert len(pd.read_csv(out)) == 400  # every row is still written
 
 
+def test_train_and_test_sampled_at_different_steps_are_said(csvs, capsys):
+    train, test, out = csvs
+    frame = pd.read_csv(test, sep=";")
+    frame.iloc[::5].to_csv(test, sep=";", index=False)  # 5 s steps against TRAIN's 1 s
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
+    code, _, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert "TEST is sampled every 5 s, TRAIN every 1 s" in err
+    frame.to_csv(test, sep=";", index=False)  # same steps: nothing said
+    code, _, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0 and "is sampled every" not in err
+
+
 def test_a_column_empty_in_train_is_left_out_not_flagged(csvs, capsys):
     # a sensor offline all through TRAIN and back in TEST: any value would look abnormal
     train, test, out = csvs

@@ -36,6 +36,7 @@ __all__ = [
     "MIN_TRAIN_ROWS",
     "DetectSummary",
     "find_time_column",
+    "median_step",
     "numeric_columns",
     "outside_training_range",
     "parse_times",
@@ -314,6 +315,47 @@ def _missing_in_test_notes(x_test: pd.DataFrame, path: Path) -> list[str]:
     return notes
 
 
+#: TRAIN and TEST steps further apart than this ratio get a line: windows counted in rows then
+#: span other durations in the two files.
+STEP_RATIO_NOTE = 1.5
+
+
+def median_step(times: pd.DatetimeIndex) -> pd.Timedelta | None:
+    """The median forward step between rows, or None with fewer than two forward steps."""
+    steps = np.diff(times.as_unit("ns").asi8)
+    forward = steps[steps > 0]
+    if forward.size < 2:
+        return None
+    return pd.Timedelta(int(np.median(forward)), unit="ns")
+
+
+def _duration(step: pd.Timedelta) -> str:
+    """``10 min``, ``1 h``, ``1.5 s``: a step as a reader writes it."""
+    seconds = step.total_seconds()
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def _step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) -> list[str]:
+    """A line when TRAIN and TEST are sampled at different steps: the detector's windows are
+    counted in rows (30 rows of smoothing, differences per row), so the same fault would be
+    judged over another duration, and row-to-row changes would not compare."""
+    train_step, test_step = median_step(t_train), median_step(t_test)
+    if train_step is None or test_step is None:
+        return []
+    ratio = test_step / train_step
+    if 1.0 / STEP_RATIO_NOTE <= ratio <= STEP_RATIO_NOTE:
+        return []
+    return [
+        f"TEST is sampled every {_duration(test_step)}, TRAIN every {_duration(train_step)}: the "
+        "detector's windows are counted in rows, so scores do not compare across the two; "
+        "resample both to one step for a like-for-like judgement"
+    ]
+
+
 def run_detect(
     train_path: Path,
     test_path: Path,
@@ -411,6 +453,7 @@ def run_detect(
                         f"{back[0] + 2}): rows are read in file order, each backward step "
                         "starting a new stretch"
                     )
+            notes += _step_mismatch_notes(t_train, t_test)
     model = TimeSeriesDetector().fit(x_train)
     scored = model.score(x_test)
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
