@@ -223,15 +223,16 @@ def trailing_mean(
     """
     if window_rows <= 1 or len(values) == 0:
         return values
-    csum = np.cumsum(values, axis=0)
+    csum = np.cumsum(values, axis=0, dtype=np.float64)
     out = csum.copy()
-    out[window_rows:] = csum[window_rows:] - csum[:-window_rows]
+    out[window_rows:] -= csum[:-window_rows]  # in place: no temporary of the input's size
+    del csum
     if full_window:
-        return np.asarray(out / window_rows)
+        out /= window_rows
+        return out
     counts = np.minimum(np.arange(1, len(values) + 1), window_rows).astype(np.float64)
-    if values.ndim == 2:
-        counts = counts[:, None]
-    return np.asarray(out / counts)
+    out /= counts[:, None] if values.ndim == 2 else counts
+    return out
 
 
 class TimeSeriesDetector:
@@ -468,12 +469,18 @@ class TimeSeriesDetector:
         step = max(MIN_CHUNK_ROWS, SCORE_CHUNK_CELLS // max(X.shape[1], 1))
         chunks = [X[start : start + step] for start in range(0, max(len(X), 1), step)]
         if contributions:
-            explained = [self.detector_.explain(chunk) for chunk in chunks]
-            raw = np.concatenate([anomaly for anomaly, _ in explained])
-            feature_shares = np.concatenate([part for _, part in explained])
+            # per chunk, each signal's part of the anomaly (features folded onto their signal):
+            # rows x signals kept, not rows x features
+            raw_chunks, part_chunks = [], []
+            for chunk in chunks:
+                anomaly, feature_shares = self.detector_.explain(chunk)
+                anomaly = np.maximum(anomaly, 0.0)
+                raw_chunks.append(anomaly)
+                part_chunks.append(self._signal_parts(feature_shares) * anomaly[:, None])
+            raw, parts = np.concatenate(raw_chunks), np.concatenate(part_chunks)
+            del raw_chunks, part_chunks
         else:
-            raw = np.concatenate([self.detector_.anomaly(chunk) for chunk in chunks])
-        raw = np.maximum(raw, 0.0)
+            raw = np.maximum(np.concatenate([self.detector_.anomaly(c) for c in chunks]), 0.0)
         smoothed = per_segment(self._smooth, raw, bounds)
         row_threshold = self._row_thresholds(regimes)
         score = smoothed / (smoothed + row_threshold)
@@ -483,7 +490,7 @@ class TimeSeriesDetector:
         if levels:
             out["level"] = smoothed / self.threshold_
         if contributions:
-            signal_shares = self._signal_shares(feature_shares, raw)
+            signal_shares = self._signal_shares(parts)
             names = np.asarray(self.signals_, dtype=object)
             out["top_contributor"] = names[signal_shares.argmax(axis=1)]
             # one block, not a column at a time: hundreds of signals would fragment the frame
@@ -512,15 +519,20 @@ class TimeSeriesDetector:
         per_kind = np.array([self.regime_thresholds_.get(int(k), unseen) for k in kinds])
         return per_kind[inverse].reshape(-1)
 
-    def _signal_shares(
-        self, feature_shares: NDArray[np.float64], raw: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        """Fold difference features onto their signal; weight by anomaly and smooth."""
+    def _signal_parts(self, feature_shares: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Each signal's share of a row's anomaly: a difference feature's share counts for its
+        signal (the regime column, if any, has none)."""
         n = len(self.signals_)
         shares = feature_shares[:, :n]
         if self.differences:
             shares = shares + feature_shares[:, n : 2 * n]
-        weighted = trailing_mean(shares * raw[:, None], self.window_rows)
+        return np.asarray(shares)
+
+    def _signal_shares(self, parts: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Shares (summing to 1) of each row's anomaly-weighted signal parts, smoothed over the
+        window like the anomaly; equal shares where there is no anomaly to share."""
+        n = len(self.signals_)
+        weighted = trailing_mean(parts, self.window_rows)
         total = weighted.sum(axis=1, keepdims=True)
         return np.where(total > 0, weighted / np.where(total > 0, total, 1.0), 1.0 / n)
 
