@@ -4,7 +4,7 @@ Fits the default :class:`~bms.models.anomaly_pipeline.TimeSeriesDetector` (what 
 runs) on 20,000 rows, then times its scoring step (imputation, features, detector, smoothing,
 calibration, contributions and top contributor) on N rows x 8 columns (default 1,000,000).
 Variants: every signal slow (drift-aware levels); two mode signals (one model per operating
-regime); one pass over all rows instead of chunks of ``SCORE_CHUNK_CELLS`` values (before);
+regime); one pass over all rows instead of chunks of ``SCORE_CHUNK_CELLS`` values;
 200 signals on 50,000 rows, in chunks and in one pass. Baselines in the same run: sklearn
 IsolationForest ``score_samples`` and PyOD PCA ``decision_function`` on the same rows (no
 smoothing, no contributions). Target: >= 100,000 rows/s for the scoring step.
@@ -71,7 +71,7 @@ def main() -> None:
     model.score(test, contributions=False)
     print(f"bms detect score (score + flag only)   {rate(args.rows, time.perf_counter() - t0)}")
     print(f"  share flagged: {out['anomaly'].mean():.4f}")
-    print(f"  same, one pass over all rows (before) {rate(args.rows, one_pass(model, test))}")
+    print(f"  same, in one pass (no chunks)         {rate(args.rows, one_pass(model, test))}")
     # trained on drifting signals, every signal is "slow": the drift-aware (lagged-change) levels
     slow = TimeSeriesDetector().fit(train.add(np.linspace(0.0, 50.0, len(train)), axis=0))
     t0 = time.perf_counter()
@@ -108,7 +108,7 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     print(f"  200 signals, 50,000 rows             {rate(len(wide_test), seconds)}")
     print(
-        f"  same, one pass (before)              {rate(len(wide_test), one_pass(wide, wide_test))}"
+        f"  same, in one pass (no chunks)        {rate(len(wide_test), one_pass(wide, wide_test))}"
     )
 
     # the same 8 signals named as an AHU's points, minute timestamps: the G36 / APAR rules run

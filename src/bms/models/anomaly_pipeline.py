@@ -99,9 +99,9 @@ DECORRELATION_ACF = 0.5
 TRANSITION_WINDOWS = 2
 #: Values (rows x features) the row-wise detector scores at a time: its temporaries (a few
 #: arrays of that size, 2 MB each) then stay in the processor's cache. Scoring with
-#: contributions ran 1.6-1.7 x faster than in one pass over all rows on a million rows x 8
-#: signals, 1.7-2.2 x on 50,000 rows x 200 signals (``benchmarks/bench_detect_throughput.py``,
-#: two runs; each ratio measured within one run).
+#: contributions ran 1.6-2.4 x faster than in one pass over all rows, on a million rows x 8
+#: signals and on 50,000 rows x 200 signals (``benchmarks/bench_detect_throughput.py``; each
+#: ratio measured within one run).
 SCORE_CHUNK_CELLS = 2**18
 #: Fewest rows in a chunk, however many features: below this the per-call overhead dominates.
 MIN_CHUNK_ROWS = 512
