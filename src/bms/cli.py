@@ -358,6 +358,11 @@ def evaluate_skab_command(
             f"counting the training rows too, as the leaderboard's code does: F1 "
             f"{every['f1']:.3f}, FAR {every['far']:.2f} %, MAR {every['mar']:.2f} %"
         )
+        for folder, figures in result["by_folder"].items():
+            typer.echo(
+                f"  {folder}: F1 {figures['f1']:.3f}, FAR {figures['far']:.2f} %, "
+                f"MAR {figures['mar']:.2f} %"
+            )
 
 
 @evaluate_app.command("ims")

@@ -35,6 +35,9 @@ def test_bms_evaluate_skab_prints_one_json_line_with_a_competitive_f1(dataset, c
     # PyOD, same protocol: PCA 0.756, IForest 0.728; bms 0.778 / FAR 31.9 % (docs/anomaly.md)
     assert result["f1"] > 0.77
     assert result["far"] < 35.0 and 0 <= result["mar"] <= 100
+    # per kind of fault, the same figures (valve at the inlet, at the outlet, the others)
+    assert set(result["by_folder"]) == {"valve1", "valve2", "other"}
+    assert all(0 < figures["f1"] <= 1 for figures in result["by_folder"].values())
 
 
 def test_a_folder_without_skab_files_is_a_user_error(tmp_path):

@@ -103,8 +103,10 @@ def evaluate_skab(
     -------
     dict
         ``f1``, ``far`` [%], ``mar`` [%] over the test points, ``n_files``, ``n_test_points``,
-        ``seconds``; with ``with_training_rows``, ``with_training_rows``: ``f1``, ``far``,
-        ``mar``, ``n_points`` over every row of every file.
+        ``seconds``, ``by_folder`` (``valve1``, ``valve2``, ``other`` -> ``f1``, ``far``,
+        ``mar`` over that folder's test points: which kind of fault is missed); with
+        ``with_training_rows``, ``with_training_rows``: ``f1``, ``far``, ``mar``, ``n_points``
+        over every row of every file.
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -114,12 +116,14 @@ def evaluate_skab(
         raise BmsError(f"no SKAB files under {data_dir} (expected {', '.join(SKAB_FOLDERS)}/)")
     files = files[:limit] if limit is not None else files
     pooled, every_row = Confusion(), Confusion()
+    by_folder: dict[str, Confusion] = {}
     started = time.perf_counter()
     for path in files:
         signals, labels = read_skab_file(path)
         train, test = signals.iloc[:TRAIN_ROWS], signals.iloc[TRAIN_ROWS:]
         pred = predictor(train, test)
         pooled.add(labels[TRAIN_ROWS:], pred)
+        by_folder.setdefault(path.parent.name, Confusion()).add(labels[TRAIN_ROWS:], pred)
         if with_training_rows:
             every_row.add(labels, np.concatenate([predictor(train, train), pred]))
         logger.debug("%s/%s: %s", path.parent.name, path.name, pooled.as_dict())
@@ -131,6 +135,10 @@ def evaluate_skab(
         "n_files": len(files),
         "n_test_points": pooled.n,
         "seconds": round(time.perf_counter() - started, 2),
+        "by_folder": {
+            folder: {key: confusion.as_dict()[key] for key in ("f1", "far", "mar")}
+            for folder, confusion in by_folder.items()
+        },
     }
     if with_training_rows:
         counted = every_row.as_dict()
