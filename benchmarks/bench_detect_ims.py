@@ -70,20 +70,8 @@ def bms_detect(frame: pd.DataFrame, train_end: pd.Timestamp) -> tuple[dict[str, 
         train.rename_axis(None).to_csv(train_csv)  # the file's own layout: unnamed time index
         test.rename_axis(None).to_csv(test_csv)
         started = time.perf_counter()
-        subprocess.run(
-            [
-                str(bms),
-                "detect",
-                "--train",
-                str(train_csv),
-                "--test",
-                str(test_csv),
-                "--out",
-                str(out_csv),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        command = [str(bms), "detect", "--train", str(train_csv), "--test", str(test_csv)]
+        subprocess.run([*command, "--out", str(out_csv)], check=True, capture_output=True)
         seconds = time.perf_counter() - started
         out = pd.read_csv(out_csv, parse_dates=["time"])
     figures = warning_figures(pd.DatetimeIndex(out["time"]), out["anomaly"].to_numpy())
