@@ -56,3 +56,16 @@ def test_days_picked_one_in_two_teach_no_jump_at_their_boundaries(
     assert numbered.threshold_ > 1.5 * timed.threshold_
     flagged = numbered.score(test.reset_index(drop=True))["anomaly"].to_numpy()
     assert flagged[fault_hour].mean() < 0.1
+
+
+def test_contributions_restart_after_a_gap_as_the_anomaly_does(rng: np.random.Generator) -> None:
+    # a fault on 'a' runs up to the end of one day; the next stretch, a day later, is normal
+    train = _days(rng, list(range(0, 10, 2)))
+    test = _days(rng, [11, 13])
+    test.iloc[1000:1440, 0] += 3.0
+    model = TimeSeriesDetector().fit(train)
+    together = model.score(test).iloc[1440:]
+    alone = model.score(test.iloc[1440:])
+    # the stretch after the gap is scored as if it came alone: score and shares alike owe
+    # nothing to the fault before the gap
+    pd.testing.assert_frame_equal(together, alone)

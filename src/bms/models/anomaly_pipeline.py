@@ -490,7 +490,7 @@ class TimeSeriesDetector:
         if levels:
             out["level"] = smoothed / self.threshold_
         if contributions:
-            signal_shares = self._signal_shares(parts)
+            signal_shares = self._signal_shares(parts, bounds)
             names = np.asarray(self.signals_, dtype=object)
             out["top_contributor"] = names[signal_shares.argmax(axis=1)]
             # one block, not a column at a time: hundreds of signals would fragment the frame
@@ -528,11 +528,14 @@ class TimeSeriesDetector:
             shares = shares + feature_shares[:, n : 2 * n]
         return np.asarray(shares)
 
-    def _signal_shares(self, parts: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _signal_shares(
+        self, parts: NDArray[np.float64], bounds: Sequence[tuple[int, int]]
+    ) -> NDArray[np.float64]:
         """Shares (summing to 1) of each row's anomaly-weighted signal parts, smoothed over the
-        window like the anomaly; equal shares where there is no anomaly to share."""
+        window like the anomaly, restarting at each stretch (``bounds``) as it does; equal
+        shares where there is no anomaly to share."""
         n = len(self.signals_)
-        weighted = trailing_mean(parts, self.window_rows)
+        weighted = per_segment(lambda p: trailing_mean(p, self.window_rows), parts, bounds)
         total = weighted.sum(axis=1, keepdims=True)
         return np.where(total > 0, weighted / np.where(total > 0, total, 1.0), 1.0 / n)
 
