@@ -5,6 +5,8 @@ series need and a row-wise estimator cannot do:
 
 1. **Imputation.** Forward-fill, back-fill the leading gap (at most ``window_rows`` rows), then
    the training median (0 for a column that is all missing), so a NaN never crashes scoring.
+   Without mode signals, a signal that follows the clock is judged against its time-of-day
+   profile (:mod:`bms.models.daily_profile`).
 2. **Features.** Each signal's level, denoised by a short trailing mean (a third of the
    smoothing window), and its first difference (rate of change per row): a fault that changes
    dynamics without moving levels out of range still shows. A *slow* signal, one whose level
@@ -47,11 +49,14 @@ from sklearn.base import clone
 from bms.models.anomaly import EnsembleDetector
 from bms.models.anomaly_calibration import smoothed_threshold
 from bms.models.anomaly_regimes import (
+    MAX_MODE_LEVELS,
     UNSEEN,
     OperatingRegimes,
+    find_mode_columns,
     modelled_regimes,
     regime_thresholds,
 )
+from bms.models.daily_profile import DailyProfile
 
 __all__ = [
     "CONTRIBUTION_PREFIX",
@@ -259,11 +264,20 @@ class TimeSeriesDetector:
         (for a detector that takes a ``state_column``: the default ensemble,
         :class:`~bms.models.anomaly.ResidualDetector`, :class:`~bms.models.anomaly.PCADetector`);
         the other regimes, and other detectors, get one model fitted on every row.
+    daily_profiles : bool, default=True
+        When no mode signal gives the operating mode, the training rows are indexed by time and
+        span days, judge each signal whose time-of-day profile predicts held-out training days
+        against that profile (:class:`~bms.models.daily_profile.DailyProfile`): a fan speed
+        at 3 a.m. is not judged as one at 10 a.m. With mode signals the operating regimes
+        already carry the schedule (a profile counted it twice and raised false alarms).
 
     Attributes
     ----------
     slow_signals_ : list of str
         Signals judged by their change (empty when ``drift_aware`` is False).
+    profiled_signals_ : list of str
+        Signals judged against their daily profile (empty when ``daily_profiles`` is False or
+        the training rows hold no profile).
     threshold_ : float
         Global threshold: smoothed raw anomaly at which ``score`` is 0.5 when there is a single
         operating regime.
@@ -287,6 +301,7 @@ class TimeSeriesDetector:
         detector: Any = None,
         drift_aware: bool = True,
         mode_models: bool = True,
+        daily_profiles: bool = True,
     ) -> None:
         if window_rows < 1:
             raise ValueError(f"window_rows must be >= 1, got {window_rows}")
@@ -298,6 +313,7 @@ class TimeSeriesDetector:
         self.detector = detector
         self.drift_aware = drift_aware
         self.mode_models = mode_models
+        self.daily_profiles = daily_profiles
 
     # -- features -------------------------------------------------------------------------
     def _impute(self, frame: pd.DataFrame) -> NDArray[np.float64]:
@@ -369,6 +385,17 @@ class TimeSeriesDetector:
         self.fill_values_ = np.nan_to_num(medians, nan=0.0)
         train = train.set_axis(self.signals_, axis=1)
         values = self._impute(train)
+        # the time of day stands in for the operating mode when no signal gives it; with mode
+        # signals the regimes carry the schedule, and a profile would count it twice
+        with_profiles = self.daily_profiles and not find_mode_columns(values)[0]
+        measured = np.array([len(np.unique(column)) > MAX_MODE_LEVELS for column in values.T])
+        self.daily_profile_ = DailyProfile()
+        values = self.daily_profile_.fit_transform(
+            values, train.index if with_profiles else None, measured
+        )
+        self.profiled_signals_ = [
+            s for s, kept in zip(self.signals_, self.daily_profile_.profiled_, strict=True) if kept
+        ]
         bounds = segment_bounds(train.index, self.window_rows)
         #: contiguous stretches of the training rows (gaps in time split them)
         self.n_train_segments_ = len(bounds)
@@ -462,7 +489,7 @@ class TimeSeriesDetector:
         missing = [s for s in self.signals_ if s not in test.columns]
         if missing:
             raise KeyError(f"test frame lacks signals {missing}")
-        values = self._impute(test)
+        values = self.daily_profile_.transform(self._impute(test), test.index)
         bounds = segment_bounds(test.index, self.window_rows)
         regimes = self.regimes_.transform(values)
         X = self._with_regimes(per_segment(self._features, values, bounds), regimes)

@@ -47,6 +47,7 @@ __all__ = [
     "MIN_MODE_LEVELS",
     "UNSEEN",
     "OperatingRegimes",
+    "find_mode_columns",
     "modelled_regimes",
     "regime_thresholds",
 ]
@@ -67,6 +68,26 @@ UNSEEN = -1
 #: occasion (its weather, its load), not the mode. On LBNL SZCAV (one training day, each mode
 #: one run) per-regime models made every faulted row look normal (row F1 0.18 -> 0.03).
 MIN_MODE_EPISODES = 3
+
+
+def find_mode_columns(
+    values: NDArray[np.float64],
+) -> tuple[list[int], list[NDArray[np.float64]]]:
+    """Mode columns of ``values`` (n_rows, n_signals; imputed, no NaN) and their sorted values.
+
+    A mode column takes :data:`MIN_MODE_LEVELS` to :data:`MAX_MODE_LEVELS` distinct values;
+    with more than :data:`MAX_MODE_SIGNALS` of them, none counts (a single regime).
+    """
+    columns: list[int] = []
+    levels: list[NDArray[np.float64]] = []
+    for j in range(values.shape[1]):
+        distinct = np.unique(values[:, j])
+        if MIN_MODE_LEVELS <= len(distinct) <= MAX_MODE_LEVELS:
+            columns.append(j)
+            levels.append(distinct)
+    if len(columns) > MAX_MODE_SIGNALS:
+        return [], []
+    return columns, levels
 
 
 class OperatingRegimes:
@@ -92,15 +113,7 @@ class OperatingRegimes:
 
     def fit(self, values: NDArray[np.float64]) -> OperatingRegimes:
         """Find the mode columns of ``values`` (n_rows, n_signals), imputed, no NaN."""
-        self.mode_columns_: list[int] = []
-        self.mode_levels_: list[NDArray[np.float64]] = []
-        for j in range(values.shape[1]):
-            levels = np.unique(values[:, j])
-            if MIN_MODE_LEVELS <= len(levels) <= MAX_MODE_LEVELS:
-                self.mode_columns_.append(j)
-                self.mode_levels_.append(levels)
-        if len(self.mode_columns_) > MAX_MODE_SIGNALS:
-            self.mode_columns_, self.mode_levels_ = [], []
+        self.mode_columns_, self.mode_levels_ = find_mode_columns(values)
         return self
 
     def mode_names(self, signals: Sequence[str]) -> list[str]:
