@@ -335,6 +335,12 @@ def detect(
             f"their normal range (first {slow[0]!r}): only their changes are judged, so an offset "
             "that builds up slowly goes unseen; more normal TRAIN data lets their levels be judged"
         )
+    if summary.profiled_features:
+        profiled = summary.profiled_features
+        typer.echo(
+            f"{len(profiled)} of {len(summary.features)} features follow the time of day in TRAIN "
+            f"(first {profiled[0]!r}): each is judged against its usual value for the hour"
+        )
 
 
 @evaluate_app.command("skab")

@@ -94,6 +94,26 @@ def test_detect_names_the_features_too_slow_for_a_short_train(tmp_path, rng, cap
     assert code == 0 and "too slowly" not in stdout
 
 
+def test_detect_names_the_features_judged_against_their_daily_profile(tmp_path, rng, capsys):
+    # a room warming every afternoon, a week of 5-minute rows, no status column
+    times = pd.date_range("2026-03-02", periods=9 * 288, freq="5min")
+    hours = times.hour + times.minute / 60
+    frame = pd.DataFrame(
+        {
+            "time": times.strftime("%Y-%m-%d %H:%M"),
+            "room_temp": 20 + 3 * np.sin(2 * np.pi * (hours - 9) / 24) + rng.normal(0, 0.3, 2592),
+            "co2": 450 + rng.normal(0, 20, 2592),
+        }
+    )
+    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    frame.iloc[: 7 * 288].to_csv(train_csv, index=False)
+    frame.iloc[7 * 288 :].to_csv(test_csv, index=False)
+    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "1 of 2 features follow the time of day in TRAIN (first 'room_temp')" in stdout
+
+
 def test_a_time_column_is_found_by_its_name_and_its_dates():
     frame = pd.DataFrame(
         {

@@ -93,6 +93,9 @@ class DetectSummary:
     #: decorrelation times: :attr:`TimeSeriesDetector.slow_signals_`); only their changes are
     #: judged.
     slow_features: tuple[str, ...] = ()
+    #: Features judged against their daily profile (no mode signal, TRAIN spans days and the
+    #: profile predicts held-out TRAIN days: :attr:`TimeSeriesDetector.profiled_signals_`).
+    profiled_features: tuple[str, ...] = ()
     #: AHU rules that ran on TEST (empty when the columns name no AHU, or with rules off).
     rules_applied: tuple[str, ...] = ()
     #: TEST rows where a rule holds a confirmed fault, and how many of them only a rule flagged.
@@ -489,6 +492,7 @@ def run_detect(
         outside_most=str(per_feature.idxmax()) if per_feature.max() > 0 else None,
         notes=tuple(notes),
         slow_features=tuple(model.slow_signals_),
+        profiled_features=tuple(model.profiled_signals_),
         rules_applied=found.applied if found is not None else (),
         n_rule_rows=int(found.flags.sum()) if found is not None else 0,
         n_rule_only_rows=int(rule_only.sum()),
