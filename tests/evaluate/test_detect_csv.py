@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from bms.cli import main
-from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, find_time_column, outside_training_range
+from bms.evaluate.detect_csv import (
+    MIN_TRAIN_ROWS,
+    find_time_column,
+    outside_training_range,
+    parse_times,
+)
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -124,6 +129,22 @@ def test_a_time_column_is_found_by_its_name_and_its_dates():
     )
     assert find_time_column(frame) == "measurement_time"
     assert find_time_column(frame.drop(columns="measurement_time")) is None
+
+
+@pytest.mark.parametrize(
+    ("cells", "first"),
+    [
+        ([1_772_323_200, 1_772_323_260], "2026-03-01 00:00:00+00:00"),  # Unix seconds
+        ([1_772_323_200_000, 1_772_323_260_000], "2026-03-01 00:00:00+00:00"),  # milliseconds
+        ([1_772_323_200.5, 1_772_323_260.5], "2026-03-01 00:00:00.500000+00:00"),
+        (["2026-03-01T01:00:00+01:00", "2026-03-01T01:01:00+01:00"], "2026-03-01 00:00:00+00:00"),
+        ([0, 1], None),  # seconds since the start, row numbers: no dates
+        ([1_772_323_200, 60], None),  # not all Unix times in one unit
+    ],
+)
+def test_time_cells_read_as_utc_times_numbers_as_unix_times(cells, first):
+    parsed = parse_times(pd.Series(cells))
+    assert (str(parsed[0]) if parsed is not None else None) == first
 
 
 def test_the_training_range_ignores_its_extreme_half_percent_and_gets_a_margin():

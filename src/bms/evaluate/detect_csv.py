@@ -258,11 +258,33 @@ def _label_like_notes(features: Sequence[str]) -> list[str]:
     ]
 
 
-def parse_times(values: pd.Series) -> pd.DatetimeIndex | None:
-    """A time column's cells as UTC times (naive ones taken as UTC), or None if they are not
-    dates and times (row numbers, say, or more than 1 % unreadable cells)."""
-    if pd.api.types.is_numeric_dtype(values):
+#: Unix times a numeric time column may hold, per unit: from 2001-09-09 to 2096-10-02 in
+#: seconds, milliseconds, microseconds or nanoseconds (IoT exports write them so).
+EPOCH_RANGES = (("s", 1e9), ("ms", 1e12), ("us", 1e15), ("ns", 1e18))
+_EPOCH_SPAN = 4.0  # the upper bound of each range, as a multiple of its lower bound
+
+
+def _epoch_times(values: pd.Series) -> pd.DatetimeIndex | None:
+    """Numbers that are all Unix times in one unit, as UTC times; else None (row numbers,
+    seconds since the start of a test)."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    finite = numbers[np.isfinite(numbers)]
+    if finite.size == 0 or np.isnan(numbers).mean() > MAX_BAD_TIME_SHARE:
         return None
+    for unit, low in EPOCH_RANGES:
+        if finite.min() >= low and finite.max() < _EPOCH_SPAN * low:
+            parsed = pd.to_datetime(pd.Series(numbers), unit=unit, utc=True)
+            return pd.DatetimeIndex(parsed.ffill().bfill())
+    return None
+
+
+def parse_times(values: pd.Series) -> pd.DatetimeIndex | None:
+    """A time column's cells as UTC times (naive ones taken as UTC; numbers as Unix times in
+    seconds, milliseconds, microseconds or nanoseconds when they all fall between 2001 and
+    2096 in one of those units), or None if they are not dates and times (row numbers, say,
+    or more than 1 % unreadable cells)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return _epoch_times(values)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # format inference, per-element parsing
         parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
