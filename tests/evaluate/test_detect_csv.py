@@ -147,6 +147,21 @@ def test_time_cells_read_as_utc_times_numbers_as_unix_times(cells, first):
     assert (str(parsed[0]) if parsed is not None else None) == first
 
 
+def test_unix_times_are_times_and_the_episodes_show_them_as_dates(tmp_path, rng, capsys):
+    seconds = 1_772_323_200 + 60 * np.arange(1500)  # minutes from 2026-03-01 00:00 UTC
+    flow = 30 + rng.normal(0, 0.5, 1500)
+    flow[1300:1400] += 5.0
+    frame = pd.DataFrame({"timestamp": seconds, "flow": flow})
+    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    frame.iloc[:1000].to_csv(train_csv, index=False)
+    frame.iloc[1000:].to_csv(test_csv, index=False)
+    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "2026-03-01 21:4" in stdout  # the episode starts soon after row 1300 (21:40 UTC)
+    assert pd.read_csv(out)["time"].iloc[0] == seconds[1000]  # OUT keeps them as written
+
+
 def test_the_training_range_ignores_its_extreme_half_percent_and_gets_a_margin():
     train = pd.DataFrame({"a": np.r_[np.linspace(0.0, 10.0, 999), 1000.0]})
     test = pd.DataFrame({"a": [-1.5, 10.5, 11.5, 50.0, np.nan]})

@@ -381,6 +381,16 @@ def _step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) ->
     ]
 
 
+def _readable_times(out: pd.DataFrame, written: pd.Series | None, times: pd.Index) -> pd.DataFrame:
+    """``out`` with Unix times written as dates, for the episodes a reader sees first (OUT
+    keeps the times as TEST wrote them)."""
+    if written is None or not pd.api.types.is_numeric_dtype(written):
+        return out
+    if not isinstance(times, pd.DatetimeIndex):
+        return out
+    return out.assign(time=times.strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
 def run_detect(
     train_path: Path,
     test_path: Path,
@@ -519,6 +529,8 @@ def run_detect(
         n_rule_rows=int(found.flags.sum()) if found is not None else 0,
         n_rule_only_rows=int(rule_only.sum()),
         episodes=anomaly_episodes(
-            out, model.window_rows, segment_bounds(x_test.index, model.window_rows)
+            _readable_times(out, test[tcol] if tcol is not None else None, x_test.index),
+            model.window_rows,
+            segment_bounds(x_test.index, model.window_rows),
         ),
     )
