@@ -290,6 +290,13 @@ def detect(
             "AHU rules on TEST (OUT gains a 'rule' column).",
         ),
     ] = True,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="The site's IANA time zone (e.g. Europe/Paris) when the times are in UTC: the "
+            "time of day is read on its clock, across daylight-saving changes.",
+        ),
+    ] = None,
 ) -> None:
     """Unsupervised anomaly detection on any wide CSV (score 0..1, 0.5 = threshold)."""
     from pathlib import Path
@@ -308,6 +315,7 @@ def detect(
         sep=sep,
         ignore=ignore or (),
         rules=rules,
+        timezone=timezone,
     )
     for note in summary.notes:
         typer.echo(note, err=True)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bms.errors import SchemaError
+from bms.evaluate.detect_clock import check_timezone, site_clock
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_rules import ahu_rule_flags
 from bms.models.anomaly_pipeline import TimeSeriesDetector, segment_bounds
@@ -381,12 +382,14 @@ def _step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) ->
     ]
 
 
-def _readable_times(out: pd.DataFrame, written: pd.Series | None, times: pd.Index) -> pd.DataFrame:
+def _readable_times(
+    out: pd.DataFrame, written: pd.Series | None, times: pd.DatetimeIndex | None
+) -> pd.DataFrame:
     """``out`` with Unix times written as dates, for the episodes a reader sees first (OUT
     keeps the times as TEST wrote them)."""
     if written is None or not pd.api.types.is_numeric_dtype(written):
         return out
-    if not isinstance(times, pd.DatetimeIndex):
+    if times is None:
         return out
     return out.assign(time=times.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
@@ -400,6 +403,7 @@ def run_detect(
     sep: str = ",",
     ignore: Sequence[str] = (),
     rules: bool = True,
+    timezone: str | None = None,
 ) -> DetectSummary:
     """Fit on TRAIN, score TEST, write OUT (``time, score, anomaly, top_contributor``).
 
@@ -417,11 +421,16 @@ def run_detect(
         Columns that are not features.
     rules : bool
         Run the AHU rules when the columns name an AHU's points (module docstring).
+    timezone : str or None
+        The site's IANA time zone: the detector reads the time of day on its clock
+        (:mod:`bms.evaluate.detect_clock`).
 
     Returns
     -------
     DetectSummary
     """
+    if timezone is not None:
+        check_timezone(timezone)
     train = read_wide_csv(Path(train_path), sep)
     test = read_wide_csv(Path(test_path), sep)
     # header names are read stripped of surrounding spaces: so are the names a user gives
@@ -474,12 +483,18 @@ def run_detect(
         features = [c for c in features if c not in empty]
         x_train, x_test = x_train[features], x_test[features]
     notes += _missing_in_test_notes(x_test, Path(test_path))
+    utc_clock, test_times = False, None
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
         t_train, t_test = parse_times(train[tcol]), parse_times(test[tcol])
         if t_train is not None and t_test is not None:
-            x_train, x_test = x_train.set_axis(t_train), x_test.set_axis(t_test)
+            # the time of day on the site's clock (daily profiles), the order of UTC's
+            clock_train, utc_train = site_clock(train[tcol], t_train, timezone)
+            clock_test, utc_test = site_clock(test[tcol], t_test, timezone)
+            utc_clock = utc_train or utc_test
+            x_train, x_test = x_train.set_axis(clock_train), x_test.set_axis(clock_test)
+            test_times = t_test
             for path, times in ((train_path, t_train), (test_path, t_test)):
                 back = np.flatnonzero(np.diff(times.asi8) < 0)
                 if back.size:
@@ -490,6 +505,12 @@ def run_detect(
                     )
             notes += _step_mismatch_notes(t_train, t_test)
     model = TimeSeriesDetector().fit(x_train)
+    if utc_clock and model.profiled_signals_:
+        notes.append(
+            "the times are in UTC, so the daily profiles follow the UTC clock, an hour off the "
+            "site's after a daylight-saving change: give --timezone (an IANA name such as "
+            "Europe/Paris)"
+        )
     scored = model.score(x_test)
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
     out = pd.DataFrame(
@@ -529,7 +550,7 @@ def run_detect(
         n_rule_rows=int(found.flags.sum()) if found is not None else 0,
         n_rule_only_rows=int(rule_only.sum()),
         episodes=anomaly_episodes(
-            _readable_times(out, test[tcol] if tcol is not None else None, x_test.index),
+            _readable_times(out, test[tcol] if tcol is not None else None, test_times),
             model.window_rows,
             segment_bounds(x_test.index, model.window_rows),
         ),

@@ -1,0 +1,105 @@
+"""Which clock ``bms detect`` reads the time of day on: the site's, not UTC's.
+
+A building runs on its local clock: the fans start at 07:00 local time in winter and in summer.
+Times written in UTC (``Z``, ``+00:00``, Unix times, as InfluxDB exports them) put that start at
+06:00 UTC in winter and 05:00 UTC in summer, so a daily profile learnt before a daylight-saving
+change would be an hour off after it (on a simulated office trained before the March change and
+scored after it, 31 % of the rows were flagged, against none on the local clock). So the
+detector is given:
+
+* naive cells (no offset, no ``Z``) as written: they are the site's clock already;
+* with ``--timezone`` (an IANA name such as ``Europe/Paris``), cells in UTC, with offsets or
+  Unix times, in that zone (their order and gaps are those of UTC; the hours are the site's);
+* else, cells that carry their UTC offset (``+01:00``, ``+02:00``...): the wall-clock time as
+  written (the offsets change with daylight saving; the local clock does not);
+* else (UTC cells, Unix times) UTC, and :func:`site_clock` says so, for a line suggesting
+  ``--timezone``.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+import pandas as pd
+
+from bms.errors import SchemaError
+
+__all__ = ["check_timezone", "site_clock"]
+
+#: A time of day followed by its UTC offset: ``12:00+01:00``, ``12:00:00.5-0500``, ``12:00Z``.
+_OFFSET = re.compile(r"(?<=\d\d:\d\d)(?::\d\d(?:\.\d+)?)?\s*(Z|UTC|[+-]\d\d:?\d\d)\s*$")
+_ZERO_OFFSETS = {"Z", "UTC", "+00:00", "+0000", "-00:00", "-0000"}
+#: Cells looked at first: without an offset among them, the column is taken as naive times.
+_SAMPLE_CELLS = 100
+
+
+def _offsets(cells: pd.Series) -> pd.Series | None:
+    """Each cell's UTC offset as written, or None when some non-empty cell carries none."""
+    written = cells.dropna().astype(str)
+    if written.head(_SAMPLE_CELLS).str.extract(_OFFSET, expand=False).isna().all():
+        return None  # naive times: spare the regex a million cells
+    found = written.str.extract(_OFFSET, expand=False)
+    if written.empty or found.isna().any():
+        return None
+    return found
+
+
+def _offset_delta(text: str) -> pd.Timedelta:
+    """``+01:00``, ``-0500``, ``Z`` as the time to add to UTC to get the wall clock."""
+    if text in _ZERO_OFFSETS:
+        return pd.Timedelta(0)
+    digits = text[1:].replace(":", "")
+    minutes = 60 * int(digits[:2]) + int(digits[2:])
+    return pd.Timedelta(minutes=minutes if text[0] == "+" else -minutes)
+
+
+def check_timezone(name: str) -> zoneinfo.ZoneInfo:
+    """The IANA time zone ``name``, or a one-line :class:`SchemaError`."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SchemaError(
+            f"--timezone: unknown time zone {name!r}; give an IANA name such as Europe/Paris"
+        ) from None
+
+
+def site_clock(
+    cells: pd.Series, utc_times: pd.DatetimeIndex, timezone: str | None
+) -> tuple[pd.DatetimeIndex, bool]:
+    """The times the detector should see, and whether they are on the UTC clock for want of
+    the site's.
+
+    Parameters
+    ----------
+    cells : Series
+        The time column as read from the CSV.
+    utc_times : DatetimeIndex
+        The same times in UTC (:func:`bms.evaluate.detect_csv.parse_times`).
+    timezone : str or None
+        The site's IANA time zone (``--timezone``).
+
+    Returns
+    -------
+    (DatetimeIndex, bool)
+        The times (tz-aware in ``timezone`` when given, else naive or UTC as described in the
+        module docstring), and True when they are UTC times and no zone was given.
+
+    Raises
+    ------
+    SchemaError
+        ``timezone`` is not a known IANA zone.
+    """
+    numeric = pd.api.types.is_numeric_dtype(cells)  # Unix times
+    offsets = None if numeric else _offsets(cells)
+    if not numeric and offsets is None:
+        return utc_times, False  # naive cells: the site's clock as written
+    if timezone is not None:
+        return utc_times.tz_convert(check_timezone(timezone)), False
+    if offsets is None or set(offsets.unique()) <= _ZERO_OFFSETS:
+        return utc_times, True
+    # the wall-clock time as written: each UTC time plus its own offset
+    delta = {text: _offset_delta(text) for text in offsets.unique()}
+    shift = offsets.map(delta).reindex(cells.index).ffill().bfill()
+    wall = utc_times.tz_convert(None) + pd.to_timedelta(shift.to_numpy())
+    return pd.DatetimeIndex(wall), False

@@ -1,0 +1,86 @@
+"""``bms detect`` reads the time of day on the site's clock, across daylight-saving changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bms.evaluate.detect_clock import site_clock
+from bms.evaluate.detect_csv import parse_times
+from tests.evaluate.test_detect_csv import run_cli
+
+
+@pytest.mark.parametrize(
+    ("cells", "timezone", "hours", "utc_clock"),
+    [
+        # offsets that change with daylight saving: the wall clock as written
+        (["2026-03-28T12:00:00+01:00", "2026-03-29T12:00:00+02:00"], None, [12, 12], False),
+        (["2026-03-28 12:00:30.5 +0100", "2026-03-29 12:00:30.5 +0200"], None, [12, 12], False),
+        # UTC cells: UTC, unless the site's zone is given
+        (["2026-03-28T11:00:00Z", "2026-03-29T10:00:00Z"], None, [11, 10], True),
+        (["2026-03-28T11:00:00Z", "2026-03-29T10:00:00Z"], "Europe/Paris", [12, 12], False),
+        ([1_774_695_600, 1_774_778_400], "Europe/Paris", [12, 12], False),  # Unix times
+        ([1_774_695_600, 1_774_778_400], None, [11, 10], True),
+        # naive cells are the site's clock already, whatever the zone
+        (["2026-03-28 12:00", "2026-03-29 12:00"], "Europe/Paris", [12, 12], False),
+    ],
+)
+def test_the_time_of_day_is_the_sites(cells, timezone, hours, utc_clock):
+    values = pd.Series(cells)
+    clock, on_utc = site_clock(values, parse_times(values), timezone)
+    assert clock.hour.tolist() == hours
+    assert on_utc is utc_clock
+
+
+def office(rng: np.random.Generator) -> pd.DataFrame:
+    """A room heated 07:00-19:00 and occupied 08:00-18:00 local time, 5-minute rows, three
+    weeks either side of the change to summer time (2026-03-29, Europe/Paris)."""
+    local = pd.date_range("2026-03-10", "2026-04-06", freq="5min", tz="Europe/Paris")
+    hours = (local.hour + local.minute / 60).to_numpy()
+    set_point = np.where((hours >= 7) & (hours < 19), 21.0, 17.0)
+    temp = np.empty(len(local))
+    temp[0] = 17.0
+    for i in range(1, len(local)):  # the room follows its set point within the hour
+        temp[i] = temp[i - 1] + (set_point[i] - temp[i - 1]) / 12
+    return pd.DataFrame(
+        {
+            "temp": temp + rng.normal(0, 0.2, len(local)),
+            "co2": 420 + 500 * ((hours >= 8) & (hours < 18)) + rng.normal(0, 30, len(local)),
+        },
+        index=local,
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "timezone", "flagged_at_most", "note"),
+    [
+        ("%Y-%m-%dT%H:%M:%SZ", None, 1.0, True),  # UTC: an hour off after the change
+        ("%Y-%m-%dT%H:%M:%SZ", "Europe/Paris", 0.02, False),
+        ("%Y-%m-%dT%H:%M:%S%z", None, 0.02, False),  # offsets: the wall clock
+    ],
+)
+def test_a_schedule_is_judged_on_the_local_clock_across_a_daylight_saving_change(
+    tmp_path, rng, capsys, written, timezone, flagged_at_most, note
+):
+    frame = office(rng)
+    times = frame.index.tz_convert("UTC") if written.endswith("Z") else frame.index
+    table = frame.assign(time=times.strftime(written))[["time", "temp", "co2"]]
+    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    table[frame.index < "2026-03-24"].to_csv(train_csv, index=False)  # before the change
+    table[frame.index >= "2026-03-30"].to_csv(test_csv, index=False)  # after it
+    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    code, stdout, err = run_cli([*args, *(["--timezone", timezone] if timezone else [])], capsys)
+    assert code == 0, err
+    assert "follow the time of day in TRAIN" in stdout
+    assert pd.read_csv(out)["anomaly"].mean() <= flagged_at_most
+    assert ("give --timezone" in err) is note
+
+
+def test_an_unknown_time_zone_is_a_one_line_error(tmp_path, rng, capsys):
+    frame = office(rng).iloc[:500]
+    frame.to_csv(tmp_path / "tr.csv")
+    args = ["detect", "--train", str(tmp_path / "tr.csv"), "--test", str(tmp_path / "tr.csv")]
+    code, _, err = run_cli([*args, "--out", str(tmp_path / "o.csv"), "--timezone", "Paris"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "unknown time zone 'Paris'" in err
