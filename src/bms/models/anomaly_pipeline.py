@@ -387,12 +387,14 @@ class TimeSeriesDetector:
         values = self._impute(train)
         # the time of day stands in for the operating mode when no signal gives it; with mode
         # signals the regimes carry the schedule, and a profile would count it twice
-        with_profiles = self.daily_profiles and not find_mode_columns(values)[0]
-        measured = np.array([len(np.unique(column)) > MAX_MODE_LEVELS for column in values.T])
-        self.daily_profile_ = DailyProfile()
-        values = self.daily_profile_.fit_transform(
-            values, train.index if with_profiles else None, measured
-        )
+        self.daily_profile_ = DailyProfile().fit(values, None)  # none, unless:
+        if (
+            self.daily_profiles
+            and isinstance(train.index, pd.DatetimeIndex)
+            and not find_mode_columns(values)[0]
+        ):
+            measured = np.array([len(np.unique(column)) > MAX_MODE_LEVELS for column in values.T])
+            values = self.daily_profile_.fit_transform(values, train.index, measured)
         self.profiled_signals_ = [
             s for s, kept in zip(self.signals_, self.daily_profile_.profiled_, strict=True) if kept
         ]
