@@ -30,14 +30,18 @@ SHOWN_EPISODES = 5
 
 
 def echo_episodes(episodes: pd.DataFrame) -> None:
-    """``bms detect``'s summary of the events in OUT: how many, and the longest few."""
+    """``bms detect``'s summary of the events in OUT: how many, and the longest few, each with
+    the signals that carry its anomaly (their mean shares) and the AHU rules in fault in it."""
     if episodes.empty:
         return
     shown = episodes.nlargest(SHOWN_EPISODES, "anomalous_rows").sort_index()
     which = "" if len(episodes) <= SHOWN_EPISODES else f"; the {len(shown)} longest"
     typer.echo(f"{len(episodes):,} anomalous episode(s){which}:")
     for episode in shown.itertuples():
-        typer.echo(
+        line = (
             f"  {episode.start} -> {episode.end}: {episode.anomalous_rows:,} rows, peak score "
-            f"{episode.peak_score:.2f}, mostly {episode.top_contributor}"
+            f"{episode.peak_score:.2f}, mostly {episode.signals or episode.top_contributor}"
         )
+        if episode.rules:
+            line += f"; AHU rules in fault: {episode.rules}"
+        typer.echo(line)

@@ -45,3 +45,25 @@ def test_an_episode_never_spans_a_gap_in_time():
 def test_no_anomalous_row_gives_no_episode():
     episodes = anomaly_episodes(detect_output([0, 0, 0]), merge_rows=30)
     assert episodes.empty and list(episodes.columns) == list(EPISODE_COLUMNS)
+
+
+def test_an_episode_names_the_signals_that_carry_it_and_the_rules_in_fault():
+    #        0  1  2  3  4  5  6  7
+    flags = [0, 1, 1, 1, 0, 0, 1, 1]
+    out = detect_output(flags).assign(
+        rule=["", "FC7", "FC5,FC7", "", "", "", "", "APAR_SAT_CONTROL"]
+    )
+    flow = [0.5, 0.7, 0.6, 0.8, 0.5, 0.5, 0.05, 0.05]
+    shares = pd.DataFrame(
+        {
+            "flow": flow,
+            "pressure": [1 - f - 0.05 for f in flow],
+            "temp": [0.05] * 8,  # under the 10 % a listed signal carries
+        }
+    )
+    episodes = anomaly_episodes(out, merge_rows=1, shares=shares)
+    assert episodes["signals"].tolist() == ["flow 70 %, pressure 25 %", "pressure 90 %"]
+    assert episodes["rules"].tolist() == ["FC7, FC5", "APAR_SAT_CONTROL"]
+    # without shares nor rules, both are empty
+    plain = anomaly_episodes(detect_output(flags), merge_rows=1)
+    assert plain["signals"].tolist() == ["", ""] and plain["rules"].tolist() == ["", ""]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,9 @@ def test_the_rules_find_a_heating_valve_the_learned_detector_cannot_judge(
     assert code == 0, err
     assert "11 air-handling-unit points recognised by name (temperatures in °F" in err
     assert "AHU rules flagged" in stdout
+    # the episode says which rule holds it, and the rule's point (the learned detector flagged
+    # none of its rows): where to start the diagnosis
+    assert re.search(r"mostly AHU: Supply Air Temperature; AHU rules in fault: .*FC7", stdout)
     out = pd.read_csv(args[6], keep_default_na=False)
     fc7 = out["rule"].str.contains("FC7")
     assert fc7.mean() > 0.3

@@ -30,7 +30,7 @@ from bms.errors import SchemaError
 from bms.evaluate.detect_clock import check_timezone, site_clock
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_rules import ahu_rule_flags
-from bms.models.anomaly_pipeline import TimeSeriesDetector, segment_bounds
+from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
 from bms.models.detection_params import DetectionParams
 
 __all__ = [
@@ -394,6 +394,15 @@ def _readable_times(
     return out.assign(time=times.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
+def _signal_shares(scored: pd.DataFrame) -> pd.DataFrame:
+    """The detector's per-signal shares of each row's anomaly, columns named by signal; NaN
+    on the rows it did not flag (a row only a rule flagged is the rule's to explain)."""
+    columns = [c for c in scored.columns if c.startswith(CONTRIBUTION_PREFIX)]
+    shares = scored[columns].rename(columns=lambda c: c[len(CONTRIBUTION_PREFIX) :])
+    flagged = scored["anomaly"].to_numpy() == 1
+    return shares.where(np.broadcast_to(flagged[:, None], shares.shape))
+
+
 def run_detect(
     train_path: Path,
     test_path: Path,
@@ -553,5 +562,6 @@ def run_detect(
             _readable_times(out, test[tcol] if tcol is not None else None, test_times),
             model.window_rows,
             segment_bounds(x_test.index, model.window_rows),
+            shares=_signal_shares(scored),
         ),
     )

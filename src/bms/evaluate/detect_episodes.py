@@ -6,8 +6,10 @@ detector's smoothing window: a dip shorter than the window is the same event see
 noise), unless a gap in time lies between them (a new stretch of rows, where the detector
 itself restarts: test days picked one in two are not one event). Each episode gives its first
 and last anomalous row's time (as written in TEST), how many rows were anomalous, its peak
-score, and the signal most often the top contributor over those rows (an AHU rule's point
-where a rule flagged them).
+score, the signal most often the top contributor over those rows (an AHU rule's point where a
+rule flagged them), the signals that carry most of its anomaly (mean contribution shares over
+its rows, the largest first, down to :data:`MIN_SIGNAL_SHARE`), and the AHU rules in fault in
+it (most rows first): what a reader needs to start a diagnosis.
 """
 
 from __future__ import annotations
@@ -20,11 +22,41 @@ import pandas as pd
 __all__ = ["EPISODE_COLUMNS", "anomaly_episodes"]
 
 #: Columns of :func:`anomaly_episodes`' frame.
-EPISODE_COLUMNS = ("start", "end", "anomalous_rows", "peak_score", "top_contributor")
+EPISODE_COLUMNS = (
+    "start",
+    "end",
+    "anomalous_rows",
+    "peak_score",
+    "top_contributor",
+    "signals",
+    "rules",
+)
+#: Signals listed for an episode carry at least this mean share of its anomaly (at most
+#: :data:`MAX_SIGNALS` of them).
+MIN_SIGNAL_SHARE = 0.1
+MAX_SIGNALS = 3
+
+
+def _main_signals(mean_shares: pd.Series) -> str:
+    """``flow 62 %, pressure 21 %``: the signals with the largest mean share (NaN: no row to
+    share; none: ``""``)."""
+    mean = mean_shares.dropna().sort_values(ascending=False)
+    kept = mean[mean >= MIN_SIGNAL_SHARE].head(MAX_SIGNALS)
+    return ", ".join(f"{name} {100 * share:.0f} %" for name, share in kept.items())
+
+
+def _rules_in_fault(codes: pd.Series) -> str:
+    """``FC7, FC5``: the rules in fault over these rows, the most rows first."""
+    found = codes.dropna().astype(str).str.split(",").explode().str.strip()
+    found = found[found != ""]
+    return ", ".join(found.value_counts().index) if len(found) else ""
 
 
 def anomaly_episodes(
-    out: pd.DataFrame, merge_rows: int, stretches: Sequence[tuple[int, int]] = ()
+    out: pd.DataFrame,
+    merge_rows: int,
+    stretches: Sequence[tuple[int, int]] = (),
+    shares: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Episodes of anomalous rows, in time order.
 
@@ -38,6 +70,11 @@ def anomaly_episodes(
     stretches : sequence of (start, stop), optional
         Row ranges of the contiguous stretches of TEST
         (:func:`bms.models.anomaly_pipeline.segment_bounds`); an episode never spans two.
+    shares : DataFrame or None
+        Per row of ``out`` (same order), each signal's share of the anomaly (columns named
+        by signal; NaN on rows with none to share, such as rows only a rule flagged); None:
+        ``signals`` is empty. ``out``'s ``rule`` column, if any, gives
+        ``rules``.
 
     Returns
     -------
@@ -54,6 +91,14 @@ def anomaly_episodes(
     labels = np.cumsum(new) - 1
     rows = out.iloc[flagged].assign(_episode=labels)
     grouped = rows.groupby("_episode", sort=True)
+    n_episodes = len(grouped)
+    signals = [""] * n_episodes
+    if shares is not None:
+        means = shares.iloc[flagged].set_axis(labels).groupby(level=0, sort=True).mean()
+        signals = [_main_signals(row) for _, row in means.iterrows()]
+    rules = [""] * n_episodes
+    if "rule" in out.columns:
+        rules = grouped["rule"].agg(_rules_in_fault).tolist()
     return pd.DataFrame(
         {
             "start": grouped["time"].first().to_numpy(),
@@ -63,5 +108,7 @@ def anomaly_episodes(
             "top_contributor": grouped["top_contributor"]
             .agg(lambda names: names.value_counts().index[0])
             .to_numpy(),
+            "signals": signals,
+            "rules": rules,
         }
     )
