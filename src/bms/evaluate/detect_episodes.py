@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 __all__ = ["EPISODE_COLUMNS", "anomaly_episodes"]
 
@@ -37,12 +38,30 @@ MIN_SIGNAL_SHARE = 0.1
 MAX_SIGNALS = 3
 
 
-def _main_signals(mean_shares: pd.Series) -> str:
-    """``flow 62 %, pressure 21 %``: the signals with the largest mean share (NaN: no row to
+def _main_signals(mean_shares: pd.DataFrame) -> list[str]:
+    """Per episode (row), ``flow 62 %, pressure 21 %``: the signals with the largest mean
+    share, at least :data:`MIN_SIGNAL_SHARE`, at most :data:`MAX_SIGNALS` (NaN: no row to
     share; none: ``""``)."""
-    mean = mean_shares.dropna().sort_values(ascending=False)
-    kept = mean[mean >= MIN_SIGNAL_SHARE].head(MAX_SIGNALS)
-    return ", ".join(f"{name} {100 * share:.0f} %" for name, share in kept.items())
+    values = mean_shares.to_numpy(dtype=np.float64)
+    names = mean_shares.columns.to_numpy()
+    largest = np.argsort(-np.nan_to_num(values, nan=-1.0), axis=1)[:, :MAX_SIGNALS]
+    return [
+        ", ".join(
+            f"{names[j]} {100 * values[i, j]:.0f} %"
+            for j in columns
+            if values[i, j] >= MIN_SIGNAL_SHARE
+        )
+        for i, columns in enumerate(largest)
+    ]
+
+
+def _most_frequent(episode: pd.Series, names: pd.Series) -> NDArray[np.object_]:
+    """Per episode (in order), the name that occurs most often among its rows (the first
+    met, on a tie)."""
+    counts = pd.DataFrame({"episode": episode.to_numpy(), "name": names.to_numpy()})
+    counts = counts.groupby(["episode", "name"], sort=False).size().reset_index(name="n")
+    best = counts.sort_values(["episode", "n"], ascending=[True, False], kind="stable")
+    return best.drop_duplicates("episode")["name"].to_numpy()
 
 
 def _rules_in_fault(codes: pd.Series) -> str:
@@ -95,7 +114,7 @@ def anomaly_episodes(
     signals = [""] * n_episodes
     if shares is not None:
         means = shares.iloc[flagged].set_axis(labels).groupby(level=0, sort=True).mean()
-        signals = [_main_signals(row) for _, row in means.iterrows()]
+        signals = _main_signals(means)
     rules = [""] * n_episodes
     if "rule" in out.columns:
         rules = grouped["rule"].agg(_rules_in_fault).tolist()
@@ -105,9 +124,7 @@ def anomaly_episodes(
             "end": grouped["time"].last().to_numpy(),
             "anomalous_rows": grouped.size().to_numpy(),
             "peak_score": grouped["score"].max().to_numpy(),
-            "top_contributor": grouped["top_contributor"]
-            .agg(lambda names: names.value_counts().index[0])
-            .to_numpy(),
+            "top_contributor": _most_frequent(rows["_episode"], rows["top_contributor"]),
             "signals": signals,
             "rules": rules,
         }
