@@ -64,11 +64,17 @@ def _most_frequent(episode: pd.Series, names: pd.Series) -> NDArray[np.object_]:
     return best.drop_duplicates("episode")["name"].to_numpy()
 
 
-def _rules_in_fault(codes: pd.Series) -> str:
-    """``FC7, FC5``: the rules in fault over these rows, the most rows first."""
-    found = codes.dropna().astype(str).str.split(",").explode().str.strip()
-    found = found[found != ""]
-    return ", ".join(found.value_counts().index) if len(found) else ""
+def _rules_in_fault(episode: pd.Series, codes: pd.Series, n_episodes: int) -> list[str]:
+    """Per episode, ``FC7, FC5``: the rules in fault over its rows (``codes``: comma-separated
+    per row), the most rows first; ``""`` where none."""
+    listed = pd.DataFrame({"episode": episode.to_numpy(), "rule": codes.to_numpy()}).dropna()
+    listed = listed.assign(rule=listed["rule"].astype(str).str.split(",")).explode("rule")
+    listed["rule"] = listed["rule"].str.strip()
+    listed = listed[listed["rule"] != ""]
+    counts = listed.groupby(["episode", "rule"], sort=False).size().reset_index(name="n")
+    counts = counts.sort_values(["episode", "n"], ascending=[True, False], kind="stable")
+    joined = counts.groupby("episode", sort=True)["rule"].agg(", ".join)
+    return joined.reindex(range(n_episodes), fill_value="").tolist()
 
 
 def anomaly_episodes(
@@ -92,8 +98,7 @@ def anomaly_episodes(
     shares : DataFrame or None
         Per row of ``out`` (same order), each signal's share of the anomaly (columns named
         by signal; NaN on rows with none to share, such as rows only a rule flagged); None:
-        ``signals`` is empty. ``out``'s ``rule`` column, if any, gives
-        ``rules``.
+        ``signals`` is empty. ``out``'s ``rule`` column, if any, gives ``rules``.
 
     Returns
     -------
@@ -117,7 +122,7 @@ def anomaly_episodes(
         signals = _main_signals(means)
     rules = [""] * n_episodes
     if "rule" in out.columns:
-        rules = grouped["rule"].agg(_rules_in_fault).tolist()
+        rules = _rules_in_fault(rows["_episode"], rows["rule"], n_episodes)
     return pd.DataFrame(
         {
             "start": grouped["time"].first().to_numpy(),
