@@ -472,7 +472,8 @@ class TimeSeriesDetector:
         Parameters
         ----------
         test : DataFrame of shape (n_samples, n_signals)
-            The training signals (same names; extra columns ignored), rows in time order.
+            The training signals (same names; extra columns ignored), rows in time order;
+            indexed by time when the model learnt daily profiles (``profiled_signals_``).
         contributions : bool, default=True
             Also compute per-signal shares and ``top_contributor``.
         levels : bool, default=False
