@@ -293,6 +293,7 @@ def detect(
     timezone: Annotated[
         str | None,
         typer.Option(
+            envvar="BMS_TIMEZONE",
             help="The site's IANA time zone (e.g. Europe/Paris) when the times are in UTC: the "
             "time of day is read on its clock, across daylight-saving changes.",
         ),

@@ -52,6 +52,18 @@ def office(rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
+def office_csvs(tmp_path, rng: np.random.Generator, written: str) -> list[str]:
+    """``bms detect`` arguments for the office, trained before the change and tested after it,
+    times written with ``written`` (a strftime format; ending in ``Z``: UTC)."""
+    frame = office(rng)
+    times = frame.index.tz_convert("UTC") if written.endswith("Z") else frame.index
+    table = frame.assign(time=times.strftime(written))[["time", "temp", "co2"]]
+    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    table[frame.index < "2026-03-24"].to_csv(train_csv, index=False)  # before the change
+    table[frame.index >= "2026-03-30"].to_csv(test_csv, index=False)  # after it
+    return ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+
+
 @pytest.mark.parametrize(
     ("written", "timezone", "flagged_at_most", "note"),
     [
@@ -63,18 +75,21 @@ def office(rng: np.random.Generator) -> pd.DataFrame:
 def test_a_schedule_is_judged_on_the_local_clock_across_a_daylight_saving_change(
     tmp_path, rng, capsys, written, timezone, flagged_at_most, note
 ):
-    frame = office(rng)
-    times = frame.index.tz_convert("UTC") if written.endswith("Z") else frame.index
-    table = frame.assign(time=times.strftime(written))[["time", "temp", "co2"]]
-    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
-    table[frame.index < "2026-03-24"].to_csv(train_csv, index=False)  # before the change
-    table[frame.index >= "2026-03-30"].to_csv(test_csv, index=False)  # after it
-    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    args = office_csvs(tmp_path, rng, written)
     code, stdout, err = run_cli([*args, *(["--timezone", timezone] if timezone else [])], capsys)
     assert code == 0, err
     assert "follow the time of day in TRAIN" in stdout
-    assert pd.read_csv(out)["anomaly"].mean() <= flagged_at_most
+    assert pd.read_csv(args[-1])["anomaly"].mean() <= flagged_at_most
     assert ("give --timezone" in err) is note
+
+
+def test_the_time_zone_may_come_from_the_environment(tmp_path, rng, capsys, monkeypatch):
+    args = office_csvs(tmp_path, rng, "%Y-%m-%dT%H:%M:%SZ")
+    monkeypatch.setenv("BMS_TIMEZONE", "Europe/Paris")  # set once for a site's deployment
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "give --timezone" not in err
+    assert pd.read_csv(args[-1])["anomaly"].mean() <= 0.02
 
 
 def test_an_unknown_time_zone_is_a_one_line_error(tmp_path, rng, capsys):
