@@ -8,7 +8,7 @@ import pytest
 
 from bms.evaluate.detect_clock import site_clock
 from bms.evaluate.detect_csv import parse_times
-from tests.evaluate.test_detect_csv import run_cli
+from tests.evaluate.test_detect_csv import detect_args, run_cli
 
 
 @pytest.mark.parametrize(
@@ -58,10 +58,8 @@ def office_csvs(tmp_path, rng: np.random.Generator, written: str) -> list[str]:
     frame = office(rng)
     times = frame.index.tz_convert("UTC") if written.endswith("Z") else frame.index
     table = frame.assign(time=times.strftime(written))[["time", "temp", "co2"]]
-    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
-    table[frame.index < "2026-03-24"].to_csv(train_csv, index=False)  # before the change
-    table[frame.index >= "2026-03-30"].to_csv(test_csv, index=False)  # after it
-    return ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    before, after = frame.index < "2026-03-24", frame.index >= "2026-03-30"  # the change: 29th
+    return detect_args(tmp_path, table[before], table[after])
 
 
 @pytest.mark.parametrize(

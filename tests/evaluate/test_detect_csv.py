@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,18 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         code = int(exc.code or 0)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def detect_args(
+    tmp_path: Path, train: pd.DataFrame, test: pd.DataFrame, **to_csv: Any
+) -> list[str]:
+    """``bms detect`` arguments for ``train`` and ``test`` written as CSVs under ``tmp_path``
+    (``to_csv``: how, ``index=False`` unless told); OUT is the last argument."""
+    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    to_csv = {"index": False, **to_csv}
+    train.to_csv(train_csv, **to_csv)
+    test.to_csv(test_csv, **to_csv)
+    return ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
 
 
 def pump(rng: np.random.Generator, n: int, start: str) -> pd.DataFrame:
@@ -84,17 +97,14 @@ def test_detect_names_the_features_too_slow_for_a_short_train(tmp_path, rng, cap
             "flow": 30.0 + rng.normal(0, 0.5, n),
         }
     )
-    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
-    frame.iloc[:150].to_csv(train_csv, index=False)
-    frame.iloc[3000:].to_csv(test_csv, index=False)
-    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    args = detect_args(tmp_path, frame.iloc[:150], frame.iloc[3000:])
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err
     assert (
         "1 of 2 features vary too slowly for TRAIN to show their normal range (first 'temp')"
         in (stdout)
     )
-    frame.iloc[:3000].to_csv(train_csv, index=False)  # ten cycles
+    args = detect_args(tmp_path, frame.iloc[:3000], frame.iloc[3000:])  # ten cycles
     code, stdout, err = run_cli(args, capsys)
     assert code == 0 and "too slowly" not in stdout
 
@@ -110,10 +120,7 @@ def test_detect_names_the_features_judged_against_their_daily_profile(tmp_path, 
             "co2": 450 + rng.normal(0, 20, 2592),
         }
     )
-    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
-    frame.iloc[: 7 * 288].to_csv(train_csv, index=False)
-    frame.iloc[7 * 288 :].to_csv(test_csv, index=False)
-    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    args = detect_args(tmp_path, frame.iloc[: 7 * 288], frame.iloc[7 * 288 :])
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err
     assert "1 of 2 features follow the time of day in TRAIN (first 'room_temp')" in stdout
@@ -152,14 +159,11 @@ def test_unix_times_are_times_and_the_episodes_show_them_as_dates(tmp_path, rng,
     flow = 30 + rng.normal(0, 0.5, 1500)
     flow[1300:1400] += 5.0
     frame = pd.DataFrame({"timestamp": seconds, "flow": flow})
-    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
-    frame.iloc[:1000].to_csv(train_csv, index=False)
-    frame.iloc[1000:].to_csv(test_csv, index=False)
-    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    args = detect_args(tmp_path, frame.iloc[:1000], frame.iloc[1000:])
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err
     assert "2026-03-01 21:4" in stdout  # the episode starts soon after row 1300 (21:40 UTC)
-    assert pd.read_csv(out)["time"].iloc[0] == seconds[1000]  # OUT keeps them as written
+    assert pd.read_csv(args[-1])["time"].iloc[0] == seconds[1000]  # OUT keeps them as written
 
 
 def test_the_training_range_ignores_its_extreme_half_percent_and_gets_a_margin():
@@ -358,20 +362,16 @@ def test_a_french_export_reads_with_its_decimal_comma_and_horodatage(tmp_path, r
     )
     test = frame.iloc[:300].copy()
     test.loc[150:, "T_soufflage"] += 3.0
-    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
-    for data, path in ((frame, train_csv), (test, test_csv)):
-        data.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
-    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    args = detect_args(tmp_path, frame, test, sep=";", decimal=",", encoding="utf-8-sig")
     code, stdout, err = run_cli([*args, "--sep", ";"], capsys)
     assert code == 0, err
     assert "trained on 600 rows x 2 features" in stdout
-    result = pd.read_csv(out)
+    result = pd.read_csv(args[-1])
     assert result["time"].iloc[0] == "01/01/2026 00:00"
     assert result["anomaly"].iloc[200:].mean() > 0.9 and result["anomaly"].iloc[:140].mean() < 0.05
     # with ',' as the field separator a comma inside a quoted cell is not taken for a decimal
     frame["T_reprise"] = frame["T_reprise"].map(lambda v: f"{v:.1f}".replace(".", ","))
-    frame.to_csv(train_csv, index=False)
-    frame.to_csv(test_csv, index=False)
+    args = detect_args(tmp_path, frame, frame)
     err = error_of([*args, "--ignore", "Horodatage"], capsys)
     assert "non-numeric feature column(s) 'T_reprise'" in err
 
@@ -472,14 +472,11 @@ def test_a_column_empty_in_train_is_left_out_not_flagged(csvs, capsys):
 def test_a_saved_index_is_the_time_not_a_feature(index, tmp_path, rng, capsys):
     # DataFrame.to_csv() writes the index first, under an empty header
     frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)}, index=index)
-    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
-    frame.iloc[:200].to_csv(train_csv)
-    frame.iloc[200:].to_csv(test_csv)
-    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    args = detect_args(tmp_path, frame.iloc[:200], frame.iloc[200:], index=True)
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err
     assert "x 2 features" in stdout and "Unnamed" not in stdout + err
-    written = pd.read_csv(out)["time"]
+    written = pd.read_csv(args[-1])["time"]
     if isinstance(index, pd.DatetimeIndex):
         written = pd.to_datetime(written)
     assert written.tolist() == index[200:].tolist()

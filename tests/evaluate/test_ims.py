@@ -11,22 +11,19 @@ import pytest
 
 from bms.errors import BmsError
 from bms.evaluate.ims import FAILURE_TIME, HEALTHY_UNTIL, ims_split, read_ims, warning_figures
-from tests.evaluate.test_detect_csv import run_cli
+from tests.evaluate.test_detect_csv import detect_args, run_cli
 
 
 def test_bms_detect_warns_days_before_the_bearing_fails_and_names_it(dataset, tmp_path, capsys):
     train, test = ims_split(read_ims(dataset("ims_bearing")))
-    train_csv, test_csv, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
     # written as the data set's file is: the time index first, under no header name
-    train.rename_axis(None).to_csv(train_csv)
-    test.rename_axis(None).to_csv(test_csv)
-    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+    args = detect_args(tmp_path, train.rename_axis(None), test.rename_axis(None), index=True)
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err
     assert "x 4 features" in stdout
     # the summary names the one event and its bearing before the rows are read
     assert "1 anomalous episode(s):" in stdout and "mostly Bearing 1" in stdout
-    result = pd.read_csv(out, parse_dates=["time"])
+    result = pd.read_csv(args[-1], parse_dates=["time"])
     figures = warning_figures(pd.DatetimeIndex(result["time"]), result["anomaly"].to_numpy())
     # the healthy days stay quiet, and the alarm comes two days or more before the failure and
     # stays on (measured: 72 h, none false; PyOD's IForest flags 57 % of the healthy rows)
