@@ -55,13 +55,18 @@ def _main_signals(mean_shares: pd.DataFrame) -> list[str]:
     ]
 
 
+def _ranked(episode: NDArray[np.int64], names: NDArray[np.object_]) -> pd.DataFrame:
+    """``episode, name`` pairs, each once, ordered by episode then by how many of the
+    episode's rows hold the name, the most first (the first met, on a tie)."""
+    pairs = pd.DataFrame({"episode": episode, "name": names})
+    counts = pairs.groupby(["episode", "name"], sort=False).size().reset_index(name="n")
+    return counts.sort_values(["episode", "n"], ascending=[True, False], kind="stable")
+
+
 def _most_frequent(episode: pd.Series, names: pd.Series) -> NDArray[np.object_]:
-    """Per episode (in order), the name that occurs most often among its rows (the first
-    met, on a tie)."""
-    counts = pd.DataFrame({"episode": episode.to_numpy(), "name": names.to_numpy()})
-    counts = counts.groupby(["episode", "name"], sort=False).size().reset_index(name="n")
-    best = counts.sort_values(["episode", "n"], ascending=[True, False], kind="stable")
-    return best.drop_duplicates("episode")["name"].to_numpy()
+    """Per episode (in order), the name that occurs most often among its rows."""
+    ranked = _ranked(episode.to_numpy(), names.to_numpy())
+    return ranked.drop_duplicates("episode")["name"].to_numpy()
 
 
 def _rules_in_fault(episode: pd.Series, codes: pd.Series, n_episodes: int) -> list[str]:
@@ -71,9 +76,8 @@ def _rules_in_fault(episode: pd.Series, codes: pd.Series, n_episodes: int) -> li
     listed = listed.assign(rule=listed["rule"].astype(str).str.split(",")).explode("rule")
     listed["rule"] = listed["rule"].str.strip()
     listed = listed[listed["rule"] != ""]
-    counts = listed.groupby(["episode", "rule"], sort=False).size().reset_index(name="n")
-    counts = counts.sort_values(["episode", "n"], ascending=[True, False], kind="stable")
-    joined = counts.groupby("episode", sort=True)["rule"].agg(", ".join)
+    ranked = _ranked(listed["episode"].to_numpy(), listed["rule"].to_numpy())
+    joined = ranked.groupby("episode", sort=True)["name"].agg(", ".join)
     return joined.reindex(range(n_episodes), fill_value="").tolist()
 
 
