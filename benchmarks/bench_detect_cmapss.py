@@ -32,7 +32,8 @@ from pyod.models.iforest import IForest
 from pyod.models.pca import PCA as PYOD_PCA
 from sklearn.preprocessing import StandardScaler
 
-from bms.evaluate.cmapss_warning import default_predictor, evaluate_cmapss_warning
+from bms.evaluate.cmapss_warning import evaluate_cmapss_warning
+from bms.evaluate.default_detector import default_predictor
 
 SUBSETS = ("FD001", "FD003")
 TRAIN_CYCLES = (50, 75, 100)

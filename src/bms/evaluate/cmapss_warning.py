@@ -24,7 +24,6 @@ the share of engines with any false alarm.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.evaluate.cmapss import read_cmapss
-from bms.models.anomaly_pipeline import TimeSeriesDetector
+from bms.evaluate.default_detector import Predictor, default_predictor
+from bms.evaluate.detection_metrics import held_alarm_start
 
 __all__ = [
     "FINAL_CYCLES",
@@ -50,15 +50,6 @@ TRAIN_CYCLES = 50
 HEALTHY_RUL = 125
 #: The last cycles before failure whose flagged share is reported.
 FINAL_CYCLES = 20
-
-#: ``predictor(train, test) -> 0/1 flags`` for the test rows of one engine.
-Predictor = Callable[[pd.DataFrame, pd.DataFrame], NDArray[np.int64]]
-
-
-def default_predictor(train: pd.DataFrame, test: pd.DataFrame) -> NDArray[np.int64]:
-    """The product's default detector, as ``bms detect`` runs it."""
-    model = TimeSeriesDetector().fit(train)
-    return np.asarray(model.score(test, contributions=False)["anomaly"].to_numpy())
 
 
 def engine_warning(cycles_left: NDArray[np.int64], flags: NDArray[np.int64]) -> dict[str, Any]:
@@ -83,10 +74,8 @@ def engine_warning(cycles_left: NDArray[np.int64], flags: NDArray[np.int64]) -> 
     if len(flags) != len(cycles_left):
         raise ValueError(f"{len(flags)} flags for {len(cycles_left)} test cycles")
     flagged = np.flatnonzero(flags == 1)
-    held = None
-    if len(flags) and flags[-1] == 1:
-        quiet = np.flatnonzero(flags == 0)
-        held = int(cycles_left[quiet[-1] + 1] if len(quiet) else cycles_left[0])
+    held_row = held_alarm_start(flags)
+    held = None if held_row is None else int(cycles_left[held_row])
     healthy = cycles_left > HEALTHY_RUL
     final = cycles_left < FINAL_CYCLES
     return {

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["Confusion"]
+__all__ = ["Confusion", "held_alarm_start"]
 
 
 @dataclass
@@ -76,3 +76,16 @@ class Confusion:
             "tn": self.tn,
             "fn": self.fn,
         }
+
+
+def held_alarm_start(flags: NDArray[np.int64]) -> int | None:
+    """Row where the alarm still on at the last row began, or None when the last row is quiet.
+
+    An alarm that comes and goes is not one a maintenance team acts on: the run-to-failure
+    protocols (IMS, C-MAPSS) report the lead of the alarm held to the failure.
+    """
+    flags = np.asarray(flags)
+    if not len(flags) or flags[-1] != 1:
+        return None
+    quiet = np.flatnonzero(flags == 0)
+    return int(quiet[-1] + 1) if len(quiet) else 0

@@ -23,7 +23,6 @@ any ``predictor(train_frame, test_frame) -> 0/1 array`` for the baselines of the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import BmsError
-from bms.models.anomaly_pipeline import TimeSeriesDetector
+from bms.evaluate.default_detector import Predictor, default_predictor
+from bms.evaluate.detection_metrics import held_alarm_start
 
 __all__ = [
     "FAILURE_TIME",
@@ -57,9 +57,6 @@ HEALTHY_UNTIL = pd.Timestamp("2004-02-16 00:00:00")
 #: The recall proxy looks at this many hours before the failure.
 FINAL_HOURS = 48.0
 
-#: ``predictor(train, test) -> 0/1 flags of the test rows``.
-Predictor = Callable[[pd.DataFrame, pd.DataFrame], NDArray[np.int64]]
-
 
 def read_ims(data_dir: Path | str) -> pd.DataFrame:
     """The four bearings' mean absolute vibration [g], indexed by time, up to the failure."""
@@ -81,12 +78,6 @@ def ims_split(
     return frame[in_train], frame[~in_train]
 
 
-def default_predictor(train: pd.DataFrame, test: pd.DataFrame) -> NDArray[np.int64]:
-    """The product's default detector, exactly as ``bms detect`` runs it."""
-    model = TimeSeriesDetector().fit(train)
-    return model.score(test, contributions=False)["anomaly"].to_numpy()
-
-
 def _hours_before_failure(time: pd.Timestamp | None) -> float | None:
     if time is None:
         return None
@@ -100,10 +91,8 @@ def warning_figures(times: pd.DatetimeIndex, flags: NDArray[np.int64]) -> dict[s
         raise ValueError(f"{len(flags)} flags for {len(times)} test rows")
     flagged = np.flatnonzero(flags == 1)
     first = times[flagged[0]] if len(flagged) else None
-    held = None
-    if len(flags) and flags[-1] == 1:
-        quiet = np.flatnonzero(flags == 0)
-        held = times[quiet[-1] + 1] if len(quiet) else times[0]
+    held_row = held_alarm_start(flags)
+    held = None if held_row is None else times[held_row]
     healthy = times < HEALTHY_UNTIL
     final = times >= FAILURE_TIME - pd.Timedelta(hours=FINAL_HOURS)
     return {

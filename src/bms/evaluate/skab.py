@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import BmsError
+from bms.evaluate.default_detector import Predictor, default_predictor
 from bms.evaluate.detection_metrics import Confusion
-from bms.models.anomaly_pipeline import TimeSeriesDetector
 
 __all__ = ["SKAB_FOLDERS", "TRAIN_ROWS", "evaluate_skab", "iter_skab_files", "read_skab_file"]
 
@@ -43,9 +43,6 @@ SKAB_FOLDERS = ("valve1", "valve2", "other")
 #: Rows of each file used for training in the leaderboard protocol.
 TRAIN_ROWS = 400
 _LABELS = ("anomaly", "changepoint")
-
-#: A function fitted on the training frame that returns 0/1 predictions for the test frame.
-Predictor = Callable[[pd.DataFrame, pd.DataFrame], NDArray[np.int64]]
 
 
 def read_skab_file(path: Path) -> tuple[pd.DataFrame, NDArray[np.int64]]:
@@ -70,12 +67,6 @@ def iter_skab_files(data_dir: Path) -> Iterator[Path]:
     for folder in SKAB_FOLDERS:
         files = sorted((data_dir / folder).glob("*.csv"), key=lambda p: (len(p.stem), p.stem))
         yield from files
-
-
-def default_predictor(train: pd.DataFrame, test: pd.DataFrame) -> NDArray[np.int64]:
-    """The product's default detector, exactly as ``bms detect`` runs it."""
-    model = TimeSeriesDetector().fit(train)
-    return model.score(test, contributions=False)["anomaly"].to_numpy()
 
 
 def evaluate_skab(
