@@ -189,6 +189,54 @@ def test_non_numeric_feature_columns_are_named_with_the_fix(csvs, capsys):
     assert "'site'" in err and "--ignore" in err
 
 
+def test_a_column_of_other_words_is_refused_showing_its_words(csvs, tmp_path, capsys):
+    train, _, _ = csvs
+    frame = pd.read_csv(train, sep=";").drop(columns="site")
+    frame["mode"] = np.where(np.arange(len(frame)) % 3 == 0, "heating", "cooling")
+    err = error_of(detect_args(tmp_path, frame, frame), capsys)
+    assert "non-numeric feature column(s) 'mode' (first 'mode' holds 'cooling', 'heating')" in err
+
+
+def fan(rng: np.random.Generator, n: int, on: np.ndarray) -> pd.DataFrame:
+    """A supply fan's status and air flow [m3/h]: about 1000 when on, 0 when off."""
+    return pd.DataFrame(
+        {
+            "time": pd.date_range("2026-03-02", periods=n, freq="5min").astype(str),
+            "fan_status": np.where(on, "ON", "OFF"),
+            "air_flow_m3_h": np.where(on, 1000.0, 0.0) + rng.normal(0, 10, n),
+        }
+    )
+
+
+def test_a_status_written_as_words_is_read_as_one_and_zero(tmp_path, rng, capsys):
+    # ON/OFF as a BMS export writes them: the status is what tells a stopped fan (flow 0,
+    # normal) from a fan running with a broken belt (flow 0 while ON): without it the fault
+    # looks like any night
+    n = 2_000
+    on = (np.arange(n) // 100) % 2 == 0
+    train = fan(rng, n, on)
+    test = fan(rng, n, on)
+    broken = on & (np.arange(n) >= 1_000)
+    test.loc[broken, "air_flow_m3_h"] = rng.normal(0, 10, int(broken.sum()))
+    args = detect_args(tmp_path, train, test)
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "trained on 2,000 rows x 2 features" in stdout
+    assert "'fan_status': two-state words (on/off" in err
+    flagged = pd.read_csv(args[-1])["anomaly"].to_numpy() == 1
+    assert flagged[broken].mean() > 0.9 and flagged[:1_000].mean() < 0.05  # before the fault
+    # the same file with 1/0: the same result
+    words = pd.read_csv(args[-1])
+    for frame in (train, test):
+        frame["fan_status"] = (frame["fan_status"] == "ON").astype(int)
+    args = detect_args(tmp_path, train, test)
+    assert run_cli(args, capsys)[0] == 0
+    pd.testing.assert_frame_equal(pd.read_csv(args[-1]), words)
+    # and without the status the broken belt is missed
+    assert run_cli([*args, "--ignore", "fan_status"], capsys)[0] == 0
+    assert (pd.read_csv(args[-1])["anomaly"].to_numpy()[broken] == 1).mean() < 0.1
+
+
 def test_a_missing_time_column_is_named(csvs, capsys):
     train, test, out = csvs
     err = error_of(

@@ -30,6 +30,7 @@ from bms.errors import SchemaError
 from bms.evaluate.detect_clock import check_timezone, site_clock
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_rules import ahu_rule_flags
+from bms.evaluate.state_words import read_state_words, text_values
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
 from bms.models.detection_params import DetectionParams
 
@@ -64,8 +65,8 @@ _LABEL_NAME = (
 _DECIMAL_COMMA = r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?"
 #: A column is a feature when at most this share of its non-empty cells fail to parse as
 #: numbers; its other cells (an export's ``#VALUE!``, ``ERR``, ``--`` while a sensor was
-#: offline) are read as missing and reported. A column of words (a status ``on``/``off``, a
-#: site name) fails on every cell.
+#: offline) are read as missing and reported. A column of words other than two-state ones
+#: (``heating``/``cooling``, a site name) fails on every cell.
 MAX_BAD_CELL_SHARE = 0.5
 #: A time column with more unreadable cells than this share is not read as times (the rows are
 #: then one stretch, and the AHU rules, which need times, do not run).
@@ -185,17 +186,24 @@ def numeric_columns(
 ) -> tuple[pd.DataFrame, list[str]]:
     """The feature columns as floats, and a note per column whose unreadable cells became NaN.
 
-    A column is refused (SchemaError naming it, and ``fix``) when more than
+    A two-state point written as words (``ON``/``OFF``, ``active``/``inactive``,
+    ``Marche``/``Arrêt``: :mod:`bms.evaluate.state_words`) reads as 1/0, with one note per file
+    naming such columns. A column is refused (SchemaError naming it, and ``fix``) when more than
     :data:`MAX_BAD_CELL_SHARE` of its non-empty cells are not numbers; infinities become NaN.
     With ``decimal_comma`` (the field separator is not a comma), ``21,5`` reads as 21.5.
     """
     out = {}
     bad = []
     unreadable: list[tuple[str, int, object, int]] = []  # column, how many, first, its row
+    stated = []
     for col in columns:
         series = frame[col]
         if series.dtype == bool:
             series = series.astype(np.float64)
+        states = read_state_words(series)
+        if states is not None:
+            series = states
+            stated.append(col)
         converted = pd.to_numeric(series, errors="coerce").astype(np.float64)
         failed = converted.isna() & series.notna()
         if decimal_comma and failed.any():
@@ -211,10 +219,19 @@ def numeric_columns(
             unreadable.append((col, n_failed, series.iloc[first], first + 1))
         out[col] = converted.replace([np.inf, -np.inf], np.nan)
     if bad:
+        words = text_values(frame[bad[0]])
+        shown = f" (first {bad[0]!r} holds {', '.join(map(repr, words))})" if words else ""
         raise SchemaError(
-            f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}; {fix}"
+            f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}{shown}; {fix}"
         )
-    return pd.DataFrame(out, index=frame.index), _unreadable_notes(unreadable, path)
+    notes = _unreadable_notes(unreadable, path)
+    if stated:
+        notes.insert(
+            0,
+            f"{path}: {', '.join(map(repr, stated))}: two-state words (on/off, true/false, "
+            "marche/arrêt...) read as 1/0",
+        )
+    return pd.DataFrame(out, index=frame.index), notes
 
 
 def _unreadable_notes(unreadable: list[tuple[str, int, object, int]], path: Path) -> list[str]:
