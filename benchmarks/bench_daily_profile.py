@@ -14,7 +14,11 @@ run:
   fault-free late-summer days of MZVAV-2-2 trains, the other August-September days test):
   median and worst run of the normal test rows flagged (FAR) and of the faulted rows flagged;
 * a synthetic room (a +-3 K daily swing, 0.3 K noise, a week of 5-minute rows trains): a +2 K
-  night-time offset, inside the day's range, over 20 seeds.
+  night-time offset, inside the day's range, over 20 seeds;
+* a synthetic office (:func:`office`: a meter, a room and the outdoor air, 15-minute rows,
+  three weeks train, the next three test) whose ventilation runs on working days only: the
+  ventilation left on all one Saturday, and the lights left on through a weekday night, over 20
+  seeds.
 
 With the mode signals kept (the files as published), the detector learns no profile, and
 ``bench_detectors.py`` / ``bench_detect_few_days.py`` are unchanged.
@@ -132,6 +136,62 @@ def synthetic_room() -> None:
         )
 
 
+def office(seed: int, start: str, days: int) -> pd.DataFrame:
+    """An office's electricity meter [kW], a room [°C] and the outdoor air [°C], 15-minute rows.
+
+    People from 8:00 to 18:00 (+55 kW) and ventilation from 6:00 to 19:00 (+15 kW; the room at
+    21 °C, else floating near 17 °C) on working days; a random level per day (3 kW s.d.) and
+    2 kW of noise on the meter; a daily outdoor swing of +-4 K around a level drawn per day.
+    """
+    rng = np.random.default_rng(seed)
+    index = pd.date_range(start, periods=days * 96, freq="15min")
+    hours = (index.hour + index.minute / 60).to_numpy()
+    working = np.asarray(index.day_of_week < 5)
+    people = working & (hours >= 8) & (hours < 18)
+    ventilation = working & (hours >= 6) & (hours < 19)
+    power = 20 + 55 * people + 15 * ventilation + rng.normal(0, 3, days).repeat(96)
+    outdoor = 5 + 4 * np.sin(2 * np.pi * (hours - 9) / 24) + rng.normal(0, 2, days).repeat(96)
+    room = np.where(ventilation, 21.0, 17.0 + 0.1 * outdoor) + rng.normal(0, 0.2, len(index))
+    return pd.DataFrame(
+        {
+            "power_kw": power + rng.normal(0, 2, len(index)),
+            "room_temp": pd.Series(room).ewm(alpha=0.2).mean().to_numpy(),
+            "outdoor_temp": outdoor,
+        },
+        index=index,
+    )
+
+
+def synthetic_office() -> None:
+    found: dict[str, dict[str, list[float]]] = {}
+    for seed in SEEDS:
+        train = office(seed, "2026-01-05", 21)
+        test = office(seed + 1_000, "2026-01-26", 21)
+        hours = test.index.hour + test.index.minute / 60
+        day = test.index.normalize()
+        saturday = (day == "2026-02-07") & (hours >= 6) & (hours < 19)
+        test.loc[saturday, "power_kw"] += 15.0
+        test.loc[saturday, "room_temp"] = 21.0
+        night = (day == "2026-02-11") & (hours < 5)
+        test.loc[night, "power_kw"] += 25.0
+        after = ((day == "2026-02-07") & (hours >= 19)) | ((day == "2026-02-11") & (hours < 12))
+        normal = ~(saturday | night | after)
+        for name, profiles in (("profiles off", False), ("profiles on", True)):
+            model = TimeSeriesDetector(daily_profiles=profiles).fit(train)
+            flags = model.score(test, contributions=False)["anomaly"].to_numpy()
+            runs = found.setdefault(name, {"saturday": [], "night": [], "normal": []})
+            for key, rows in (("saturday", saturday), ("night", night), ("normal", normal)):
+                runs[key].append(100 * flags[rows].mean())
+    print(f"synthetic office, working days and weekends, {len(SEEDS)} seeds (% of rows flagged)")
+    for name, runs in found.items():
+        print(
+            f"  {name:12}: ventilation on all Saturday median {np.median(runs['saturday']):5.1f} "
+            f"(worst {min(runs['saturday']):5.1f}); lights on at night median "
+            f"{np.median(runs['night']):5.1f} (worst {min(runs['night']):5.1f}); normal rows "
+            f"mean {np.mean(runs['normal']):4.1f} (worst {max(runs['normal']):4.1f})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = Path(os.environ.get("BMS_DATASETS", "../shared/datasets")) / "lbnl_ahu"
@@ -140,6 +200,7 @@ def main() -> None:
     within_units(args.datasets)
     few_days(args.datasets)
     synthetic_room()
+    synthetic_office()
 
 
 if __name__ == "__main__":
