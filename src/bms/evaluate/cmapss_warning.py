@@ -42,6 +42,7 @@ __all__ = [
     "engine_warning",
     "evaluate_cmapss_warning",
     "fleet_figures",
+    "fleet_warning",
 ]
 
 #: Cycles of each engine that train its detector: the fewest rows ``bms detect`` accepts.
@@ -121,7 +122,21 @@ def evaluate_cmapss_warning(
     (dict, DataFrame)
         :func:`fleet_figures`, and the per-engine figures (index ``unit``).
     """
-    frame = read_cmapss(path)
+    return fleet_warning(
+        read_cmapss(path), predictor=predictor, train_cycles=train_cycles, limit=limit
+    )
+
+
+def fleet_warning(
+    frame: pd.DataFrame,
+    *,
+    predictor: Predictor = default_predictor,
+    train_cycles: int = TRAIN_CYCLES,
+    limit: int | None = None,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """:func:`evaluate_cmapss_warning` on a frame already read (``unit``, ``cycle`` and the
+    features): a file made multi-condition by :func:`bms.evaluate.cmapss.add_operating_regimes`,
+    say."""
     features = [c for c in frame.columns if c not in ("unit", "cycle")]
     rows = {}
     units = sorted(frame["unit"].unique())[:limit]
