@@ -34,6 +34,25 @@ def test_common_export_spellings_are_recognised() -> None:
     assert normalise_name("AHU: Supply Air Temperature ") == "supply air temperature"
 
 
+def test_short_point_names_are_recognised() -> None:
+    # the abbreviations of BMS point names, as in LBNL's single-duct AHU export
+    names = ["Datetime", "CHWC_VLV", "HWC_VLV", "MA_TEMP", "OA_DMPR", "OA_TEMP", "RA_DMPR",
+             "RA_TEMP", "RF_SPD", "SA_TEMP", "SA_TEMPSPT", "SF_SPD", "ZONE_TEMP_1"]  # fmt: skip
+    assert guess_ahu_roles(names) == {
+        "cooling_valve": "CHWC_VLV",
+        "heating_valve": "HWC_VLV",
+        "mat": "MA_TEMP",
+        "oa_damper": "OA_DMPR",
+        "oat": "OA_TEMP",
+        "rat": "RA_TEMP",
+        "sat": "SA_TEMP",
+        "sat_sp": "SA_TEMPSPT",
+        "fan_speed": "SF_SPD",
+    }
+    # a mode or demand flag beside a point is not the point
+    assert guess_ahu_roles(["CHWC_VLV_DM", "OA_DMPR_DM", "SF_SPD_DM"]) == {}
+
+
 def test_french_export_names_are_recognised() -> None:
     names = ["Horodatage", "Température air soufflé (°C)", "Consigne soufflage", "T° air mélangé",
              "Température extérieure", "Vanne batterie chaude", "Registre air neuf",

@@ -2,7 +2,7 @@
 
 ``bms detect`` takes any wide CSV. When its columns name an AHU's points the way BMS exports
 and public data sets write them, in English (``AHU: Supply Air Temperature``, ``Mixed Air
-Temp``, ``OA Damper Command``, ``SAT``...) or French (``Température air soufflé``,
+Temp``, ``OA Damper Command``, ``SAT``, the short ``CHWC_VLV``, ``SA_TEMPSPT``...) or French (``Température air soufflé``,
 ``Vanne batterie chaude``, ``Registre air neuf``...), the AHU rules of :mod:`bms.models.rules`
 can run on it too: they need no training, only roles in canonical units
 (:mod:`bms.features.roles`).
@@ -45,23 +45,30 @@ __all__ = [
 ]
 
 _TEMP = r"temp(erature)?"
-_SP = r"(set ?point|setpt|sp|stpt)"
+_SP = r"(set ?point|setpt|sp|stpt|spt)"
 _CMD = r"( (control signal|command|cmd|signal|position|pos|output))?"
+#: The short forms of BMS point names (``CHWC_VLV``, ``OA_DMPR``, ``SF_SPD``, ``SA_TEMPSPT``).
+_VLV = r"(valve|vlv)"
+_DMPR = r"(damper|dmpr)"
+_SPD = r"(speed|spd)"
 #: Role -> regular expression on the normalised column name (:func:`normalise_name`).
 #: ``sat_sp_heating`` / ``sat_sp_cooling`` are the single-zone pair that make ``sat_sp``.
 AHU_NAME_PATTERNS: dict[str, str] = {
     "sat": rf"(supply air {_TEMP}|sa {_TEMP}|discharge air {_TEMP}|sat|dat)",
-    "sat_sp": rf"(supply air {_TEMP} {_SP}|sa {_TEMP} {_SP}|discharge air {_TEMP} {_SP}|sat {_SP})",
+    "sat_sp": (
+        rf"(supply air {_TEMP} {_SP}|sa {_TEMP} {_SP}|discharge air {_TEMP} {_SP}|sat {_SP}"
+        r"|sa tempspt|sa tempsp)"
+    ),
     "sat_sp_heating": rf"(supply air {_TEMP} heating {_SP}|sat heating {_SP})",
     "sat_sp_cooling": rf"(supply air {_TEMP} cooling {_SP}|sat cooling {_SP})",
     "oat": rf"(outdoor air {_TEMP}|outside air {_TEMP}|oa {_TEMP}|oat)",
     "mat": rf"(mixed air {_TEMP}|ma {_TEMP}|mat)",
     "rat": rf"(return air {_TEMP}|ra {_TEMP}|rat)",
     "fan_status": r"(supply (air )?fan status|sf status)",
-    "fan_speed": rf"(supply (air )?fan speed{_CMD}|sf speed{_CMD}|supply fan vfd{_CMD})",
-    "oa_damper": rf"(outdoor air damper{_CMD}|outside air damper{_CMD}|oa damper{_CMD})",
-    "cooling_valve": rf"(cooling coil valve{_CMD}|cooling valve{_CMD}|chw valve{_CMD})",
-    "heating_valve": rf"(heating coil valve{_CMD}|heating valve{_CMD}|hw valve{_CMD})",
+    "fan_speed": rf"(supply (air )?fan {_SPD}{_CMD}|sf {_SPD}{_CMD}|(supply fan|sf) vfd{_CMD})",
+    "oa_damper": rf"((outdoor air|outside air|oa) {_DMPR}{_CMD})",
+    "cooling_valve": rf"((cooling coil|cooling|chw|chwc|clg) {_VLV}{_CMD})",
+    "heating_valve": rf"((heating coil|heating|hw|hwc|htg) {_VLV}{_CMD})",
     "duct_static": r"((supply air )?duct static pressure|dsp)",
     "duct_static_sp": rf"((supply air )?duct static pressure {_SP}|dsp {_SP})",
 }
