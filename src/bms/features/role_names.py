@@ -2,10 +2,10 @@
 
 ``bms detect`` takes any wide CSV. When its columns name an AHU's points the way BMS exports
 and public data sets write them, in English (``AHU: Supply Air Temperature``, ``Mixed Air
-Temp``, ``OA Damper Command``, ``SAT``, the short ``CHWC_VLV``, ``SA_TEMPSPT``...) or French (``Température air soufflé``,
-``Vanne batterie chaude``, ``Registre air neuf``...), the AHU rules of :mod:`bms.models.rules`
-can run on it too: they need no training, only roles in canonical units
-(:mod:`bms.features.roles`).
+Temp``, ``OA Damper Command``, ``SAT``, the short ``CHWC_VLV``, ``SA_TEMPSPT``...) or French
+(``Température air soufflé``, ``Vanne batterie chaude``, ``Registre air neuf``...), the AHU
+rules of :mod:`bms.models.rules` can run on it too: they need no training, only roles in
+canonical units (:mod:`bms.features.roles`).
 
 :func:`guess_ahu_roles` maps roles to columns from the names alone (a name matches one role or
 none; a role matched by two columns is dropped, not guessed). :func:`ahu_role_frame` converts
