@@ -68,13 +68,31 @@ FALLBACK_ALPHA = 1.0
 MIN_RESIDUAL_SD = 0.1
 
 
-def _centred_covariance(
+#: Rows centred at a time when a covariance is summed: a few MB of temporaries, however many
+#: training rows there are (a centred copy of 300,000 rows x 140 features is 336 MB).
+COVARIANCE_CHUNK_ROWS = 4096
+
+
+def _mean_and_covariance(
     S: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Column means, centred rows and sample covariance of standardised rows ``S``."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Column means and sample covariance of standardised rows ``S``, summed over chunks of
+    :data:`COVARIANCE_CHUNK_ROWS` centred rows."""
     mean = S.mean(axis=0)
-    D = S - mean
-    return mean, D, D.T @ D / max(len(S) - 1, 1)
+    gram = np.zeros((S.shape[1], S.shape[1]))
+    for start in range(0, len(S), COVARIANCE_CHUNK_ROWS):
+        D = S[start : start + COVARIANCE_CHUNK_ROWS] - mean
+        gram += D.T @ D
+    return mean, gram / max(len(S) - 1, 1)
+
+
+def _spread_along(
+    cov: NDArray[np.float64], directions: NDArray[np.float64], n_rows: int
+) -> NDArray[np.float64]:
+    """Mean square over the rows of their centred projections on each column of
+    ``directions``: ``mean((D @ directions) ** 2, axis=0)``, from the rows' covariance."""
+    variance = ((cov @ directions) * directions).sum(axis=0)
+    return np.asarray(np.maximum(variance, 0.0) * (max(n_rows - 1, 1) / max(n_rows, 1)))
 
 
 def _ridge_weights(cov: NDArray[np.float64], alpha: float) -> NDArray[np.float64]:
@@ -84,14 +102,56 @@ def _ridge_weights(cov: NDArray[np.float64], alpha: float) -> NDArray[np.float64
     return np.asarray(precision / np.diag(precision))
 
 
+def _fold_moments(
+    S: NDArray[np.float64], fold: NDArray[np.int64], rows: NDArray[np.bool_], n_splits: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Rows, column sums and Gram matrix (``X.T @ X``) of each fold's ``rows`` of ``S``:
+    shapes (n_splits,), (n_splits, n) and (n_splits, n, n), summed over chunks of
+    :data:`COVARIANCE_CHUNK_ROWS` rows (no copy of a fold)."""
+    counts = np.zeros(n_splits)
+    sums = np.zeros((n_splits, S.shape[1]))
+    grams = np.zeros((n_splits, S.shape[1], S.shape[1]))
+    for start in range(0, len(S), COVARIANCE_CHUNK_ROWS):
+        stop = start + COVARIANCE_CHUNK_ROWS
+        block, block_fold, block_rows = S[start:stop], fold[start:stop], rows[start:stop]
+        for k in range(n_splits):
+            part = block[block_rows & (block_fold == k)]
+            counts[k] += len(part)
+            sums[k] += part.sum(axis=0)
+            grams[k] += part.T @ part
+    return counts, sums, grams
+
+
 def _held_out_squares(
-    fitted: NDArray[np.float64], held: NDArray[np.float64], alphas: tuple[float, ...]
+    counts: NDArray[np.float64],
+    sums: NDArray[np.float64],
+    grams: NDArray[np.float64],
+    k: int,
+    alphas: tuple[float, ...],
 ) -> NDArray[np.float64]:
-    """Summed squared held-out residuals of each signal predicted from the others, for each
-    penalty of ``alphas``, the model fitted on ``fitted`` (standardised rows): shape
-    (len(alphas), n_signals)."""
-    mean, _, cov = _centred_covariance(fitted)
-    return np.array([(((held - mean) @ _ridge_weights(cov, a)) ** 2).sum(axis=0) for a in alphas])
+    """Summed squared residuals of each signal predicted from the others on fold ``k``'s
+    rows, the model fitted on the other folds' (standardised rows, from
+    :func:`_fold_moments`), for each penalty of ``alphas``: shape (len(alphas), n_signals).
+
+    The residuals of rows ``x`` are ``(x - mean) @ W``; their squares summed over fold ``k``
+    are the diagonal of ``W.T @ H @ W``, with ``H`` the fold's scatter about the other folds'
+    mean: no row is visited again.
+    """
+    others = np.arange(len(counts)) != k
+    n = counts[others].sum()
+    mean = sums[others].sum(axis=0) / n
+    cov = (grams[others].sum(axis=0) - n * np.outer(mean, mean)) / max(n - 1, 1)
+    scatter = (
+        grams[k]
+        - np.outer(sums[k], mean)
+        - np.outer(mean, sums[k])
+        + counts[k] * np.outer(mean, mean)
+    )
+    out = []
+    for alpha in alphas:
+        weights = _ridge_weights(cov, alpha)
+        out.append(np.maximum(((scatter @ weights) * weights).sum(axis=0), 0.0))
+    return np.array(out)
 
 
 class ResidualDetector(PerStateMixin, BaseDetector):
@@ -170,7 +230,7 @@ class ResidualDetector(PerStateMixin, BaseDetector):
         if fold is None:
             self.alpha_ = FALLBACK_ALPHA if self.alpha == "auto" else float(self.alpha)
             return
-        S = Z[:, self._signals(Z.shape[1])]
+        S = self._signal_columns(Z)
         with_states = self.state_column is not None and S.shape[1] < Z.shape[1]
         keys = self._state_keys(Z) if with_states else np.zeros(len(Z))
         # (key, rows) of every model: the global one on every row (key None), each state's
@@ -185,11 +245,12 @@ class ResidualDetector(PerStateMixin, BaseDetector):
         for key, rows in own:
             squares = np.zeros((self.n_splits, len(alphas), S.shape[1]))
             counted = np.zeros(self.n_splits)
+            moments = _fold_moments(S, fold, rows, self.n_splits)
+            in_fold = moments[0]
             for k in range(self.n_splits):
-                fitted, held = (fold != k) & rows, (fold == k) & rows
-                if fitted.sum() >= 2 and held.any():
-                    squares[k] = _held_out_squares(S[fitted], S[held], alphas)
-                    counted[k] = held.sum()
+                if in_fold.sum() - in_fold[k] >= 2 and in_fold[k] > 0:
+                    squares[k] = _held_out_squares(*moments, k, alphas)
+                    counted[k] = in_fold[k]
             best = int(np.argmin(squares.sum(axis=(0, 2))))
             penalties[key] = alphas[best]
             self.held_out_sq_[key], self.held_out_rows_[key] = squares[:, best], counted
@@ -226,10 +287,10 @@ class ResidualDetector(PerStateMixin, BaseDetector):
     def _fit_one(
         self, S: NDArray[np.float64], state_key: float | None = None
     ) -> dict[str, NDArray[np.float64]]:
-        mean, D, cov = _centred_covariance(S)
+        mean, cov = _mean_and_covariance(S)
         weights = _ridge_weights(cov, self._penalty(state_key))
-        scale = self._scale((D @ weights).std(axis=0), state_key)
-        return {"mean": mean, "weights": weights / scale}
+        in_sample = np.sqrt(_spread_along(cov, weights, len(S)))  # residual s.d. on S
+        return {"mean": mean, "weights": weights / self._scale(in_sample, state_key)}
 
     @staticmethod
     def _squared_residuals(
@@ -299,9 +360,7 @@ class PCADetector(PerStateMixin, BaseDetector):
         self.min_state_rows = min_state_rows
 
     def _fit_one(self, S: NDArray[np.float64], state_key: float | None = None) -> dict[str, Any]:
-        mean = S.mean(axis=0)
-        D = S - mean
-        cov = D.T @ D / max(len(S) - 1, 1)
+        mean, cov = _mean_and_covariance(S)
         eigval, eigvec = np.linalg.eigh(cov)
         order = np.argsort(eigval)[::-1]
         eigval, eigvec = np.maximum(eigval[order], 0.0), eigvec[:, order]
@@ -314,11 +373,18 @@ class PCADetector(PerStateMixin, BaseDetector):
         k = max(1, min(k, n_features - 1 if n_features > 1 else 1))
         lam = np.maximum(eigval[:k], 1e-6 * max(total, 1.0))
         P = eigvec[:, :k]
-        model = {"mean": mean, "P": P, "lam": lam, "t2_mean": 1.0, "q_mean": 1.0}
-        t2, q = self._t2_q(model, S)
-        model["t2_mean"] = max(float(t2.mean()), 1e-6)
-        model["q_mean"] = max(float(q.mean()), 1e-6)
-        return model
+        # the training means of T² and Q, from the covariance: T²'s is the spread along each
+        # kept component over its lam, Q's the spread left off them
+        along = _spread_along(cov, eigvec, len(S))
+        t2_mean = float((along[:k] / lam).sum())
+        q_mean = float(along[k:].sum())
+        return {
+            "mean": mean,
+            "P": P,
+            "lam": lam,
+            "t2_mean": max(t2_mean, 1e-6),
+            "q_mean": max(q_mean, 1e-6),
+        }
 
     @staticmethod
     def _t2_q(model: dict[str, Any], S: NDArray[np.float64]) -> tuple[Any, Any]:

@@ -171,7 +171,9 @@ class BaseDetector(ThresholdedOutlierMixin, BaseEstimator):
         raise NotImplementedError
 
     def _standardise(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.clip((X - self.center_) / self.scale_, -CLIP_Z, CLIP_Z)
+        Z = X - self.center_  # one array of X's size, worked on in place
+        Z /= self.scale_
+        return np.clip(Z, -CLIP_Z, CLIP_Z, out=Z)
 
     def fit(self, X: ArrayLike, y: object = None) -> BaseDetector:
         """Fit on (mostly normal) rows in time order and calibrate the threshold.
@@ -217,7 +219,8 @@ class BaseDetector(ThresholdedOutlierMixin, BaseEstimator):
         fold = self._folds(Z.shape[0])
         if fold is None:
             return self._anomaly_core(self.state_, Z)
-        out = self._anomaly_core(self.state_, Z)  # for any fold left empty
+        out = np.zeros(Z.shape[0])
+        scored = np.zeros(Z.shape[0], dtype=bool)
         for k in range(self.n_splits):
             held = fold == k
             if held.any() and (~held).sum() >= 2:
@@ -227,6 +230,9 @@ class BaseDetector(ThresholdedOutlierMixin, BaseEstimator):
                 finally:
                     self._held_out_fold = None
                 out[held] = self._anomaly_core(model, Z[held])
+                scored |= held
+        if not scored.all():  # a fold left empty: the final model scores its rows
+            out[~scored] = self._anomaly_core(self.state_, Z[~scored])
         return out
 
     def anomaly(self, X: ArrayLike) -> NDArray[np.float64]:
@@ -318,6 +324,12 @@ class PerStateMixin:
             cols = cols[cols != self.state_column]
         return cols
 
+    def _signal_columns(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The signals of ``Z`` (every column but the state): ``Z`` itself, not a copy, when
+        there is no state column."""
+        cols = self._signals(Z.shape[1])
+        return Z if len(cols) == Z.shape[1] else Z[:, cols]
+
     def _state_keys(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.round(Z[:, self.state_column], 6)
 
@@ -350,7 +362,7 @@ class PerStateMixin:
         if self.state_column is not None and self.state_column >= Z.shape[1]:
             raise ValueError(f"state_column={self.state_column} but X has {Z.shape[1]} columns")
         cols = self._signals(Z.shape[1])
-        state: dict[str, Any] = {"global": self._fit_one(Z[:, cols]), "by_state": {}}
+        state: dict[str, Any] = {"global": self._fit_one(self._signal_columns(Z)), "by_state": {}}
         if self.state_column is not None and len(cols) < Z.shape[1]:
             keys = self._state_keys(Z)
             for key in map(float, self.own_states_):
@@ -363,7 +375,7 @@ class PerStateMixin:
     ) -> tuple[NDArray[np.float64], ...]:
         """``score(model, S_rows)`` (an array or a tuple of arrays) run on each state's rows
         with that state's model, put back in row order."""
-        S = Z[:, self._signals(Z.shape[1])]
+        S = self._signal_columns(Z)
         if not state["by_state"] or len(Z) == 0:
             result = score(state["global"], S)
             return result if isinstance(result, tuple) else (result,)

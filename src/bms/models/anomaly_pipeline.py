@@ -112,6 +112,11 @@ SCORE_CHUNK_CELLS = 2**18
 MIN_CHUNK_ROWS = 512
 
 
+#: Values of one column group's padded autocorrelation in :func:`decorrelation_rows` (8 M: a
+#: 64 MB spectrum).
+FFT_CHUNK_CELLS = 1 << 23
+
+
 def decorrelation_rows(values: NDArray[np.float64]) -> NDArray[np.float64]:
     """First lag at which each column's autocorrelation falls below :data:`DECORRELATION_ACF`.
 
@@ -130,14 +135,21 @@ def decorrelation_rows(values: NDArray[np.float64]) -> NDArray[np.float64]:
     out = np.ones(m)
     if n < 4:
         return out
-    centred = values - values.mean(axis=0)
-    power = (centred**2).sum(axis=0)
+    mean = values.mean(axis=0)
     size = 1 << int(np.ceil(np.log2(2 * n)))  # zero-padded: linear, not circular, correlation
-    spectrum = np.fft.rfft(centred, n=size, axis=0)
-    acov = np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=0)[: n // 2]
-    for j in np.flatnonzero(power > 1e-12 * (1.0 + np.abs(values).max(axis=0)) ** 2 * n):
-        below = np.flatnonzero(acov[:, j] / power[j] < DECORRELATION_ACF)
-        out[j] = below[0] if below.size else n
+    # a few columns at a time: the padded spectra of all of them at once would take 12 times
+    # the rows' memory (1.9 GB for 300,000 rows x 70 columns)
+    group = max(1, FFT_CHUNK_CELLS // size)
+    scale = (1.0 + np.abs(values).max(axis=0)) ** 2 * n
+    for first in range(0, m, group):
+        columns = slice(first, first + group)
+        centred = values[:, columns] - mean[columns]
+        power = (centred**2).sum(axis=0)
+        spectrum = np.fft.rfft(centred, n=size, axis=0)
+        acov = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=size, axis=0)[: n // 2]
+        for j in np.flatnonzero(power > 1e-12 * scale[columns]):
+            below = np.flatnonzero(acov[:, j] / power[j] < DECORRELATION_ACF)
+            out[first + j] = below[0] if below.size else n
     return out
 
 
@@ -330,18 +342,21 @@ class TimeSeriesDetector:
         return trailing_mean(values, max(1, self.window_rows // LEVEL_WINDOW_DIVISOR))
 
     def _features(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
-        levels = self._levels(values)
+        """Each signal's level (its change over the drift horizon for a slow one), then, with
+        ``differences``, its row-to-row difference: written into one array."""
+        n_rows, n_signals = values.shape
+        out = np.empty((n_rows, 2 * n_signals if self.differences else n_signals))
+        levels = out[:, :n_signals]
+        levels[:] = self._levels(values)
         if self.slow_mask_.any():
-            levels = levels.copy()
             change = lagged_change(levels[:, self.slow_mask_], self.drift_horizon_)
             # the first rows of a series have no history that far back: the typical training
             # change stands in, so they neither raise nor hide an alarm on that signal
             levels[:, self.slow_mask_] = np.where(np.isnan(change), self.drift_fill_, change)
-        if not self.differences:
-            return levels
-        diffs = np.zeros_like(values)
-        diffs[1:] = values[1:] - values[:-1]
-        return np.hstack([levels, diffs])
+        if self.differences:
+            out[:1, n_signals:] = 0.0
+            np.subtract(values[1:], values[:-1], out=out[1:, n_signals:])
+        return out
 
     def _smooth(self, anomaly: NDArray[np.float64]) -> NDArray[np.float64]:
         """Persistence: the trailing mean over a full window (missing history counted as 0)."""
@@ -413,6 +428,7 @@ class TimeSeriesDetector:
             with np.errstate(all="ignore"):
                 fill = np.nanmedian(np.where(np.isnan(change).all(axis=0), 0.0, change), axis=0)
             self.drift_fill_ = np.nan_to_num(fill, nan=0.0)
+            del levels, change  # a copy of the training rows each: not kept through the fit
         self.slow_signals_ = [
             s for s, slow in zip(self.signals_, self.slow_mask_, strict=True) if slow
         ]
