@@ -350,6 +350,12 @@ def detect(
             f"{len(profiled)} of {len(summary.features)} features follow the time of day in TRAIN "
             f"(first {profiled[0]!r}): each is judged against its usual value for the hour"
         )
+    if summary.point_features:
+        settings = ", ".join(map(repr, summary.setting_features))
+        typer.echo(
+            f"{len(summary.point_features)} of {len(summary.features)} features move with the "
+            f"operating point set by {settings}: each is judged against its usual value there"
+        )
 
 
 @evaluate_app.command("skab")

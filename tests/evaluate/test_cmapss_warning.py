@@ -27,13 +27,14 @@ def test_every_engine_is_warned_well_before_it_fails(dataset):
 def test_engines_flown_at_six_operating_points_are_still_warned(dataset):
     # FD001 made multi-condition like FD002: each cycle at one of six operating points, which
     # move the sensors ten times more than wear does; the detector is not told which columns
-    # are the settings (PyOD's IForest, same protocol: 75 % held, median lead 4 cycles)
+    # are the settings, and finds them (PyOD's IForest, same protocol: 75 % held, median lead
+    # 4 cycles; bms before the operating points: 97 % held, 58 cycles)
     frame = read_cmapss(dataset("cmapss") / "train_FD001.txt")
     (regimes,) = add_operating_regimes([frame[frame["unit"] <= 20]])
     figures, engines = fleet_warning(regimes)
     assert len(engines) == 20
-    assert figures["held_at_failure"] >= 90.0
-    assert figures["held_rul_median"] >= 40
+    assert figures["held_at_failure"] == 100.0
+    assert figures["held_rul_median"] >= 75  # as flown at one point (FD001: 91 cycles)
     assert figures["far"] < 25.0
 
 

@@ -126,6 +126,26 @@ def test_detect_names_the_features_judged_against_their_daily_profile(tmp_path, 
     assert "1 of 2 features follow the time of day in TRAIN (first 'room_temp')" in stdout
 
 
+def test_detect_names_the_features_judged_at_their_operating_point(tmp_path, rng, capsys):
+    # an engine flown at six altitudes (noisy settings), its temperature moving with them
+    altitudes = np.array([0.0, 10.0, 20.0, 25.0, 35.0, 42.0])
+    point = rng.integers(0, 6, 400)
+    frame = pd.DataFrame(
+        {
+            "cycle": np.arange(400),
+            "altitude": altitudes[point] + rng.normal(0, 0.002, 400),
+            "temperature": 600.0 + 3.0 * altitudes[point] + rng.normal(0, 0.5, 400),
+        }
+    )
+    args = detect_args(tmp_path, frame.iloc[:300], frame.iloc[300:])
+    code, stdout, err = run_cli([*args, "--time-column", "cycle"], capsys)
+    assert code == 0, err
+    assert (
+        "1 of 2 features move with the operating point set by 'altitude': each is judged "
+        "against its usual value there" in stdout
+    )
+
+
 def test_a_time_column_is_found_by_its_name_and_its_dates():
     frame = pd.DataFrame(
         {

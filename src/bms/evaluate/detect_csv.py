@@ -98,6 +98,10 @@ class DetectSummary:
     #: Features judged against their daily profile (no mode signal, TRAIN spans days and the
     #: profile predicts held-out TRAIN days: :attr:`TimeSeriesDetector.profiled_signals_`).
     profiled_features: tuple[str, ...] = ()
+    #: Features judged against their mean at the operating point, and the settings (and modes)
+    #: that set it (:attr:`TimeSeriesDetector.point_signals_`).
+    point_features: tuple[str, ...] = ()
+    setting_features: tuple[str, ...] = ()
     #: AHU rules that ran on TEST (empty when the columns name no AHU, or with rules off).
     rules_applied: tuple[str, ...] = ()
     #: TEST rows where a rule holds a confirmed fault, and how many of them only a rule flagged.
@@ -572,6 +576,8 @@ def run_detect(
         notes=tuple(notes),
         slow_features=tuple(model.slow_signals_),
         profiled_features=tuple(model.profiled_signals_),
+        point_features=tuple(model.point_signals_),
+        setting_features=tuple(model.setting_signals_),
         rules_applied=found.applied if found is not None else (),
         n_rule_rows=int(found.flags.sum()) if found is not None else 0,
         n_rule_only_rows=int(rule_only.sum()),

@@ -57,6 +57,7 @@ from bms.models.anomaly_regimes import (
     regime_thresholds,
 )
 from bms.models.daily_profile import DailyProfile
+from bms.models.operating_points import OperatingPoints
 
 __all__ = [
     "CONTRIBUTION_PREFIX",
@@ -282,6 +283,12 @@ class TimeSeriesDetector:
         against that profile (:class:`~bms.models.daily_profile.DailyProfile`): a fan speed
         at 3 a.m. is not judged as one at 10 a.m. With mode signals the operating regimes
         already carry the schedule (a profile counted it twice and raised false alarms).
+    operating_points : bool, default=True
+        When some signals are settings recorded with noise (a few tight clusters of values:
+        an engine's altitude and Mach number, a two-speed fan's speed), judge each other signal
+        whose means at the operating points predict held-out occasions against its mean at the
+        row's point (:class:`~bms.models.operating_points.OperatingPoints`); no daily profile
+        is then learnt.
 
     Attributes
     ----------
@@ -290,6 +297,11 @@ class TimeSeriesDetector:
     profiled_signals_ : list of str
         Signals judged against their daily profile (empty when ``daily_profiles`` is False or
         the training rows hold no profile).
+    point_signals_ : list of str
+        Signals judged against their mean at the operating point (empty without settings).
+    setting_signals_ : list of str
+        The settings, and modes, that define the operating point (empty when no signal is
+        judged against it).
     threshold_ : float
         Global threshold: smoothed raw anomaly at which ``score`` is 0.5 when there is a single
         operating regime.
@@ -314,6 +326,7 @@ class TimeSeriesDetector:
         drift_aware: bool = True,
         mode_models: bool = True,
         daily_profiles: bool = True,
+        operating_points: bool = True,
     ) -> None:
         if window_rows < 1:
             raise ValueError(f"window_rows must be >= 1, got {window_rows}")
@@ -326,6 +339,7 @@ class TimeSeriesDetector:
         self.drift_aware = drift_aware
         self.mode_models = mode_models
         self.daily_profiles = daily_profiles
+        self.operating_points = operating_points
 
     # -- features -------------------------------------------------------------------------
     def _impute(self, frame: pd.DataFrame) -> NDArray[np.float64]:
@@ -400,15 +414,30 @@ class TimeSeriesDetector:
         self.fill_values_ = np.nan_to_num(medians, nan=0.0)
         train = train.set_axis(self.signals_, axis=1)
         values = self._impute(train)
+        measured = np.array([len(np.unique(column)) > MAX_MODE_LEVELS for column in values.T])
+        # settings recorded with noise (an engine's altitude, a two-speed fan's speed): each
+        # signal is judged against its mean at the row's operating point
+        self.operating_points_ = OperatingPoints()
+        values = self.operating_points_.fit_transform(
+            values, measured, find_settings=self.operating_points
+        )
+        centred = self.operating_points_.centred_
+        self.point_signals_ = [s for s, kept in zip(self.signals_, centred, strict=True) if kept]
+        self.setting_signals_ = (
+            [self.signals_[j] for j in self.operating_points_.setting_columns_]
+            if self.point_signals_
+            else []
+        )
         # the time of day stands in for the operating mode when no signal gives it; with mode
-        # signals the regimes carry the schedule, and a profile would count it twice
+        # signals the regimes carry the schedule, and a profile would count it twice (so with
+        # settings: they carry the conditions)
         self.daily_profile_ = DailyProfile().fit(values, None)  # none, unless:
         if (
             self.daily_profiles
             and isinstance(train.index, pd.DatetimeIndex)
             and not find_mode_columns(values)[0]
+            and not self.point_signals_
         ):
-            measured = np.array([len(np.unique(column)) > MAX_MODE_LEVELS for column in values.T])
             values = self.daily_profile_.fit_transform(values, train.index, measured)
         self.profiled_signals_ = [
             s for s, kept in zip(self.signals_, self.daily_profile_.profiled_, strict=True) if kept
@@ -508,7 +537,8 @@ class TimeSeriesDetector:
         missing = [s for s in self.signals_ if s not in test.columns]
         if missing:
             raise KeyError(f"test frame lacks signals {missing}")
-        values = self.daily_profile_.transform(self._impute(test), test.index)
+        values = self.operating_points_.transform(self._impute(test))
+        values = self.daily_profile_.transform(values, test.index)
         bounds = segment_bounds(test.index, self.window_rows)
         regimes = self.regimes_.transform(values)
         X = self._with_regimes(per_segment(self._features, values, bounds), regimes)
