@@ -52,6 +52,7 @@ from bms.models.anomaly_regimes import (
     MAX_MODE_LEVELS,
     UNSEEN,
     OperatingRegimes,
+    distinct_values,
     find_mode_columns,
     modelled_regimes,
     regime_thresholds,
@@ -414,12 +415,15 @@ class TimeSeriesDetector:
         self.fill_values_ = np.nan_to_num(medians, nan=0.0)
         train = train.set_axis(self.signals_, axis=1)
         values = self._impute(train)
-        measured = np.array([len(np.unique(column)) > MAX_MODE_LEVELS for column in values.T])
+        # the distinct values of each column, found once: modes, settings and measured signals
+        # are told apart by them (the profiles below leave modes and settings as they are)
+        distinct = distinct_values(values)
+        measured = np.array([len(levels) > MAX_MODE_LEVELS for levels in distinct])
         # settings recorded with noise (an engine's altitude, a two-speed fan's speed): each
         # signal is judged against its mean at the row's operating point
         self.operating_points_ = OperatingPoints()
         values = self.operating_points_.fit_transform(
-            values, measured, find_settings=self.operating_points
+            values, measured, find_settings=self.operating_points, distinct=distinct
         )
         centred = self.operating_points_.centred_
         self.point_signals_ = [s for s, kept in zip(self.signals_, centred, strict=True) if kept]
@@ -435,7 +439,7 @@ class TimeSeriesDetector:
         if (
             self.daily_profiles
             and isinstance(train.index, pd.DatetimeIndex)
-            and not find_mode_columns(values)[0]
+            and not find_mode_columns(values, distinct)[0]
             and not self.point_signals_
         ):
             values = self.daily_profile_.fit_transform(values, train.index, measured)
@@ -461,7 +465,7 @@ class TimeSeriesDetector:
         self.slow_signals_ = [
             s for s, slow in zip(self.signals_, self.slow_mask_, strict=True) if slow
         ]
-        self.regimes_ = OperatingRegimes(self._transition_rows()).fit(values)
+        self.regimes_ = OperatingRegimes(self._transition_rows()).fit(values, distinct)
         self.mode_signals_ = self.regimes_.mode_names(self.signals_)
         train_regimes = self.regimes_.transform(values)
         X = per_segment(self._features, values, bounds)

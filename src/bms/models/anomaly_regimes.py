@@ -47,6 +47,7 @@ __all__ = [
     "MIN_MODE_LEVELS",
     "UNSEEN",
     "OperatingRegimes",
+    "distinct_values",
     "find_mode_columns",
     "modelled_regimes",
     "regime_thresholds",
@@ -70,21 +71,29 @@ UNSEEN = -1
 MIN_MODE_EPISODES = 3
 
 
+def distinct_values(values: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+    """The sorted distinct values of each column of ``values``: found once per fit, and passed
+    to each rule that asks (modes, settings, measured signals)."""
+    return [np.unique(column) for column in values.T]
+
+
 def find_mode_columns(
-    values: NDArray[np.float64],
+    values: NDArray[np.float64], distinct: Sequence[NDArray[np.float64]] | None = None
 ) -> tuple[list[int], list[NDArray[np.float64]]]:
     """Mode columns of ``values`` (n_rows, n_signals; imputed, no NaN) and their sorted values.
 
     A mode column takes :data:`MIN_MODE_LEVELS` to :data:`MAX_MODE_LEVELS` distinct values;
     with more than :data:`MAX_MODE_SIGNALS` of them, none counts (a single regime).
+    ``distinct``: :func:`distinct_values` of ``values``, when already found.
     """
+    if distinct is None:
+        distinct = distinct_values(values)
     columns: list[int] = []
     levels: list[NDArray[np.float64]] = []
-    for j in range(values.shape[1]):
-        distinct = np.unique(values[:, j])
-        if MIN_MODE_LEVELS <= len(distinct) <= MAX_MODE_LEVELS:
+    for j, column_values in enumerate(distinct):
+        if MIN_MODE_LEVELS <= len(column_values) <= MAX_MODE_LEVELS:
             columns.append(j)
-            levels.append(distinct)
+            levels.append(column_values)
     if len(columns) > MAX_MODE_SIGNALS:
         return [], []
     return columns, levels
@@ -111,9 +120,14 @@ class OperatingRegimes:
             raise ValueError(f"transition_rows must be >= 1, got {transition_rows}")
         self.transition_rows = transition_rows
 
-    def fit(self, values: NDArray[np.float64]) -> OperatingRegimes:
-        """Find the mode columns of ``values`` (n_rows, n_signals), imputed, no NaN."""
-        self.mode_columns_, self.mode_levels_ = find_mode_columns(values)
+    def fit(
+        self,
+        values: NDArray[np.float64],
+        distinct: Sequence[NDArray[np.float64]] | None = None,
+    ) -> OperatingRegimes:
+        """Find the mode columns of ``values`` (n_rows, n_signals), imputed, no NaN
+        (``distinct``: their :func:`distinct_values`, when already found)."""
+        self.mode_columns_, self.mode_levels_ = find_mode_columns(values, distinct)
         return self
 
     def mode_names(self, signals: Sequence[str]) -> list[str]:

@@ -25,10 +25,12 @@ would otherwise look like one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
-from bms.models.anomaly_regimes import MAX_MODE_LEVELS, find_mode_columns
+from bms.models.anomaly_regimes import MAX_MODE_LEVELS, distinct_values, find_mode_columns
 
 __all__ = [
     "MAX_POINT_LEVELS",
@@ -50,7 +52,9 @@ SPREAD_SHARE = 0.01
 MIN_OCCASIONS = 2
 
 
-def find_setting_levels(column: NDArray[np.float64]) -> NDArray[np.float64] | None:
+def find_setting_levels(
+    column: NDArray[np.float64], distinct: NDArray[np.float64] | None = None
+) -> NDArray[np.float64] | None:
     """The cluster centres of a setting column's training values, or None if not a setting.
 
     A setting's training values fall into more than :data:`MAX_MODE_LEVELS` and at most
@@ -64,8 +68,11 @@ def find_setting_levels(column: NDArray[np.float64]) -> NDArray[np.float64] | No
       quantised with a little float noise looks the same (SKAB's flow over its 400 training
       rows: 31.001, 32.000, 32.999 l/min), so they are not taken for settings; a two-speed
       fan's measured speed is not one either.
+
+    ``distinct``: the column's sorted distinct values, when already found.
     """
-    distinct = np.unique(column)
+    if distinct is None:
+        distinct = np.unique(column)
     if len(distinct) <= MAX_MODE_LEVELS:
         return None
     span = distinct[-1] - distinct[0]
@@ -116,13 +123,18 @@ class OperatingPoints:
         candidates: NDArray[np.bool_] | None = None,
         *,
         find_settings: bool = True,
+        distinct: Sequence[NDArray[np.float64]] | None = None,
     ) -> NDArray[np.float64]:
         """Learn the points of ``values`` (n_rows, n_signals; imputed, no NaN, rows in time
         order), and return the training values cross-fitted (module docstring).
 
         ``candidates`` limits the signals whose means may be removed (the settings themselves
         never are: they define the point). With ``find_settings`` False, nothing is learnt.
+        ``distinct``: the columns' :func:`~bms.models.anomaly_regimes.distinct_values`, when
+        already found.
         """
+        if distinct is None:
+            distinct = distinct_values(values)
         n_rows, n_signals = values.shape
         self.setting_columns_: list[int] = []
         self.setting_levels_: list[NDArray[np.float64]] = []
@@ -132,13 +144,13 @@ class OperatingPoints:
         self.centred_ = np.zeros(n_signals, dtype=bool)
         self.held_out_r2_ = np.full(n_signals, np.nan)
         for j in range(n_signals if find_settings else 0):
-            levels = find_setting_levels(values[:, j])
+            levels = find_setting_levels(values[:, j], distinct[j])
             if levels is not None:
                 self._add_setting(j, levels, values[:, j])
         if not self.setting_columns_:
             return values
         # with settings found, the modes (a status, a staged set point) are part of the point
-        for j, levels in zip(*find_mode_columns(values), strict=True):
+        for j, levels in zip(*find_mode_columns(values, distinct), strict=True):
             self._add_setting(j, levels, values[:, j])
         allowed = np.ones(n_signals, dtype=bool) if candidates is None else candidates.copy()
         allowed[self.setting_columns_] = False
