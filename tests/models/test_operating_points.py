@@ -95,3 +95,14 @@ def test_a_point_the_training_rows_never_hold_keeps_its_values(rng):
     assert out[0, 1] == 608.0  # no means learnt at 42 kft
     # at 10 kft, 588 K is the usual level (600 - 12): minus its point mean, the overall mean
     assert abs(out[1, 1] - train["temperature"].mean()) < 0.3
+
+
+def test_no_point_means_when_no_point_is_held_twice(rng):
+    # each altitude flown once, in one run of rows: nothing to hold out, nothing learnt
+    frame = flights(rng, 600, np.array([0.0, -12.0, 25.0, 40.0, -30.0, 8.0]))
+    frame = frame.sort_values("altitude", ignore_index=True)
+    points = OperatingPoints()
+    out = points.fit_transform(frame.to_numpy())
+    assert points.setting_columns_ == [0] and not points.centred_.any()
+    np.testing.assert_array_equal(out, frame.to_numpy())
+    np.testing.assert_array_equal(points.transform(frame.to_numpy()), frame.to_numpy())

@@ -94,6 +94,63 @@ def _occasions(point: NDArray[np.int64]) -> NDArray[np.int64]:
     return np.cumsum(starts) - 1
 
 
+def _held_out_point_means(
+    values: NDArray[np.float64], point: NDArray[np.int64]
+) -> tuple[
+    NDArray[np.int64],
+    NDArray[np.bool_],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+]:
+    """Each column's mean at each point, and the same without each row's own occasion.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_rows, n_columns)
+        The signals, rows in time order.
+    point : ndarray of shape (n_rows,)
+        Each row's point code.
+
+    Returns
+    -------
+    keys : ndarray of shape (n_points,)
+        The point codes, sorted.
+    learnt : ndarray of bool, shape (n_points,)
+        Points held on at least :data:`MIN_OCCASIONS` occasions.
+    means : ndarray of shape (n_points, n_columns)
+        Each point's mean of each column, minus the column's overall mean.
+    cross : ndarray of shape (n_rows, n_columns)
+        Each row's point mean (minus the overall mean) from the *other* occasions at its point;
+        0 at a point not learnt.
+    r2 : ndarray of shape (n_columns,)
+        R² of ``cross`` against each row's overall mean without its occasion (held-out
+        occasions, both ways).
+    """
+    y = values - values.mean(axis=0)
+    occasion = _occasions(point)
+    keys, point_of_row = np.unique(point, return_inverse=True)
+    occasion_point = point_of_row[np.r_[0, np.flatnonzero(np.diff(occasion)) + 1]]
+    learnt = np.bincount(occasion_point, minlength=len(keys)) >= MIN_OCCASIONS
+    point_sum = np.zeros((len(keys), y.shape[1]))
+    np.add.at(point_sum, point_of_row, y)
+    point_rows = np.bincount(point_of_row, minlength=len(keys)).astype(np.float64)
+    occasion_sum = np.zeros((occasion[-1] + 1, y.shape[1]))
+    np.add.at(occasion_sum, occasion, y)
+    occasion_rows = np.bincount(occasion).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        others_at_point = point_rows[point_of_row] - occasion_rows[occasion]
+        cross = (point_sum[point_of_row] - occasion_sum[occasion]) / others_at_point[:, None]
+        others = len(y) - occasion_rows[occasion]
+        overall = (y.sum(axis=0) - occasion_sum[occasion]) / others[:, None]
+    cross[~learnt[point_of_row]] = 0.0
+    point_error = ((y - cross) ** 2).sum(axis=0)
+    mean_error = ((y - np.nan_to_num(overall)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(mean_error > 0, 1.0 - point_error / mean_error, 0.0)
+    return keys, learnt, point_sum / point_rows[:, None], cross, r2
+
+
 class OperatingPoints:
     """Per-signal means at each operating point, kept where they predict held-out occasions.
 
@@ -135,7 +192,7 @@ class OperatingPoints:
         """
         if distinct is None:
             distinct = distinct_values(values)
-        n_rows, n_signals = values.shape
+        n_signals = values.shape[1]
         self.setting_columns_: list[int] = []
         self.setting_levels_: list[NDArray[np.float64]] = []
         self.setting_tolerances_: list[NDArray[np.float64]] = []
@@ -154,34 +211,13 @@ class OperatingPoints:
             self._add_setting(j, levels, values[:, j])
         allowed = np.ones(n_signals, dtype=bool) if candidates is None else candidates.copy()
         allowed[self.setting_columns_] = False
-        point = self.points(values)  # every training row is near its own cluster
-        occasion = _occasions(point)
-        keys, point_of_row = np.unique(point, return_inverse=True)
-        occasion_point = point_of_row[np.r_[0, np.flatnonzero(np.diff(occasion)) + 1]]
-        learnt = np.bincount(occasion_point, minlength=len(keys)) >= MIN_OCCASIONS
         columns = np.flatnonzero(allowed)
-        if not learnt.any() or not len(columns):
+        if not len(columns):
             return values
-        y = values[:, columns]
-        y = y - y.mean(axis=0)
-        point_sum = np.zeros((len(keys), len(columns)))
-        np.add.at(point_sum, point_of_row, y)
-        point_rows = np.bincount(point_of_row, minlength=len(keys)).astype(np.float64)
-        occasion_sum = np.zeros((occasion[-1] + 1, len(columns)))
-        np.add.at(occasion_sum, occasion, y)
-        occasion_rows = np.bincount(occasion).astype(np.float64)
-        # each row's point mean without its own occasion, and the overall mean without it
-        others = point_rows[point_of_row] - occasion_rows[occasion]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cross = (point_sum[point_of_row] - occasion_sum[occasion]) / others[:, None]
-        cross[~learnt[point_of_row]] = 0.0
-        overall = (y.sum(axis=0) - occasion_sum[occasion]) / (n_rows - occasion_rows[occasion])[
-            :, None
-        ]
-        point_error = ((y - cross) ** 2).sum(axis=0)
-        mean_error = ((y - overall) ** 2).sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(mean_error > 0, 1.0 - point_error / mean_error, 0.0)
+        point = self.points(values)  # every training row is near its own cluster
+        keys, learnt, means, cross, r2 = _held_out_point_means(values[:, columns], point)
+        if not learnt.any():
+            return values
         kept = r2 > 0.0
         self.held_out_r2_[columns] = r2
         if not kept.any():
@@ -189,7 +225,7 @@ class OperatingPoints:
         self.centred_[columns[kept]] = True
         self.point_keys_ = keys[learnt]
         self.point_means_ = np.zeros((len(self.point_keys_), n_signals))
-        self.point_means_[:, columns[kept]] = (point_sum / point_rows[:, None])[learnt][:, kept]
+        self.point_means_[:, columns[kept]] = means[learnt][:, kept]
         out = values.copy()
         out[:, columns[kept]] -= cross[:, kept]
         return out
