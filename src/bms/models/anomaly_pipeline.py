@@ -285,8 +285,8 @@ class TimeSeriesDetector:
         at 3 a.m. is not judged as one at 10 a.m. With mode signals the operating regimes
         already carry the schedule (a profile counted it twice and raised false alarms).
     operating_points : bool, default=True
-        When some signals are settings recorded with noise (a few tight clusters of values:
-        an engine's altitude and Mach number, a two-speed fan's speed), judge each other signal
+        When some signals are settings recorded with noise (4 to 8 tight clusters of values:
+        an engine's altitude and Mach number, a chiller's load stages), judge each other signal
         whose means at the operating points predict held-out occasions against its mean at the
         row's point (:class:`~bms.models.operating_points.OperatingPoints`); no daily profile
         is then learnt.
@@ -419,7 +419,7 @@ class TimeSeriesDetector:
         # are told apart by them (the profiles below leave modes and settings as they are)
         distinct = distinct_values(values)
         measured = np.array([len(levels) > MAX_MODE_LEVELS for levels in distinct])
-        # settings recorded with noise (an engine's altitude, a two-speed fan's speed): each
+        # settings recorded with noise (an engine's altitude, a chiller's load stages): each
         # signal is judged against its mean at the row's operating point
         self.operating_points_ = OperatingPoints()
         values = self.operating_points_.fit_transform(

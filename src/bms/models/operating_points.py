@@ -1,14 +1,14 @@
 """Operating points: each signal's usual level at each set of conditions it runs at.
 
 Some equipment runs at a few discrete conditions that its telemetry records with noise: an
-engine flown at six altitude / Mach settings (C-MAPSS FD002), a two-speed fan's measured speed,
-a chiller's staged load. Every signal moves with the operating point, far more than with wear,
-so a detector that compares each row with the training rows as a whole sees the points, not the
-faults. :class:`OperatingPoints` finds the *setting* columns without being told which they are
+engine flown at six altitude / Mach settings (C-MAPSS FD002), a chiller's load stages. Every
+signal moves with the operating point, far more than with wear, so a detector that compares
+each row with the training rows as a whole sees the points, not the faults.
+:class:`OperatingPoints` finds the *setting* columns without being told which they are
 (:func:`find_setting_levels`: a column whose training values fall into a few tight clusters,
 far apart), gives each row its point (the combination of its settings' clusters, and of its
-mode signals' values when there are settings), and removes
-from each other signal its mean at that point; the detector then judges what is left.
+mode signals' values when there are settings), and removes from each other signal its mean at
+that point; the detector then judges what is left.
 
 As for daily profiles (:mod:`bms.models.daily_profile`), a signal keeps its point means only
 where they predict *occasions they were not fitted on* (runs of consecutive rows at one point)
