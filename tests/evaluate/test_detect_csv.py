@@ -415,6 +415,26 @@ def test_an_exports_error_cells_are_read_as_missing_and_reported(csvs, capsys):
     assert len(pd.read_csv(out)) == 400 and "trained on 600 rows x 2 features" in stdout
 
 
+def test_a_logger_s_nan_cells_are_missing_readings_not_words(tmp_path, rng, capsys):
+    # data loggers write NAN (upper case, unknown to pandas) while a sensor is off: here the
+    # supply air temperature, off 16 hours a day
+    n = 2_000
+    times = pd.date_range("2026-03-02", periods=n, freq="15min")
+    on = (times.hour >= 7) & (times.hour < 15)
+    frame = pd.DataFrame(
+        {
+            "TIMESTAMP": times.astype(str),
+            "supply_temp": np.where(on, 12.8 + rng.normal(0, 0.2, n), np.nan),
+            "fan": on.astype(int),
+        }
+    )
+    args = detect_args(tmp_path, frame, frame, na_rep="NAN")
+    assert "NAN" in (tmp_path / "tr.csv").read_text()
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "trained on 2,000 rows x 2 features" in stdout
+
+
 def test_a_french_export_reads_with_its_decimal_comma_and_horodatage(tmp_path, rng, capsys):
     # what a French BMS or spreadsheet writes: ';' between fields, ',' before the decimals,
     # a UTF-8 byte-order mark and the time column called 'Horodatage'

@@ -36,6 +36,7 @@ from bms.models.detection_params import DetectionParams
 
 __all__ = [
     "MIN_TRAIN_ROWS",
+    "MISSING_CELLS",
     "DetectSummary",
     "find_time_column",
     "median_step",
@@ -68,6 +69,11 @@ _DECIMAL_COMMA = r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?"
 #: offline) are read as missing and reported. A column of words other than two-state ones
 #: (``heating``/``cooling``, a site name) fails on every cell.
 MAX_BAD_CELL_SHARE = 0.5
+#: Cells read as missing readings, besides pandas' own (``NaN``, ``NULL``, ``N/A``, an empty
+#: cell...): the spellings of exports that pandas does not know, such as the ``NAN`` that
+#: data loggers (Campbell Scientific) and ORNL's flexible research platform write while a fan
+#: is off. Without them a sensor offline most of the time is refused as a column of words.
+MISSING_CELLS = ("NAN", "Nan", "NONE", "none", "Null", "-", "--", "---")
 #: A time column with more unreadable cells than this share is not read as times (the rows are
 #: then one stretch, and the AHU rules, which need times, do not run).
 MAX_BAD_TIME_SHARE = 0.01
@@ -116,7 +122,7 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
     if not path.is_file():
         raise SchemaError(f"{path}: file not found")
     try:
-        frame = pd.read_csv(path, sep=sep, skipinitialspace=True)
+        frame = pd.read_csv(path, sep=sep, skipinitialspace=True, na_values=list(MISSING_CELLS))
     except pd.errors.EmptyDataError:
         raise SchemaError(f"{path}: file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
