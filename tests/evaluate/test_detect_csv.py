@@ -415,6 +415,25 @@ def test_an_exports_error_cells_are_read_as_missing_and_reported(csvs, capsys):
     assert len(pd.read_csv(out)) == 400 and "trained on 600 rows x 2 features" in stdout
 
 
+def test_excel_s_separator_line_is_read_and_a_title_above_the_header_explained(
+    csvs, tmp_path, capsys
+):
+    train, test, out = csvs  # ';'-separated
+    hinted = tmp_path / "hinted.csv"
+    hinted.write_text("sep=;\n" + train.read_text())
+    args = ["detect", "--train", str(hinted), "--test", str(test), "--out", str(out)]
+    code, stdout, err = run_cli([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert "trained on" in stdout and "x 2 features" in stdout
+    assert "the first line says 'sep=;'; pass --sep ';'" in error_of(args, capsys)
+    frame = pd.read_csv(train, sep=";").drop(columns="site")
+    args = detect_args(tmp_path, frame, frame)  # ','-separated
+    titled = Path(args[2])
+    titled.write_text("Besancon AHU 1\nExported 2026-01-05\n" + titled.read_text())
+    err = error_of(args, capsys)
+    assert "do lines before the header hold a title or metadata? remove them" in err
+
+
 def test_a_logger_s_nan_cells_are_missing_readings_not_words(tmp_path, rng, capsys):
     # data loggers write NAN (upper case, unknown to pandas) while a sensor is off: here the
     # supply air temperature, off 16 hours a day

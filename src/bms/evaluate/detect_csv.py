@@ -117,16 +117,39 @@ class DetectSummary:
     episodes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EPISODE_COLUMNS))
 
 
+def _separator_hint(path: Path) -> str | None:
+    """The separator named by a first line ``sep=;`` (Excel writes one, and reads it), if any."""
+    with path.open("rb") as file:
+        first = file.readline(64).decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+    found = re.fullmatch(r'"?sep=(.)"?', first)
+    return found.group(1) if found else None
+
+
 def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
-    """Read a CSV, refusing a missing or empty file with a one-line error."""
+    """Read a CSV, refusing a missing or empty file with a one-line error.
+
+    A first line ``sep=;`` (Excel's) is skipped when it names ``sep``, and refused with the
+    fix when it names another separator.
+    """
     if not path.is_file():
         raise SchemaError(f"{path}: file not found")
+    hint = _separator_hint(path)
+    if hint is not None and hint != sep:
+        raise SchemaError(f"{path}: the first line says 'sep={hint}'; pass --sep '{hint}'")
     try:
-        frame = pd.read_csv(path, sep=sep, skipinitialspace=True, na_values=list(MISSING_CELLS))
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            skipinitialspace=True,
+            na_values=list(MISSING_CELLS),
+            skiprows=1 if hint is not None else None,
+        )
     except pd.errors.EmptyDataError:
         raise SchemaError(f"{path}: file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        if re.search(r"Expected \d+ fields in line \d+, saw \d+", reason):
+            reason += " (do lines before the header hold a title or metadata? remove them)"
         raise SchemaError(f"{path}: cannot parse as CSV with sep={sep!r}: {reason}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame.columns) == 1:
