@@ -434,6 +434,32 @@ def test_excel_s_separator_line_is_read_and_a_title_above_the_header_explained(
     assert "do lines before the header hold a title or metadata? remove them" in err
 
 
+@pytest.mark.parametrize("names", [("Date", "Heure"), ("Date", "Time"), ("Day", "Hour")])
+def test_dates_and_times_of_day_in_two_columns_make_one_time(names, tmp_path, rng, capsys):
+    # "Date;Heure;...": a French front end's export; the room swings with the time of day, so
+    # the detector learns its daily profile only if the two columns are read as one time
+    date, hour = names
+    times = pd.date_range("2026-03-02", periods=7 * 288, freq="5min")
+    swing = 3 * np.sin(2 * np.pi * (times.hour + times.minute / 60 - 9) / 24)
+    frame = pd.DataFrame(
+        {
+            date: times.strftime("%d/%m/%Y"),
+            hour: times.strftime("%H:%M:%S"),
+            "T_ambiance": 20 + swing + rng.normal(0, 0.3, len(times)),
+        }
+    )
+    args = detect_args(tmp_path, frame.iloc[:1440], frame.iloc[1440:], sep=";", decimal=",")
+    code, stdout, err = run_cli([*args, "--sep", ";"], capsys)
+    assert code == 0, err
+    assert "trained on 1,440 rows x 1 features" in stdout
+    assert "1 of 1 features follow the time of day in TRAIN" in stdout
+    assert pd.read_csv(args[-1])["time"].iloc[0] == "07/03/2026 00:00:00"
+    # the TEST file must hold the time of day too
+    frame.iloc[1440:].drop(columns=hour).to_csv(args[4], sep=";", decimal=",", index=False)
+    err = error_of([*args, "--sep", ";"], capsys)
+    assert f"column {hour!r}" in err and "is missing" in err
+
+
 def test_a_logger_s_nan_cells_are_missing_readings_not_words(tmp_path, rng, capsys):
     # data loggers write NAN (upper case, unknown to pandas) while a sensor is off: here the
     # supply air temperature, off 16 hours a day

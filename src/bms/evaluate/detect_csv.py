@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +46,7 @@ __all__ = [
     "read_wide_csv",
     "run_detect",
     "saved_index_column",
+    "split_date_time",
 ]
 
 logger = logging.getLogger(__name__)
@@ -168,7 +169,8 @@ def find_time_column(frame: pd.DataFrame) -> str | None:
     """The time column, or None (rows are then the index).
 
     A column named like time/datetime/timestamp/date; else one whose name contains such a word
-    and whose cells read as dates; else a first column with no header name whose cells read as
+    (or heure, jour, day, hour) and whose cells read as dates; else a first column with no
+    header name whose cells read as
     dates: a time index saved by ``DataFrame.to_csv``, which pandas reads back as
     ``Unnamed: 0``.
     """
@@ -177,12 +179,51 @@ def find_time_column(frame: pd.DataFrame) -> str | None:
         if name in by_lower:
             return by_lower[name]
     for col in frame.columns:
-        named = re.search(r"(time|date|horodat|heure)", col, flags=re.IGNORECASE)
+        named = re.search(r"(time|date|horodat|heure|jour|day|hour)", col, flags=re.IGNORECASE)
         if named and _reads_as_dates(frame[col]):
             return str(col)
     first = str(frame.columns[0]) if len(frame.columns) else ""
     if first == "Unnamed: 0" and _reads_as_dates(frame[first]):
         return first
+    return None
+
+
+#: A cell that holds a time of day only: ``07:05``, ``07:05:30``, ``07:05:30.250``.
+_TIME_OF_DAY = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?"
+
+
+def _times_of_day(column: pd.Series) -> bool:
+    """Whether a column's first 50 cells are times of day, 90 % of them at least."""
+    cells = column.dropna().astype(str).str.strip().head(50)
+    return bool(len(cells)) and bool(cells.str.fullmatch(_TIME_OF_DAY).mean() > 0.9)
+
+
+def split_date_time(frame: pd.DataFrame, time_column: str) -> tuple[str, str] | None:
+    """``(date column, time-of-day column)`` when the rows' times are split in two, else None.
+
+    Many exports (French BMS front ends above all) write ``Date;Heure;...``: the dates in one
+    column, the times of day in another. Whichever of the two ``time_column`` is, its partner
+    is a column named like the other half (date/jour/day, or time/heure/hour) whose cells are
+    dates without a time (no ``:``), or times of day (:data:`_TIME_OF_DAY`).
+    """
+
+    def dates_only(column: pd.Series) -> bool:
+        cells = column.dropna().astype(str).head(50)
+        return bool(len(cells)) and not cells.str.contains(":").any() and _reads_as_dates(column)
+
+    def partner(pattern: str, test: Callable[[pd.Series], bool]) -> str | None:
+        for col in frame.columns:
+            named = re.search(pattern, str(col), re.IGNORECASE)
+            if col != time_column and named and test(frame[col]):
+                return str(col)
+        return None
+
+    if _times_of_day(frame[time_column]):
+        dates = partner(r"(date|jour|day)", dates_only)
+        return (dates, time_column) if dates is not None else None
+    if dates_only(frame[time_column]):
+        hours = partner(r"(time|heure|hour)", _times_of_day)
+        return (time_column, hours) if hours is not None else None
     return None
 
 
@@ -506,6 +547,17 @@ def run_detect(
     tcol = time_column if time_column is not None else find_time_column(train)
     if tcol is not None and tcol not in test.columns:
         raise SchemaError(f"{test_path}: time column {tcol!r} (found in TRAIN) is missing")
+    split = split_date_time(train, tcol) if tcol is not None else None
+    if split is not None:  # dates and times of day in two columns: one time, "date time"
+        tcol, hours = split
+        for name in split:
+            if name not in test.columns:
+                raise SchemaError(f"{test_path}: column {name!r} (TRAIN's times) is missing")
+        for frame in (train, test):
+            frame[tcol] = (
+                frame[tcol].astype(str).str.strip() + " " + frame[hours].astype(str).str.strip()
+            )
+        ignore = [*ignore, hours]
     index_col = saved_index_column(train)
     if index_col == tcol or index_col not in test.columns:
         index_col = None
