@@ -146,6 +146,27 @@ def test_detect_names_the_features_judged_at_their_operating_point(tmp_path, rng
     )
 
 
+@pytest.mark.parametrize(
+    ("cells", "first", "last"),
+    [
+        # a day above 12 says day first: the first twelve days are not read as months
+        (["01/03/2026 00:00", "02/03/2026 00:00", "13/03/2026 00:00"], "2026-03-01", "2026-03-13"),
+        # a second field above 12 says month first (LBNL's)
+        (["8/28/2007 0:00", "12/1/2007 13:00"], "2007-08-28", "2007-12-01"),
+        # all ambiguous: the reading that spans days, not months
+        (["01/03/2026 00:00", "01/03/2026 12:00", "02/03/2026 00:00"], "2026-03-01", "2026-03-02"),
+        (["8/1/2007 0:00", "8/2/2007 0:00", "8/3/2007 0:00"], "2007-08-01", "2007-08-03"),
+        # one day only: dots are Europe's, day first
+        (["05.03.2026 10:00", "05.03.2026 11:00"], "2026-03-05", "2026-03-05"),
+        # ISO dates are never turned around
+        (["2026-03-01T00:00Z", "2026-03-02T00:00Z"], "2026-03-01", "2026-03-02"),
+    ],
+)
+def test_dates_are_read_day_first_or_month_first_for_the_whole_column(cells, first, last):
+    times = parse_times(pd.Series(cells))
+    assert str(times[0].date()) == first and str(times[-1].date()) == last
+
+
 def test_a_time_column_is_found_by_its_name_and_its_dates():
     frame = pd.DataFrame(
         {

@@ -370,16 +370,52 @@ def _epoch_times(values: pd.Series) -> pd.DatetimeIndex | None:
     return None
 
 
+#: A date written day and month first, in either order: ``05/03/2026``, ``5.3.26``, ``3-5-2026``.
+_DAY_MONTH = r"^\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-]\d{2,4}(?!\d)"
+
+
+def _to_utc(values: pd.Series, *, dayfirst: bool) -> pd.Series:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # format inference, per-element parsing
+        return pd.to_datetime(values, errors="coerce", utc=True, format="mixed", dayfirst=dayfirst)
+
+
+def _day_first(values: pd.Series) -> bool:
+    """Whether a column's ``nn/nn/yyyy`` dates put the day first.
+
+    Read element by element, ``01/03/2026`` is January 3 and ``13/03/2026`` March 13: a French
+    file's first twelve days of each month would land in other months. A first field above 12
+    (with none in the second) says day first, a second field above 12 month first (LBNL:
+    ``8/28/2007``). When every date is ambiguous (the first twelve days of a month), the
+    reading that spans less time: twelve consecutive days read the other way span eleven
+    months; and on a tie (one day), day first for dates written with dots (``05.03.2026``:
+    Europe's way), else month first (pandas').
+    """
+    dates = values.dropna().astype(str).str.slice(0, 10).unique()
+    fields = pd.Series(dates).str.extract(_DAY_MONTH).dropna()
+    if fields.empty:
+        return False
+    first, second = int(fields[0].astype(int).max()), int(fields[2].astype(int).max())
+    if first > 12 or second > 12:
+        return first > 12 >= second
+    spans = {}
+    for dayfirst in (False, True):
+        times = pd.DatetimeIndex(_to_utc(values, dayfirst=dayfirst).dropna())
+        spans[dayfirst] = times.max() - times.min() if len(times) else pd.Timedelta(0)
+    if spans[True] != spans[False]:
+        return bool(spans[True] < spans[False])
+    return bool((fields[1] == ".").all())
+
+
 def parse_times(values: pd.Series) -> pd.DatetimeIndex | None:
     """A time column's cells as UTC times (naive ones taken as UTC; numbers as Unix times in
     seconds, milliseconds, microseconds or nanoseconds when they all fall between 2001 and
     2096 in one of those units), or None if they are not dates and times (row numbers, say,
-    or more than 1 % unreadable cells)."""
+    or more than 1 % unreadable cells). Dates written ``nn/nn/yyyy`` are read day first or
+    month first for the whole column (:func:`_day_first`)."""
     if pd.api.types.is_numeric_dtype(values):
         return _epoch_times(values)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # format inference, per-element parsing
-        parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    parsed = _to_utc(values, dayfirst=_day_first(values))
     if parsed.isna().mean() > MAX_BAD_TIME_SHARE:
         return None
     return pd.DatetimeIndex(parsed.ffill().bfill())
