@@ -407,15 +407,15 @@ def _day_first(values: pd.Series) -> bool:
     return bool((fields[1] == ".").all())
 
 
-def parse_times(values: pd.Series) -> pd.DatetimeIndex | None:
+def parse_times(values: pd.Series, dayfirst: bool | None = None) -> pd.DatetimeIndex | None:
     """A time column's cells as UTC times (naive ones taken as UTC; numbers as Unix times in
     seconds, milliseconds, microseconds or nanoseconds when they all fall between 2001 and
     2096 in one of those units), or None if they are not dates and times (row numbers, say,
     or more than 1 % unreadable cells). Dates written ``nn/nn/yyyy`` are read day first or
-    month first for the whole column (:func:`_day_first`)."""
+    month first for the whole column: as ``dayfirst`` says, else as :func:`_day_first` finds."""
     if pd.api.types.is_numeric_dtype(values):
         return _epoch_times(values)
-    parsed = _to_utc(values, dayfirst=_day_first(values))
+    parsed = _to_utc(values, dayfirst=_day_first(values) if dayfirst is None else dayfirst)
     if parsed.isna().mean() > MAX_BAD_TIME_SHARE:
         return None
     return pd.DatetimeIndex(parsed.ffill().bfill())
@@ -634,7 +634,9 @@ def run_detect(
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
-        t_train, t_test = parse_times(train[tcol]), parse_times(test[tcol])
+        # one order of day and month for both files: a TEST of one ambiguous day reads as TRAIN
+        dayfirst = _day_first(pd.concat([train[tcol], test[tcol]], ignore_index=True))
+        t_train, t_test = parse_times(train[tcol], dayfirst), parse_times(test[tcol], dayfirst)
         if t_train is not None and t_test is not None:
             # the time of day on the site's clock (daily profiles), the order of UTC's
             clock_train, utc_train = site_clock(train[tcol], t_train, timezone)
