@@ -419,12 +419,14 @@ class TimeSeriesDetector:
         # are told apart by them (the profiles below leave modes and settings as they are)
         distinct = distinct_values(values)
         measured = np.array([len(levels) > MAX_MODE_LEVELS for levels in distinct])
+        modes = find_mode_columns(values, distinct)
         # settings recorded with noise (an engine's altitude, a chiller's load stages): each
         # signal is judged against its mean at the row's operating point
         self.operating_points_ = OperatingPoints()
         values = self.operating_points_.fit_transform(
             values, measured, find_settings=self.operating_points, distinct=distinct
         )
+        del distinct  # a measured signal's distinct values are as many as its rows
         centred = self.operating_points_.centred_
         self.point_signals_ = [s for s, kept in zip(self.signals_, centred, strict=True) if kept]
         self.setting_signals_ = (
@@ -439,7 +441,7 @@ class TimeSeriesDetector:
         if (
             self.daily_profiles
             and isinstance(train.index, pd.DatetimeIndex)
-            and not find_mode_columns(values, distinct)[0]
+            and not modes[0]
             and not self.point_signals_
         ):
             values = self.daily_profile_.fit_transform(values, train.index, measured)
@@ -465,7 +467,7 @@ class TimeSeriesDetector:
         self.slow_signals_ = [
             s for s, slow in zip(self.signals_, self.slow_mask_, strict=True) if slow
         ]
-        self.regimes_ = OperatingRegimes(self._transition_rows()).fit(values, distinct)
+        self.regimes_ = OperatingRegimes(self._transition_rows()).fit(values, modes)
         self.mode_signals_ = self.regimes_.mode_names(self.signals_)
         train_regimes = self.regimes_.transform(values)
         X = per_segment(self._features, values, bounds)

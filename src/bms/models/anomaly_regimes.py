@@ -123,11 +123,13 @@ class OperatingRegimes:
     def fit(
         self,
         values: NDArray[np.float64],
-        distinct: Sequence[NDArray[np.float64]] | None = None,
+        modes: tuple[list[int], list[NDArray[np.float64]]] | None = None,
     ) -> OperatingRegimes:
         """Find the mode columns of ``values`` (n_rows, n_signals), imputed, no NaN
-        (``distinct``: their :func:`distinct_values`, when already found)."""
-        self.mode_columns_, self.mode_levels_ = find_mode_columns(values, distinct)
+        (``modes``: :func:`find_mode_columns` of them, when already found)."""
+        self.mode_columns_, self.mode_levels_ = (
+            modes if modes is not None else find_mode_columns(values)
+        )
         return self
 
     def mode_names(self, signals: Sequence[str]) -> list[str]:
