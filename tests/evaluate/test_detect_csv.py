@@ -13,7 +13,6 @@ from bms.cli import main
 from bms.evaluate.detect_csv import (
     MIN_TRAIN_ROWS,
     find_time_column,
-    numeric_columns,
     outside_training_range,
     parse_times,
 )
@@ -482,28 +481,19 @@ def test_dates_and_times_of_day_in_two_columns_make_one_time(names, tmp_path, rn
     assert f"column {hour!r}" in err and "is missing" in err
 
 
-@pytest.mark.parametrize(
-    ("cells", "decimal_comma", "values"),
-    [
-        (["1,008.2", "12,345", "-1,000,000.5", "7.5"], False, [1008.2, 12345, -1000000.5, 7.5]),
-        (["1 008,2", "1\u202f014,5", "1\u00a0019", "7,5"], True, [1008.2, 1014.5, 1019, 7.5]),
-        (["1'008.2", "12'345"], False, [1008.2, 12345]),
-    ],
-)
-def test_thousands_grouped_as_exports_write_them_read_as_numbers(cells, decimal_comma, values):
-    frame = pd.DataFrame({"energy_kwh": cells})
-    numbers, notes = numeric_columns(
-        frame, ["energy_kwh"], Path("x.csv"), decimal_comma=decimal_comma
+def test_units_written_in_the_cells_are_read_and_named(tmp_path, rng, capsys):
+    # a Desigo-style export: each value with its unit
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2026-03-02", periods=300, freq="5min").astype(str),
+            "supply": [f"{v:.1f} °C" for v in 18 + rng.normal(0, 0.3, 300)],
+            "valve": [f"{v:.0f} %" for v in 40 + rng.normal(0, 3, 300)],
+        }
     )
-    np.testing.assert_allclose(numbers["energy_kwh"], values)
-    assert notes == []
-
-
-def test_a_comma_is_a_thousands_group_only_where_the_decimal_mark_is_a_point():
-    # with ';' as field separator, "1,008" is 1.008 (a decimal comma), not 1008
-    frame = pd.DataFrame({"p": ["1,008", "2,5"]})
-    numbers, _ = numeric_columns(frame, ["p"], Path("x.csv"), decimal_comma=True)
-    np.testing.assert_allclose(numbers["p"], [1.008, 2.5])
+    code, stdout, err = run_cli(detect_args(tmp_path, frame, frame), capsys)
+    assert code == 0, err
+    assert "trained on 300 rows x 2 features" in stdout
+    assert "'supply' in '°C', 'valve' in '%': read without the unit written in the cells" in err
 
 
 def test_a_logger_s_nan_cells_are_missing_readings_not_words(tmp_path, rng, capsys):

@@ -30,6 +30,7 @@ from bms.errors import SchemaError
 from bms.evaluate.detect_clock import check_timezone, site_clock
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_rules import ahu_rule_flags
+from bms.evaluate.number_cells import read_number_cells
 from bms.evaluate.state_words import read_state_words, text_values
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
 from bms.models.detection_params import DetectionParams
@@ -62,17 +63,6 @@ TIME_NAMES = (
 _LABEL_NAME = (
     r"(.*ground.?truth.*|labels?|anomal(y|ies)|changepoints?|target|is_?fault|fault_?label)"
 )
-#: A cell written with a decimal comma (``21,5``; French and most European exports, whose
-#: field separator is then ``;``).
-_DECIMAL_COMMA = r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?"
-#: A number written with its thousands grouped: ``1,008.2`` (the US way), ``1 008,2`` (France's,
-#: with a space, a no-break space or a narrow one), ``1'008.2`` (Switzerland's). The groups'
-#: separators, then the number with a decimal point, or with a decimal comma.
-_GROUPS = {False: "[,\u00a0\u202f ']", True: "[\u00a0\u202f ']"}
-_GROUPED = {
-    False: r"[+-]?\d{1,3}(?:[,\u00a0\u202f ']\d{3})+(?:\.\d+)?",
-    True: r"[+-]?\d{1,3}(?:[\u00a0\u202f ']\d{3})+(?:,\d+)?",
-}
 #: A column is a feature when at most this share of its non-empty cells fail to parse as
 #: numbers; its other cells (an export's ``#VALUE!``, ``ERR``, ``--`` while a sensor was
 #: offline) are read as missing and reported. A column of words other than two-state ones
@@ -272,13 +262,16 @@ def numeric_columns(
     ``Marche``/``Arrêt``: :mod:`bms.evaluate.state_words`) reads as 1/0, with one note per file
     naming such columns. A column is refused (SchemaError naming it, and ``fix``) when more than
     :data:`MAX_BAD_CELL_SHARE` of its non-empty cells are not numbers; infinities become NaN.
-    With ``decimal_comma`` (the field separator is not a comma), ``21,5`` reads as 21.5;
-    thousands grouped the way the decimal mark goes with read too (``1,008.2``, ``1 008,2``).
+    Number cells are read as exports write them (:mod:`bms.evaluate.number_cells`): with
+    ``decimal_comma`` (the field separator is not a comma) ``21,5`` reads as 21.5; thousands
+    grouped the way the decimal mark goes with (``1,008.2``, ``1 008,2``) and a unit after the
+    number (``21.5 °C``, one per column, named in a note) read too.
     """
     out = {}
     bad = []
     unreadable: list[tuple[str, int, object, int]] = []  # column, how many, first, its row
     stated = []
+    units: list[tuple[str, str]] = []
     for col in columns:
         series = frame[col]
         if series.dtype == bool:
@@ -287,16 +280,10 @@ def numeric_columns(
         if states is not None:
             series = states
             stated.append(col)
-        converted = pd.to_numeric(series, errors="coerce").astype(np.float64)
+        converted, unit = read_number_cells(series, decimal_comma=decimal_comma)
+        if unit is not None:
+            units.append((col, unit))
         failed = converted.isna() & series.notna()
-        if decimal_comma and failed.any():
-            text = series[failed].astype(str).str.strip()
-            text = text.where(text.str.fullmatch(_DECIMAL_COMMA))
-            converted[failed] = pd.to_numeric(text.str.replace(",", "."), errors="coerce")
-            failed = converted.isna() & series.notna()
-        if failed.any():
-            converted[failed] = _grouped_numbers(series[failed], decimal_comma=decimal_comma)
-            failed = converted.isna() & series.notna()
         n_failed = int(failed.sum())
         if n_failed > MAX_BAD_CELL_SHARE * max(int(series.notna().sum()), 1):
             bad.append(col)
@@ -311,6 +298,9 @@ def numeric_columns(
             f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}{shown}; {fix}"
         )
     notes = _unreadable_notes(unreadable, path)
+    if units:
+        written = ", ".join(f"{col!r} in {unit!r}" for col, unit in units)
+        notes.insert(0, f"{path}: {written}: read without the unit written in the cells")
     if stated:
         notes.insert(
             0,
@@ -318,17 +308,6 @@ def numeric_columns(
             "marche/arrêt...) read as 1/0",
         )
     return pd.DataFrame(out, index=frame.index), notes
-
-
-def _grouped_numbers(cells: pd.Series, *, decimal_comma: bool) -> pd.Series:
-    """Cells written with their thousands grouped (:data:`_GROUPED`) as numbers; NaN for the
-    others."""
-    text = cells.astype(str).str.strip()
-    text = text.where(text.str.fullmatch(_GROUPED[decimal_comma]))
-    text = text.str.replace(_GROUPS[decimal_comma], "", regex=True)
-    if decimal_comma:
-        text = text.str.replace(",", ".")
-    return pd.to_numeric(text, errors="coerce")
 
 
 def _unreadable_notes(unreadable: list[tuple[str, int, object, int]], path: Path) -> list[str]:
