@@ -401,9 +401,10 @@ def _day_first(values: pd.Series) -> bool:
     if first > 12 or second > 12:
         return first > 12 >= second
     spans = {}
-    for dayfirst in (False, True):
-        times = pd.DatetimeIndex(_to_utc(values, dayfirst=dayfirst).dropna())
-        spans[dayfirst] = times.max() - times.min() if len(times) else pd.Timedelta(0)
+    day_cells = pd.Series(dates).str.extract(r"^(\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4})")[0]
+    for dayfirst in (False, True):  # the distinct dates only: a few hundred, however many rows
+        days = pd.DatetimeIndex(_to_utc(day_cells.dropna(), dayfirst=dayfirst).dropna())
+        spans[dayfirst] = days.max() - days.min() if len(days) else pd.Timedelta(0)
     if spans[True] != spans[False]:
         return bool(spans[True] < spans[False])
     return bool((fields[1] == ".").all())
