@@ -496,6 +496,25 @@ def test_units_written_in_the_cells_are_read_and_named(tmp_path, rng, capsys):
     assert "'supply' in '°C', 'valve' in '%': read without the unit written in the cells" in err
 
 
+def test_a_time_column_with_too_many_unreadable_cells_is_said(tmp_path, rng, capsys):
+    times = pd.date_range("2026-03-02", periods=600, freq="5min").astype(str).to_numpy()
+    frame = pd.DataFrame({"time": times, "a": rng.normal(size=600), "b": rng.normal(size=600)})
+    test = frame.copy()
+    test.loc[100:129, "time"] = "??"  # 5 % of the cells: more than the 1 % a time column may lose
+    code, _, err = run_cli(detect_args(tmp_path, frame, test), capsys)
+    assert code == 0, err
+    assert (
+        "te.csv: time column 'time': 30 cell(s) are not dates (first '??' in data row 101): "
+        "the rows are read without times" in err
+    )
+    # cycles are numbers, not dates: nothing to say
+    code, _, err = run_cli(
+        detect_args(tmp_path, frame.assign(time=np.arange(600)), frame.assign(time=np.arange(600))),
+        capsys,
+    )
+    assert code == 0 and "not dates" not in err
+
+
 def test_a_logger_s_nan_cells_are_missing_readings_not_words(tmp_path, rng, capsys):
     # data loggers write NAN (upper case, unknown to pandas) while a sensor is off: here the
     # supply air temperature, off 16 hours a day

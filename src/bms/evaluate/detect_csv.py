@@ -512,6 +512,26 @@ def _step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) ->
     ]
 
 
+def _unread_times_notes(
+    files: Sequence[tuple[Path, pd.Series, pd.DatetimeIndex | None]], tcol: str, dayfirst: bool
+) -> list[str]:
+    """A line for each file whose time column holds dates but could not be read as times, when
+    the rows are therefore read without them (no gaps, no daily profile, no AHU rules)."""
+    notes = []
+    for path, cells, times in files:
+        if times is not None or pd.api.types.is_numeric_dtype(cells):
+            continue  # numbers that are not Unix times (cycles, row numbers) are no dates
+        bad = _to_utc(cells, dayfirst=dayfirst).isna().to_numpy() & cells.notna().to_numpy()
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            notes.append(
+                f"{path}: time column {tcol!r}: {int(bad.sum()):,} cell(s) are not dates "
+                f"(first {cells.iloc[first]!r} in data row {first + 1}): the rows are read "
+                "without times (no gaps, daily profiles or AHU rules)"
+            )
+    return notes
+
+
 def _readable_times(
     out: pd.DataFrame, written: pd.Series | None, times: pd.DatetimeIndex | None
 ) -> pd.DataFrame:
@@ -656,6 +676,12 @@ def run_detect(
                         "starting a new stretch"
                     )
             notes += _step_mismatch_notes(t_train, t_test)
+        else:
+            notes += _unread_times_notes(
+                ((train_path, train[tcol], t_train), (test_path, test[tcol], t_test)),
+                tcol,
+                dayfirst,
+            )
     model = TimeSeriesDetector().fit(x_train)
     if utc_clock and model.profiled_signals_:
         notes.append(
