@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from bms.evaluate.detect_clock import site_clock
-from bms.evaluate.detect_csv import parse_times
+from bms.evaluate.detect_times import parse_times
 from tests.evaluate.test_detect_csv import detect_args, run_cli
 
 

@@ -10,12 +10,8 @@ import pandas as pd
 import pytest
 
 from bms.cli import main
-from bms.evaluate.detect_csv import (
-    MIN_TRAIN_ROWS,
-    find_time_column,
-    outside_training_range,
-    parse_times,
-)
+from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, outside_training_range
+from bms.evaluate.detect_times import find_time_column, parse_times
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

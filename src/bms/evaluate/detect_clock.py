@@ -76,7 +76,7 @@ def site_clock(
     cells : Series
         The time column as read from the CSV.
     utc_times : DatetimeIndex
-        The same times in UTC (:func:`bms.evaluate.detect_csv.parse_times`).
+        The same times in UTC (:func:`bms.evaluate.detect_times.parse_times`).
     timezone : str or None
         The site's IANA time zone (``--timezone``).
 

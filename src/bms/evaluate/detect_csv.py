@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +29,13 @@ from bms.errors import SchemaError
 from bms.evaluate.detect_clock import check_timezone, site_clock
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_rules import ahu_rule_flags
+from bms.evaluate.detect_times import (
+    day_first,
+    find_time_column,
+    parse_times,
+    split_date_time,
+    unread_times_notes,
+)
 from bms.evaluate.number_cells import read_number_cells
 from bms.evaluate.state_words import read_state_words, text_values
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
@@ -39,26 +45,18 @@ __all__ = [
     "MIN_TRAIN_ROWS",
     "MISSING_CELLS",
     "DetectSummary",
-    "find_time_column",
     "median_step",
     "numeric_columns",
     "outside_training_range",
-    "parse_times",
     "read_wide_csv",
     "run_detect",
     "saved_index_column",
-    "split_date_time",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Fewest training rows: the threshold is a quantile of held-out training scores.
 MIN_TRAIN_ROWS = 50
-#: Column names taken as the time column when --time-column is not given (case-insensitive;
-#: English and French exports).
-TIME_NAMES = (
-    "time", "datetime", "timestamp", "date", "date_time", "ts", "horodatage", "date_heure", "temps",
-)  # fmt: skip
 #: Column names that look like ground-truth labels rather than readings (case-insensitive).
 _LABEL_NAME = (
     r"(.*ground.?truth.*|labels?|anomal(y|ies)|changepoints?|target|is_?fault|fault_?label)"
@@ -73,9 +71,6 @@ MAX_BAD_CELL_SHARE = 0.5
 #: data loggers (Campbell Scientific) and ORNL's flexible research platform write while a fan
 #: is off. Without them a sensor offline most of the time is refused as a column of words.
 MISSING_CELLS = ("NAN", "Nan", "NONE", "none", "Null", "-", "--", "---")
-#: A time column with more unreadable cells than this share is not read as times (the rows are
-#: then one stretch, and the AHU rules, which need times, do not run).
-MAX_BAD_TIME_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -161,77 +156,6 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
     if frame.empty:
         raise SchemaError(f"{path}: file has a header but no data rows")
     return frame
-
-
-def find_time_column(frame: pd.DataFrame) -> str | None:
-    """The time column, or None (rows are then the index).
-
-    A column named like time/datetime/timestamp/date; else one whose name contains such a word
-    (or heure, jour, day, hour) and whose cells read as dates; else a first column with no
-    header name whose cells read as
-    dates: a time index saved by ``DataFrame.to_csv``, which pandas reads back as
-    ``Unnamed: 0``.
-    """
-    by_lower = {c.lower(): c for c in frame.columns}
-    for name in TIME_NAMES:
-        if name in by_lower:
-            return by_lower[name]
-    for col in frame.columns:
-        named = re.search(r"(time|date|horodat|heure|jour|day|hour)", col, flags=re.IGNORECASE)
-        if named and _reads_as_dates(frame[col]):
-            return str(col)
-    first = str(frame.columns[0]) if len(frame.columns) else ""
-    if first == "Unnamed: 0" and _reads_as_dates(frame[first]):
-        return first
-    return None
-
-
-#: A cell that holds a time of day only: ``07:05``, ``07:05:30``, ``07:05:30.250``.
-_TIME_OF_DAY = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?"
-
-
-def _times_of_day(column: pd.Series) -> bool:
-    """Whether a column's first 50 cells are times of day, 90 % of them at least."""
-    cells = column.dropna().astype(str).str.strip().head(50)
-    return bool(len(cells)) and bool(cells.str.fullmatch(_TIME_OF_DAY).mean() > 0.9)
-
-
-def split_date_time(frame: pd.DataFrame, time_column: str) -> tuple[str, str] | None:
-    """``(date column, time-of-day column)`` when the rows' times are split in two, else None.
-
-    Many exports (French BMS front ends above all) write ``Date;Heure;...``: the dates in one
-    column, the times of day in another. Whichever of the two ``time_column`` is, its partner
-    is a column named like the other half (date/jour/day, or time/heure/hour) whose cells are
-    dates without a time (no ``:``), or times of day (:data:`_TIME_OF_DAY`).
-    """
-
-    def dates_only(column: pd.Series) -> bool:
-        cells = column.dropna().astype(str).head(50)
-        return bool(len(cells)) and not cells.str.contains(":").any() and _reads_as_dates(column)
-
-    def partner(pattern: str, test: Callable[[pd.Series], bool]) -> str | None:
-        for col in frame.columns:
-            named = re.search(pattern, str(col), re.IGNORECASE)
-            if col != time_column and named and test(frame[col]):
-                return str(col)
-        return None
-
-    if _times_of_day(frame[time_column]):
-        dates = partner(r"(date|jour|day)", dates_only)
-        return (dates, time_column) if dates is not None else None
-    if dates_only(frame[time_column]):
-        hours = partner(r"(time|heure|hour)", _times_of_day)
-        return (time_column, hours) if hours is not None else None
-    return None
-
-
-def _reads_as_dates(column: pd.Series) -> bool:
-    """Text (whatever pandas calls it: object before 3.0, str since) whose first cells parse
-    as dates, 90 % of them at least."""
-    if pd.api.types.is_numeric_dtype(column):
-        return False
-    parsed = pd.to_datetime(column.head(50), errors="coerce", format="mixed")
-    return bool(parsed.notna().mean() > 0.9)
 
 
 def saved_index_column(frame: pd.DataFrame) -> str | None:
@@ -352,78 +276,6 @@ def _label_like_notes(features: Sequence[str]) -> list[str]:
     ]
 
 
-#: Unix times a numeric time column may hold, per unit: from 2001-09-09 to 2096-10-02 in
-#: seconds, milliseconds, microseconds or nanoseconds (IoT exports write them so).
-EPOCH_RANGES = (("s", 1e9), ("ms", 1e12), ("us", 1e15), ("ns", 1e18))
-_EPOCH_SPAN = 4.0  # the upper bound of each range, as a multiple of its lower bound
-
-
-def _epoch_times(values: pd.Series) -> pd.DatetimeIndex | None:
-    """Numbers that are all Unix times in one unit, as UTC times; else None (row numbers,
-    seconds since the start of a test)."""
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
-    finite = numbers[np.isfinite(numbers)]
-    if finite.size == 0 or np.isnan(numbers).mean() > MAX_BAD_TIME_SHARE:
-        return None
-    for unit, low in EPOCH_RANGES:
-        if finite.min() >= low and finite.max() < _EPOCH_SPAN * low:
-            parsed = pd.to_datetime(pd.Series(numbers), unit=unit, utc=True)
-            return pd.DatetimeIndex(parsed.ffill().bfill())
-    return None
-
-
-#: A date written day and month first, in either order: ``05/03/2026``, ``5.3.26``, ``3-5-2026``.
-_DAY_MONTH = r"^\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-]\d{2,4}(?!\d)"
-
-
-def _to_utc(values: pd.Series, *, dayfirst: bool) -> pd.Series:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # format inference, per-element parsing
-        return pd.to_datetime(values, errors="coerce", utc=True, format="mixed", dayfirst=dayfirst)
-
-
-def _day_first(values: pd.Series) -> bool:
-    """Whether a column's ``nn/nn/yyyy`` dates put the day first.
-
-    Read element by element, ``01/03/2026`` is January 3 and ``13/03/2026`` March 13: a French
-    file's first twelve days of each month would land in other months. A first field above 12
-    (with none in the second) says day first, a second field above 12 month first (LBNL:
-    ``8/28/2007``). When every date is ambiguous (the first twelve days of a month), the
-    reading that spans less time: twelve consecutive days read the other way span eleven
-    months; and on a tie (one day), day first for dates written with dots (``05.03.2026``:
-    Europe's way), else month first (pandas').
-    """
-    dates = values.dropna().astype(str).str.slice(0, 10).unique()
-    fields = pd.Series(dates).str.extract(_DAY_MONTH).dropna()
-    if fields.empty:
-        return False
-    first, second = int(fields[0].astype(int).max()), int(fields[2].astype(int).max())
-    if first > 12 or second > 12:
-        return first > 12 >= second
-    spans = {}
-    day_cells = pd.Series(dates).str.extract(r"^(\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4})")[0]
-    for dayfirst in (False, True):  # the distinct dates only: a few hundred, however many rows
-        days = pd.DatetimeIndex(_to_utc(day_cells.dropna(), dayfirst=dayfirst).dropna())
-        spans[dayfirst] = days.max() - days.min() if len(days) else pd.Timedelta(0)
-    if spans[True] != spans[False]:
-        return bool(spans[True] < spans[False])
-    return bool((fields[1] == ".").all())
-
-
-def parse_times(values: pd.Series, dayfirst: bool | None = None) -> pd.DatetimeIndex | None:
-    """A time column's cells as UTC times (naive ones taken as UTC; numbers as Unix times in
-    seconds, milliseconds, microseconds or nanoseconds when they all fall between 2001 and
-    2096 in one of those units), or None if they are not dates and times (row numbers, say,
-    or more than 1 % unreadable cells). Dates written ``nn/nn/yyyy`` are read day first or
-    month first for the whole column: as ``dayfirst`` says, else as :func:`_day_first` finds."""
-    if pd.api.types.is_numeric_dtype(values):
-        return _epoch_times(values)
-    parsed = _to_utc(values, dayfirst=_day_first(values) if dayfirst is None else dayfirst)
-    if parsed.isna().mean() > MAX_BAD_TIME_SHARE:
-        return None
-    return pd.DatetimeIndex(parsed.ffill().bfill())
-
-
 def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     """Which TEST values lie outside their feature's TRAIN range.
 
@@ -510,26 +362,6 @@ def _step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) ->
         "detector's windows are counted in rows, so scores do not compare across the two; "
         "resample both to one step for a like-for-like judgement"
     ]
-
-
-def _unread_times_notes(
-    files: Sequence[tuple[Path, pd.Series, pd.DatetimeIndex | None]], tcol: str, dayfirst: bool
-) -> list[str]:
-    """A line for each file whose time column holds dates but could not be read as times, when
-    the rows are therefore read without them (no gaps, no daily profile, no AHU rules)."""
-    notes = []
-    for path, cells, times in files:
-        if times is not None or pd.api.types.is_numeric_dtype(cells):
-            continue  # numbers that are not Unix times (cycles, row numbers) are no dates
-        bad = _to_utc(cells, dayfirst=dayfirst).isna().to_numpy() & cells.notna().to_numpy()
-        if bad.any():
-            first = int(np.flatnonzero(bad)[0])
-            notes.append(
-                f"{path}: time column {tcol!r}: {int(bad.sum()):,} cell(s) are not dates "
-                f"(first {cells.iloc[first]!r} in data row {first + 1}): the rows are read "
-                "without times (no gaps, daily profiles or AHU rules)"
-            )
-    return notes
 
 
 def _readable_times(
@@ -658,7 +490,7 @@ def run_detect(
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
         # one order of day and month for both files: a TEST of one ambiguous day reads as TRAIN
-        dayfirst = _day_first(pd.concat([train[tcol], test[tcol]], ignore_index=True))
+        dayfirst = day_first(pd.concat([train[tcol], test[tcol]], ignore_index=True))
         t_train, t_test = parse_times(train[tcol], dayfirst), parse_times(test[tcol], dayfirst)
         if t_train is not None and t_test is not None:
             # the time of day on the site's clock (daily profiles), the order of UTC's
@@ -677,7 +509,7 @@ def run_detect(
                     )
             notes += _step_mismatch_notes(t_train, t_test)
         else:
-            notes += _unread_times_notes(
+            notes += unread_times_notes(
                 ((train_path, train[tcol], t_train), (test_path, test[tcol], t_test)),
                 tcol,
                 dayfirst,
