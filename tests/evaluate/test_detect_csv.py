@@ -511,6 +511,16 @@ def test_a_time_column_with_too_many_unreadable_cells_is_said(tmp_path, rng, cap
     assert code == 0 and "not dates" not in err
 
 
+@pytest.mark.parametrize("typed", ["\\t", "tab"])
+def test_a_tab_is_typed_as_backslash_t_or_tab(typed, tmp_path, rng, capsys):
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    args = detect_args(tmp_path, frame, frame, sep="\t")
+    assert "pass --sep '\\t'" in error_of(args, capsys)  # what to type, not a raw tab
+    code, stdout, err = run_cli([*args, "--sep", typed], capsys)
+    assert code == 0, err
+    assert "trained on 300 rows x 2 features" in stdout and "Warning" not in err
+
+
 def test_a_logger_s_nan_cells_are_missing_readings_not_words(tmp_path, rng, capsys):
     # data loggers write NAN (upper case, unknown to pandas) while a sensor is off: here the
     # supply air temperature, off 16 hours a day

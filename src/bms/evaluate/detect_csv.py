@@ -119,17 +119,35 @@ def _separator_hint(path: Path) -> str | None:
     return found.group(1) if found else None
 
 
+#: How a separator is typed on a command line, and the character it stands for.
+_TYPED_SEPARATORS = {"\\t": "\t", "tab": "\t"}
+
+
+def field_separator(sep: str) -> str:
+    """The separator character ``--sep`` stands for: ``\\t`` or ``tab`` is a tab."""
+    return _TYPED_SEPARATORS.get(sep.lower(), sep)
+
+
+def _typed(sep: str) -> str:
+    """How to type ``sep`` after ``--sep``: a tab as ``\\t``."""
+    return "\\t" if sep == "\t" else sep
+
+
 def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
     """Read a CSV, refusing a missing or empty file with a one-line error.
 
-    A first line ``sep=;`` (Excel's) is skipped when it names ``sep``, and refused with the
-    fix when it names another separator.
+    ``sep`` is the field separator as typed after ``--sep`` (:func:`field_separator`). A
+    first line ``sep=;`` (Excel's) is skipped when it names ``sep``, and refused with the fix
+    when it names another separator.
     """
     if not path.is_file():
         raise SchemaError(f"{path}: file not found")
+    sep = field_separator(sep)
     hint = _separator_hint(path)
     if hint is not None and hint != sep:
-        raise SchemaError(f"{path}: the first line says 'sep={hint}'; pass --sep '{hint}'")
+        raise SchemaError(
+            f"{path}: the first line says 'sep={_typed(hint)}'; pass --sep '{_typed(hint)}'"
+        )
     try:
         frame = pd.read_csv(
             path,
@@ -151,7 +169,7 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
         if found:
             raise SchemaError(
                 f"{path}: one column only with sep={sep!r}, but the header holds {found[0]!r}; "
-                f"pass --sep '{found[0]}'"
+                f"pass --sep '{_typed(found[0])}'"
             )
     if frame.empty:
         raise SchemaError(f"{path}: file has a header but no data rows")
@@ -465,7 +483,7 @@ def run_detect(
     extra = [c for c in test.columns if c not in features and c != tcol and c not in ignore]
     if extra:
         logger.warning("TEST columns not in TRAIN are ignored: %s", extra)
-    comma = sep != ","
+    comma = field_separator(sep) != ","
     x_train, train_notes = numeric_columns(train, features, Path(train_path), decimal_comma=comma)
     x_test, test_notes = numeric_columns(test, features, Path(test_path), decimal_comma=comma)
     if len(x_train) < MIN_TRAIN_ROWS:
