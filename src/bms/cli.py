@@ -277,7 +277,9 @@ def detect(
             "column of dates, else row #)."
         ),
     ] = None,
-    sep: Annotated[str, typer.Option(help="Field separator of both CSVs.")] = ",",
+    sep: Annotated[
+        str, typer.Option(help="Field separator of both CSVs (a tab: '\\t' or tab).")
+    ] = ",",
     ignore: Annotated[
         list[str] | None,
         typer.Option(help="Columns that are not features: --ignore A B or --ignore A --ignore B."),
@@ -511,7 +513,9 @@ def rul(
     time_column: Annotated[
         str, typer.Option(help="Time column (numbers, or dates: RUL is then in days).")
     ],
-    sep: Annotated[str, typer.Option(help="Field separator of both CSVs.")] = ",",
+    sep: Annotated[
+        str, typer.Option(help="Field separator of both CSVs (a tab: '\\t' or tab).")
+    ] = ",",
     max_rul: Annotated[
         float | None,
         typer.Option(help="Cap of the learned RUL [time unit]; default: from the run lengths."),
