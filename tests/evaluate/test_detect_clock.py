@@ -22,8 +22,10 @@ from tests.evaluate.test_detect_csv import detect_args, run_cli
         (["2026-03-28T11:00:00Z", "2026-03-29T10:00:00Z"], "Europe/Paris", [12, 12], False),
         ([1_774_695_600, 1_774_778_400], "Europe/Paris", [12, 12], False),  # Unix times
         ([1_774_695_600, 1_774_778_400], None, [11, 10], True),
-        # naive cells are the site's clock already, whatever the zone
+        # naive cells and spreadsheet dates are the site's clock already, whatever the zone
         (["2026-03-28 12:00", "2026-03-29 12:00"], "Europe/Paris", [12, 12], False),
+        ([46_109.5, 46_110.5], "Europe/Paris", [12, 12], False),
+        ([46_109.5, 46_110.5], None, [12, 12], False),
     ],
 )
 def test_the_time_of_day_is_the_sites(cells, timezone, hours, utc_clock):

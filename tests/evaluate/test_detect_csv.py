@@ -182,7 +182,10 @@ def test_a_time_column_is_found_by_its_name_and_its_dates():
         ([1_772_323_200_000, 1_772_323_260_000], "2026-03-01 00:00:00+00:00"),  # milliseconds
         ([1_772_323_200.5, 1_772_323_260.5], "2026-03-01 00:00:00.500000+00:00"),
         (["2026-03-01T01:00:00+01:00", "2026-03-01T01:01:00+01:00"], "2026-03-01 00:00:00+00:00"),
+        ([46082.0, 46082.5], "2026-03-01 00:00:00+00:00"),  # spreadsheet serial dates
+        ([46082.000694444, 46082.001388889], "2026-03-01 00:01:00+00:00"),  # float error
         ([0, 1], None),  # seconds since the start, row numbers: no dates
+        ([30_000, 46_082], None),  # not all in the 21st century as serial dates
         ([1_772_323_200, 60], None),  # not all Unix times in one unit
     ],
 )
@@ -201,6 +204,21 @@ def test_unix_times_are_times_and_the_episodes_show_them_as_dates(tmp_path, rng,
     assert code == 0, err
     assert "2026-03-01 21:4" in stdout  # the episode starts soon after row 1300 (21:40 UTC)
     assert pd.read_csv(args[-1])["time"].iloc[0] == seconds[1000]  # OUT keeps them as written
+
+
+def test_spreadsheet_serial_dates_are_the_sites_clock_and_the_episodes_show_them(
+    tmp_path, rng, capsys
+):
+    days = 46_082 + np.arange(1500) / 1440  # minutes from 2026-03-01 00:00, as a sheet saves them
+    flow = 30 + rng.normal(0, 0.5, 1500)
+    flow[1300:1400] += 5.0
+    frame = pd.DataFrame({"Date": days, "flow": flow})
+    args = detect_args(tmp_path, frame.iloc[:1000], frame.iloc[1000:])
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "2026-03-01 21:4" in stdout and "UTC" not in stdout  # the site's clock, as written
+    assert "--timezone" not in err  # nothing to convert
+    assert pd.read_csv(args[-1])["time"].iloc[0] == pytest.approx(days[1000])
 
 
 def test_the_training_range_ignores_its_extreme_half_percent_and_gets_a_margin():

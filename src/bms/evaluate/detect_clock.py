@@ -7,7 +7,8 @@ change would be an hour off after it (on a simulated office trained before the M
 scored after it, 31 % of the rows were flagged, against none on the local clock). So the
 detector is given:
 
-* naive cells (no offset, no ``Z``) as written: they are the site's clock already;
+* naive cells (no offset, no ``Z``) and spreadsheet serial dates as written: they are the
+  site's clock already;
 * with ``--timezone`` (an IANA name such as ``Europe/Paris``), cells in UTC, with offsets or
   Unix times, in that zone (their order and gaps are those of UTC; the hours are the site's);
 * else, cells that carry their UTC offset (``+01:00``, ``+02:00``...): the wall-clock time as
@@ -24,6 +25,7 @@ import zoneinfo
 import pandas as pd
 
 from bms.errors import SchemaError
+from bms.evaluate.detect_times import is_excel_serial
 
 __all__ = ["check_timezone", "site_clock"]
 
@@ -91,6 +93,8 @@ def site_clock(
     SchemaError
         ``timezone`` is not a known IANA zone.
     """
+    if is_excel_serial(cells):
+        return utc_times, False  # a spreadsheet's dates: the site's clock as written
     numeric = pd.api.types.is_numeric_dtype(cells)  # Unix times
     offsets = None if numeric else _offsets(cells)
     if not numeric and offsets is None:

@@ -32,6 +32,7 @@ from bms.evaluate.detect_rules import ahu_rule_flags
 from bms.evaluate.detect_times import (
     day_first,
     find_time_column,
+    is_excel_serial,
     parse_times,
     split_date_time,
     unread_times_notes,
@@ -385,13 +386,14 @@ def _step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) ->
 def _readable_times(
     out: pd.DataFrame, written: pd.Series | None, times: pd.DatetimeIndex | None
 ) -> pd.DataFrame:
-    """``out`` with Unix times written as dates, for the episodes a reader sees first (OUT
-    keeps the times as TEST wrote them)."""
+    """``out`` with Unix times and spreadsheet serial dates written as dates, for the episodes a
+    reader sees first (OUT keeps the times as TEST wrote them)."""
     if written is None or not pd.api.types.is_numeric_dtype(written):
         return out
     if times is None:
         return out
-    return out.assign(time=times.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    zone = "" if is_excel_serial(written) else " UTC"  # a spreadsheet's dates: the site's clock
+    return out.assign(time=times.strftime("%Y-%m-%d %H:%M:%S") + zone)
 
 
 def _signal_shares(scored: pd.DataFrame) -> pd.DataFrame:

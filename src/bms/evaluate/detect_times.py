@@ -1,7 +1,8 @@
 """The time column of a wide CSV: which column it is, and its cells read as times.
 
 Exports write times in many ways: ISO times with or without offsets, ``nn/nn/yyyy`` dates with
-the day or the month first, Unix times in seconds to nanoseconds, dates and times of day in two
+the day or the month first, Unix times in seconds to nanoseconds, spreadsheet serial dates
+(days since 1899-12-30, as Excel and LibreOffice store them), dates and times of day in two
 columns (``Date;Heure``). :func:`find_time_column` and :func:`split_date_time` find the column
 (or the two), :func:`parse_times` reads it as UTC times, and :func:`unread_times_notes` says when
 a column of dates could not be read.
@@ -16,13 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 __all__ = [
     "EPOCH_RANGES",
+    "EXCEL_SERIAL_RANGE",
     "MAX_BAD_TIME_SHARE",
     "TIME_NAMES",
     "day_first",
     "find_time_column",
+    "is_excel_serial",
     "parse_times",
     "split_date_time",
     "unread_times_notes",
@@ -114,16 +118,48 @@ EPOCH_RANGES = (("s", 1e9), ("ms", 1e12), ("us", 1e15), ("ns", 1e18))
 _EPOCH_SPAN = 4.0  # the upper bound of each range, as a multiple of its lower bound
 
 
-def _epoch_times(values: pd.Series) -> pd.DatetimeIndex | None:
-    """Numbers that are all Unix times in one unit, as UTC times; else None (row numbers,
-    seconds since the start of a test)."""
+#: Spreadsheet serial dates a numeric time column may hold: days since 1899-12-30 (Excel's and
+#: LibreOffice's day 0 for every date after February 1900), from 2000-01-01 (36,526) to
+#: 2099-12-31 (73,050), with the time of day as the fraction. A spreadsheet writes them when a
+#: date cell loses its format (``45993.5`` for 2025-12-01 12:00).
+EXCEL_SERIAL_RANGE = (36_526.0, 73_051.0)
+_EXCEL_DAY_ZERO = pd.Timestamp("1899-12-30")
+
+
+def _finite_numbers(values: pd.Series) -> NDArray[np.float64] | None:
+    """A numeric column's finite values, or None when it holds none or too many gaps."""
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
     finite = numbers[np.isfinite(numbers)]
     if finite.size == 0 or np.isnan(numbers).mean() > MAX_BAD_TIME_SHARE:
         return None
+    return finite
+
+
+def is_excel_serial(values: pd.Series) -> bool:
+    """Whether a numeric time column holds spreadsheet serial dates: all its numbers within
+    :data:`EXCEL_SERIAL_RANGE` (the 21st century). Such times are written on the site's clock
+    (a spreadsheet keeps no zone), unlike Unix times, which are UTC's."""
+    if not pd.api.types.is_numeric_dtype(values):
+        return False
+    finite = _finite_numbers(values)
+    low, high = EXCEL_SERIAL_RANGE
+    return finite is not None and bool(finite.min() >= low and finite.max() < high)
+
+
+def _numeric_times(values: pd.Series) -> pd.DatetimeIndex | None:
+    """Numbers that are all Unix times in one unit, as UTC times, or all spreadsheet serial
+    dates, as naive times taken as UTC (rounded to the millisecond: a serial's float error is
+    about a microsecond); else None (row numbers, seconds since the start of a test)."""
+    if _finite_numbers(values) is None:
+        return None
+    numbers = pd.Series(pd.to_numeric(values, errors="coerce"), dtype=np.float64)
+    finite = numbers.dropna()
+    if is_excel_serial(values):
+        days = pd.to_timedelta(numbers, unit="D").dt.round("ms")
+        return pd.DatetimeIndex((_EXCEL_DAY_ZERO + days).ffill().bfill()).tz_localize("UTC")
     for unit, low in EPOCH_RANGES:
         if finite.min() >= low and finite.max() < _EPOCH_SPAN * low:
-            parsed = pd.to_datetime(pd.Series(numbers), unit=unit, utc=True)
+            parsed = pd.to_datetime(numbers, unit=unit, utc=True)
             return pd.DatetimeIndex(parsed.ffill().bfill())
     return None
 
@@ -170,11 +206,13 @@ def day_first(values: pd.Series) -> bool:
 def parse_times(values: pd.Series, dayfirst: bool | None = None) -> pd.DatetimeIndex | None:
     """A time column's cells as UTC times (naive ones taken as UTC; numbers as Unix times in
     seconds, milliseconds, microseconds or nanoseconds when they all fall between 2001 and
-    2096 in one of those units), or None if they are not dates and times (row numbers, say,
-    or more than 1 % unreadable cells). Dates written ``nn/nn/yyyy`` are read day first or
-    month first for the whole column: as ``dayfirst`` says, else as :func:`day_first` finds."""
+    2096 in one of those units, as spreadsheet serial dates when they all fall in the 21st
+    century in days since 1899-12-30: see :func:`is_excel_serial`), or None if they are not
+    dates and times (row numbers, say, or more than 1 % unreadable cells). Dates written
+    ``nn/nn/yyyy`` are read day first or month first for the whole column: as ``dayfirst``
+    says, else as :func:`day_first` finds."""
     if pd.api.types.is_numeric_dtype(values):
-        return _epoch_times(values)
+        return _numeric_times(values)
     parsed = _to_utc(values, dayfirst=day_first(values) if dayfirst is None else dayfirst)
     if parsed.isna().mean() > MAX_BAD_TIME_SHARE:
         return None
