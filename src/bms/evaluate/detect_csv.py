@@ -405,45 +405,24 @@ def _signal_shares(scored: pd.DataFrame) -> pd.DataFrame:
     return shares.where(np.broadcast_to(flagged[:, None], shares.shape))
 
 
-def run_detect(
-    train_path: Path,
-    test_path: Path,
-    out_path: Path,
-    *,
-    time_column: str | None = None,
-    sep: str = ",",
-    ignore: Sequence[str] = (),
-    rules: bool = True,
-    timezone: str | None = None,
-) -> DetectSummary:
-    """Fit on TRAIN, score TEST, write OUT (``time, score, anomaly, top_contributor``).
+@dataclass(frozen=True)
+class _Columns:
+    """Which TRAIN/TEST columns play which part."""
 
-    Parameters
-    ----------
-    train_path, test_path : Path
-        Wide CSVs with the same feature columns, rows in time order.
-    out_path : Path
-        Where to write the result (one row per TEST row, same order).
-    time_column : str or None
-        The time column; auto-detected by name when None, else the row index is the time.
-    sep : str
-        Field separator of both inputs.
-    ignore : sequence of str
-        Columns that are not features.
-    rules : bool
-        Run the AHU rules when the columns name an AHU's points (module docstring).
-    timezone : str or None
-        The site's IANA time zone: the detector reads the time of day on its clock
-        (:mod:`bms.evaluate.detect_clock`).
+    time: str | None  # the time column (dates and times of day joined into it), if any
+    features: list[str]  # neither the time, nor a saved row index, nor ignored
 
-    Returns
-    -------
-    DetectSummary
-    """
-    if timezone is not None:
-        check_timezone(timezone)
-    train = read_wide_csv(Path(train_path), sep)
-    test = read_wide_csv(Path(test_path), sep)
+
+def _resolve_columns(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    paths: tuple[Path, Path],
+    time_column: str | None,
+    ignore: Sequence[str],
+) -> _Columns:
+    """The time column (given, else found; a date column and a time-of-day column are joined
+    into it, in both frames), the saved index and the features, checked in both files."""
+    train_path, test_path = paths
     # header names are read stripped of surrounding spaces: so are the names a user gives
     ignore = [str(c).strip() for c in ignore]
     time_column = time_column.strip() if time_column is not None else None
@@ -485,6 +464,94 @@ def run_detect(
     extra = [c for c in test.columns if c not in features and c != tcol and c not in ignore]
     if extra:
         logger.warning("TEST columns not in TRAIN are ignored: %s", extra)
+    return _Columns(time=tcol, features=features)
+
+
+@dataclass(frozen=True)
+class _TimeAxes:
+    """The rows' times, as the detector sees them, and what to say about them."""
+
+    train: pd.DatetimeIndex | None  # on the site's clock (None: the cells are not times)
+    test: pd.DatetimeIndex | None
+    test_utc: pd.DatetimeIndex | None  # TEST's times in UTC, for the episodes
+    utc_clock: bool  # read on the UTC clock for want of the site's zone
+    notes: list[str]
+
+
+def _time_axes(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    tcol: str,
+    paths: tuple[Path, Path],
+    timezone: str | None,
+) -> _TimeAxes:
+    """Both files' time columns read as times, one order of day and month for both (a TEST of
+    one ambiguous day reads as TRAIN), on the site's clock, with a line for time going
+    backwards, for different steps, or for dates that could not be read."""
+    dayfirst = day_first(pd.concat([train[tcol], test[tcol]], ignore_index=True))
+    t_train, t_test = parse_times(train[tcol], dayfirst), parse_times(test[tcol], dayfirst)
+    if t_train is None or t_test is None:
+        notes = unread_times_notes(
+            ((paths[0], train[tcol], t_train), (paths[1], test[tcol], t_test)), tcol, dayfirst
+        )
+        return _TimeAxes(None, None, None, utc_clock=False, notes=notes)
+    # the time of day on the site's clock (daily profiles), the order of UTC's
+    clock_train, utc_train = site_clock(train[tcol], t_train, timezone)
+    clock_test, utc_test = site_clock(test[tcol], t_test, timezone)
+    notes = []
+    for path, times in zip(paths, (t_train, t_test), strict=True):
+        back = np.flatnonzero(np.diff(times.asi8) < 0)
+        if back.size:
+            notes.append(
+                f"{path}: time goes backwards at {back.size} row(s) (first at data row "
+                f"{back[0] + 2}): rows are read in file order, each backward step "
+                "starting a new stretch"
+            )
+    notes += _step_mismatch_notes(t_train, t_test)
+    return _TimeAxes(clock_train, clock_test, t_test, utc_train or utc_test, notes)
+
+
+def run_detect(
+    train_path: Path,
+    test_path: Path,
+    out_path: Path,
+    *,
+    time_column: str | None = None,
+    sep: str = ",",
+    ignore: Sequence[str] = (),
+    rules: bool = True,
+    timezone: str | None = None,
+) -> DetectSummary:
+    """Fit on TRAIN, score TEST, write OUT (``time, score, anomaly, top_contributor``).
+
+    Parameters
+    ----------
+    train_path, test_path : Path
+        Wide CSVs with the same feature columns, rows in time order.
+    out_path : Path
+        Where to write the result (one row per TEST row, same order).
+    time_column : str or None
+        The time column; auto-detected by name when None, else the row index is the time.
+    sep : str
+        Field separator of both inputs.
+    ignore : sequence of str
+        Columns that are not features.
+    rules : bool
+        Run the AHU rules when the columns name an AHU's points (module docstring).
+    timezone : str or None
+        The site's IANA time zone: the detector reads the time of day on its clock
+        (:mod:`bms.evaluate.detect_clock`).
+
+    Returns
+    -------
+    DetectSummary
+    """
+    if timezone is not None:
+        check_timezone(timezone)
+    train = read_wide_csv(Path(train_path), sep)
+    test = read_wide_csv(Path(test_path), sep)
+    columns = _resolve_columns(train, test, (train_path, test_path), time_column, ignore)
+    tcol, features = columns.time, columns.features
     comma = field_separator(sep) != ","
     x_train, train_notes = numeric_columns(train, features, Path(train_path), decimal_comma=comma)
     x_test, test_notes = numeric_columns(test, features, Path(test_path), decimal_comma=comma)
@@ -509,31 +576,11 @@ def run_detect(
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
-        # one order of day and month for both files: a TEST of one ambiguous day reads as TRAIN
-        dayfirst = day_first(pd.concat([train[tcol], test[tcol]], ignore_index=True))
-        t_train, t_test = parse_times(train[tcol], dayfirst), parse_times(test[tcol], dayfirst)
-        if t_train is not None and t_test is not None:
-            # the time of day on the site's clock (daily profiles), the order of UTC's
-            clock_train, utc_train = site_clock(train[tcol], t_train, timezone)
-            clock_test, utc_test = site_clock(test[tcol], t_test, timezone)
-            utc_clock = utc_train or utc_test
-            x_train, x_test = x_train.set_axis(clock_train), x_test.set_axis(clock_test)
-            test_times = t_test
-            for path, times in ((train_path, t_train), (test_path, t_test)):
-                back = np.flatnonzero(np.diff(times.asi8) < 0)
-                if back.size:
-                    notes.append(
-                        f"{path}: time goes backwards at {back.size} row(s) (first at data row "
-                        f"{back[0] + 2}): rows are read in file order, each backward step "
-                        "starting a new stretch"
-                    )
-            notes += _step_mismatch_notes(t_train, t_test)
-        else:
-            notes += unread_times_notes(
-                ((train_path, train[tcol], t_train), (test_path, test[tcol], t_test)),
-                tcol,
-                dayfirst,
-            )
+        timed = _time_axes(train, test, tcol, (train_path, test_path), timezone)
+        notes += timed.notes
+        if timed.train is not None and timed.test is not None:
+            x_train, x_test = x_train.set_axis(timed.train), x_test.set_axis(timed.test)
+            utc_clock, test_times = timed.utc_clock, timed.test_utc
     model = TimeSeriesDetector().fit(x_train)
     if utc_clock and model.profiled_signals_:
         notes.append(
