@@ -28,9 +28,11 @@ import pandas as pd
 from bms.errors import SchemaError
 from bms.evaluate.detect_clock import check_timezone, site_clock
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
+from bms.evaluate.detect_long import widen_pair
 from bms.evaluate.detect_rules import ahu_rule_flags
 from bms.evaluate.detect_times import (
     day_first,
+    duration_text,
     find_time_column,
     is_excel_serial,
     parse_times,
@@ -71,7 +73,10 @@ MAX_BAD_CELL_SHARE = 0.5
 #: cell...): the spellings of exports that pandas does not know, such as the ``NAN`` that
 #: data loggers (Campbell Scientific) and ORNL's flexible research platform write while a fan
 #: is off. Without them a sensor offline most of the time is refused as a column of words.
-MISSING_CELLS = ("NAN", "Nan", "NONE", "none", "Null", "-", "--", "---")
+#: Home Assistant writes ``unavailable`` and ``unknown`` while a sensor is offline.
+MISSING_CELLS = (
+    "NAN", "Nan", "NONE", "none", "Null", "-", "--", "---", "unavailable", "unknown",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -356,16 +361,6 @@ def median_step(times: pd.DatetimeIndex) -> pd.Timedelta | None:
     return pd.Timedelta(int(np.median(forward)), unit="ns")
 
 
-def _duration(step: pd.Timedelta) -> str:
-    """``10 min``, ``1 h``, ``1.5 s``: a step as a reader writes it."""
-    seconds = step.total_seconds()
-    if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g} h"
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g} min"
-    return f"{seconds:g} s"
-
-
 def _step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) -> list[str]:
     """A line when TRAIN and TEST are sampled at different steps: the detector's windows are
     counted in rows (30 rows of smoothing, differences per row), so the same fault would be
@@ -377,9 +372,9 @@ def _step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) ->
     if 1.0 / STEP_RATIO_NOTE <= ratio <= STEP_RATIO_NOTE:
         return []
     return [
-        f"TEST is sampled every {_duration(test_step)}, TRAIN every {_duration(train_step)}: the "
-        "detector's windows are counted in rows, so scores do not compare across the two; "
-        "resample both to one step for a like-for-like judgement"
+        f"TEST is sampled every {duration_text(test_step)}, TRAIN every "
+        f"{duration_text(train_step)}: the detector's windows are counted in rows, so scores do "
+        "not compare across the two; resample both to one step for a like-for-like judgement"
     ]
 
 
@@ -550,6 +545,11 @@ def run_detect(
         check_timezone(timezone)
     train = read_wide_csv(Path(train_path), sep)
     test = read_wide_csv(Path(test_path), sep)
+    # one reading per line (time, point, value): a column per point
+    train, test, long_notes, left_out = widen_pair(
+        train, test, time_column, (Path(train_path), Path(test_path))
+    )
+    ignore = [c for c in ignore if str(c).strip() not in left_out]
     columns = _resolve_columns(train, test, (train_path, test_path), time_column, ignore)
     tcol, features = columns.time, columns.features
     comma = field_separator(sep) != ","
@@ -559,7 +559,7 @@ def run_detect(
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
-    notes = [*train_notes, *test_notes, *_label_like_notes(features)]
+    notes = [*long_notes, *train_notes, *test_notes, *_label_like_notes(features)]
     # a sensor offline all through TRAIN teaches nothing, and any TEST value would look abnormal
     empty = [c for c in features if x_train[c].isna().all()]
     if len(empty) == len(features):

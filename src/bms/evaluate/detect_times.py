@@ -25,6 +25,7 @@ __all__ = [
     "MAX_BAD_TIME_SHARE",
     "TIME_NAMES",
     "day_first",
+    "duration_text",
     "find_time_column",
     "is_excel_serial",
     "parse_times",
@@ -40,13 +41,26 @@ TIME_NAMES = (
 #: A time column with more unreadable cells than this share is not read as times (the rows are
 #: then one stretch, and the AHU rules, which need times, do not run).
 MAX_BAD_TIME_SHARE = 0.01
+#: Words in the name of a column of dates that is the time column when none has a time name.
+_TIME_WORDS = r"(time|date|horodat|heure|jour|day|hour|changed|updated)"
+
+
+def duration_text(step: pd.Timedelta) -> str:
+    """``10 min``, ``1 h``, ``1.5 s``: a step as a reader writes it."""
+    seconds = step.total_seconds()
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
 
 
 def find_time_column(frame: pd.DataFrame) -> str | None:
     """The time column, or None (rows are then the index).
 
     A column named like time/datetime/timestamp/date; else one whose name contains such a word
-    (or heure, jour, day, hour) and whose cells read as dates; else a first column with no
+    (or heure, jour, day, hour; changed, updated: Home Assistant's ``last_changed``) and whose
+    cells read as dates; else a first column with no
     header name whose cells read as dates: a time index saved by ``DataFrame.to_csv``, which
     pandas reads back as ``Unnamed: 0``.
     """
@@ -55,7 +69,7 @@ def find_time_column(frame: pd.DataFrame) -> str | None:
         if name in by_lower:
             return by_lower[name]
     for col in frame.columns:
-        named = re.search(r"(time|date|horodat|heure|jour|day|hour)", col, flags=re.IGNORECASE)
+        named = re.search(_TIME_WORDS, col, flags=re.IGNORECASE)
         if named and _reads_as_dates(frame[col]):
             return str(col)
     first = str(frame.columns[0]) if len(frame.columns) else ""
