@@ -327,22 +327,24 @@ MISSING_NOTE_SHARE = 0.1
 
 
 def _missing_in_test_notes(x_test: pd.DataFrame, path: Path) -> list[str]:
-    """A line per feature that TEST leaves empty, or missing on many rows: the detector fills
-    a gap with the last reading and an empty column with its TRAIN median, so a sensor that is
-    offline is not itself flagged, and the reader should know it went unjudged."""
+    """A line per feature that TEST leaves empty, or missing on many rows: the detector holds a
+    short gap at the last reading and estimates a longer one from the other features
+    (:mod:`bms.models.gap_fill`), so a sensor that is offline is not itself flagged, and the
+    reader should know it went unjudged."""
     notes = []
     missing = x_test.isna().mean()
     empty = [str(c) for c in missing.index if missing[c] == 1.0]
     if empty:
         notes.append(
-            f"{path}: {', '.join(map(repr, empty))} hold(s) no value in TEST: scored at the "
-            "TRAIN median, so not judged (an offline sensor is not flagged)"
+            f"{path}: {', '.join(map(repr, empty))} hold(s) no value in TEST: estimated from "
+            "the other features, so not judged (an offline sensor is not flagged)"
         )
     for column in missing.index:
         if MISSING_NOTE_SHARE < missing[column] < 1.0:
             notes.append(
-                f"{path}: {column!r} is missing on {missing[column]:.0%} of TEST rows: a gap "
-                "holds the reading before it, so those rows are not judged on it"
+                f"{path}: {column!r} is missing on {missing[column]:.0%} of TEST rows: a short "
+                "gap holds the reading before it, a longer one is estimated from the other "
+                "features, so those rows are not judged on it"
             )
     return notes
 

@@ -3,10 +3,12 @@
 :class:`TimeSeriesDetector` wraps a row-wise detector (:mod:`bms.models.anomaly`) with what time
 series need and a row-wise estimator cannot do:
 
-1. **Imputation.** Forward-fill, back-fill the leading gap (at most ``window_rows`` rows), then
-   the training median (0 for a column that is all missing), so a NaN never crashes scoring.
-   Without mode signals, a signal that follows the clock is judged against its time-of-day
-   profile (:mod:`bms.models.daily_profile`).
+1. **Missing readings** (:mod:`bms.models.gap_fill`). A gap of at most ``window_rows`` rows
+   (any gap of a sparse, change-of-value signal) holds the reading before it; a longer one, an
+   outage, is estimated from the signals read in the same row, and so are its features (step
+   2), so that the row is judged on what it holds and an offline sensor is not a fault. A NaN
+   never crashes scoring. Without mode signals, a signal that follows the clock is judged
+   against its time-of-day profile (:mod:`bms.models.daily_profile`).
 2. **Features.** Each signal's level, denoised by a short trailing mean (a third of the
    smoothing window), and its first difference (rate of change per row): a fault that changes
    dynamics without moving levels out of range still shows. A *slow* signal, one whose level
@@ -58,6 +60,7 @@ from bms.models.anomaly_regimes import (
     regime_thresholds,
 )
 from bms.models.daily_profile import DailyProfile
+from bms.models.gap_fill import FeatureFill, GapFiller
 from bms.models.operating_points import OperatingPoints
 
 __all__ = [
@@ -293,6 +296,10 @@ class TimeSeriesDetector:
 
     Attributes
     ----------
+    gap_filler_ : GapFiller
+        How missing readings are filled (:mod:`bms.models.gap_fill`).
+    feature_fill_ : FeatureFill
+        How the features of an outage are estimated from the row's other features.
     slow_signals_ : list of str
         Signals judged by their change (empty when ``drift_aware`` is False).
     profiled_signals_ : list of str
@@ -343,15 +350,16 @@ class TimeSeriesDetector:
         self.operating_points = operating_points
 
     # -- features -------------------------------------------------------------------------
-    def _impute(self, frame: pd.DataFrame) -> NDArray[np.float64]:
-        values = frame[self.signals_].to_numpy(dtype=np.float64, copy=True)
-        values[np.isinf(values)] = np.nan  # an infinite reading is a missing reading
-        if np.isnan(values).any():
-            filled = pd.DataFrame(values).ffill().bfill(limit=self.window_rows)
-            values = filled.to_numpy(dtype=np.float64, copy=True)
-            rows, cols = np.nonzero(np.isnan(values))
-            values[rows, cols] = self.fill_values_[cols]
-        return values
+    def _estimated_features(self, unknown: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Which features of each row are estimated, from its estimated signals: a signal's
+        level, and its change there and on the row after (it reaches back one row). A mode
+        signal's features are not: its estimate is one of its values, and sets the regime."""
+        unknown = unknown & ~self.gap_filler_.modes_
+        if not self.differences:
+            return unknown
+        changed = unknown.copy()
+        changed[1:] |= unknown[:-1]
+        return np.hstack([unknown, changed])
 
     def _levels(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         return trailing_mean(values, max(1, self.window_rows // LEVEL_WINDOW_DIVISOR))
@@ -410,11 +418,10 @@ class TimeSeriesDetector:
         self.signals_ = [str(c) for c in train.columns]
         raw = train.to_numpy(dtype=np.float64, copy=True)
         raw[np.isinf(raw)] = np.nan
-        with np.errstate(all="ignore"):
-            medians = np.nanmedian(np.where(np.isnan(raw).all(axis=0), 0.0, raw), axis=0)
-        self.fill_values_ = np.nan_to_num(medians, nan=0.0)
-        train = train.set_axis(self.signals_, axis=1)
-        values = self._impute(train)
+        # missing readings: short gaps hold, outages are estimated from the other signals
+        self.gap_filler_ = GapFiller(self.window_rows).fit(raw)
+        values, unknown = self.gap_filler_.transform(raw)
+        del raw
         # the distinct values of each column, found once: modes, settings and measured signals
         # are told apart by them (the profiles below leave modes and settings as they are)
         distinct = distinct_values(values)
@@ -471,6 +478,11 @@ class TimeSeriesDetector:
         self.mode_signals_ = self.regimes_.mode_names(self.signals_)
         train_regimes = self.regimes_.transform(values)
         X = per_segment(self._features, values, bounds)
+        # the features of an outage: their conditional mean given the row's other features
+        estimated = self._estimated_features(unknown)
+        self.feature_fill_ = FeatureFill().fit(X, train_regimes, ~estimated.any(axis=1))
+        if estimated.any():
+            X = self.feature_fill_.fill(X, estimated, train_regimes)
         detector = self.detector
         if detector is None:
             detector = EnsembleDetector(
@@ -543,11 +555,17 @@ class TimeSeriesDetector:
         missing = [s for s in self.signals_ if s not in test.columns]
         if missing:
             raise KeyError(f"test frame lacks signals {missing}")
-        values = self.operating_points_.transform(self._impute(test))
+        raw = test[self.signals_].to_numpy(dtype=np.float64)
+        values, unknown = self.gap_filler_.transform(raw)
+        values = self.operating_points_.transform(values)
         values = self.daily_profile_.transform(values, test.index)
         bounds = segment_bounds(test.index, self.window_rows)
         regimes = self.regimes_.transform(values)
-        X = self._with_regimes(per_segment(self._features, values, bounds), regimes)
+        X = per_segment(self._features, values, bounds)
+        estimated = self._estimated_features(unknown)
+        if estimated.any():  # judged on the features the rows hold (module gap_fill)
+            X = self.feature_fill_.fill(X, estimated, regimes)
+        X = self._with_regimes(X, regimes)
         step = max(MIN_CHUNK_ROWS, SCORE_CHUNK_CELLS // max(X.shape[1], 1))
         chunks = [X[start : start + step] for start in range(0, max(len(X), 1), step)]
         if contributions:

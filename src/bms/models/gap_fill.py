@@ -1,0 +1,267 @@
+"""Missing readings filled so that a sensor outage is not judged as an equipment fault.
+
+A gap in one signal is a data-quality problem, kept apart from the equipment's faults (issue 4:
+"data-quality flags kept apart from equipment faults"). Filled with the reading before it, a
+signal offline for hours stands still while the others move, and the detector sees a fault: on
+LBNL MZVAV-2-2, one signal blanked for the first 10 hours of each normal test day had 15-48 % of
+those rows flagged, whichever signal it was.
+
+:class:`GapFiller` tells two kinds of gap apart, per signal:
+
+* **Short gaps** (at most ``max_hold_rows`` rows, or any gap in a *sparse* signal: one missing
+  on more than half of the training rows, as a change-of-value log writes a point only when it
+  changes) hold the reading before them (the first rows of a series: the reading after).
+* **Outages** (longer gaps in a dense signal, a signal missing from the start for longer) are
+  estimated from the signals read in the same row: their conditional mean given them under the
+  training rows' Gaussian model (:class:`ConditionalMean`). A mode signal (a status, at most
+  :data:`bms.models.anomaly_regimes.MAX_MODE_LEVELS` training values) gets the nearest of its
+  training values.
+
+The detector's features (levels and changes) of an outage are then estimated the same way from
+the features of the signals read (:meth:`TimeSeriesDetector._features` and
+``feature_fill_``): for a Gaussian model of the features, a row whose missing features are
+their conditional mean is judged exactly as by the model of the features it holds
+(marginalisation), and the estimated features add nothing of their own. Estimating the raw
+signal alone is not enough: its row-to-row changes are then a mix of the other signals' noise,
+unlike any change the signal made in training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from bms.models.anomaly_regimes import MAX_MODE_LEVELS
+
+__all__ = [
+    "RIDGE",
+    "SPARSE_SHARE",
+    "ConditionalMean",
+    "FeatureFill",
+    "GapFiller",
+    "outage_cells",
+]
+
+#: A signal missing on more than this share of its training rows is sparse (written only when
+#: it changes): its gaps all hold the reading before them.
+SPARSE_SHARE = 0.5
+#: Ridge added to the standardised columns' covariance: a collinear set (three damper signals
+#: that move as one) still gives a stable estimate.
+RIDGE = 0.01
+#: Rows per chunk when summing the covariance (bounds the temporaries on wide, long data).
+CHUNK_ROWS = 20_000
+#: Training rows (evenly spread) a features' model is learnt from: a covariance needs no more.
+MAX_FIT_ROWS = 20_000
+#: An operating regime gets a features' model of its own with at least this many training rows
+#: per feature (as the detector's per-regime models).
+ROWS_PER_FEATURE = 10
+
+
+def outage_cells(missing: NDArray[np.bool_], max_hold_rows: int) -> NDArray[np.bool_]:
+    """The missing cells that belong to a run of more than ``max_hold_rows`` missing rows of
+    their column (including a run at the start or the end)."""
+    n_rows, n_cols = missing.shape
+    out = np.zeros_like(missing)
+    if n_rows == 0:
+        return out
+    edge = np.zeros((1, n_cols), dtype=np.int8)
+    steps = np.diff(np.vstack([edge, missing.astype(np.int8), edge]), axis=0)
+    for col in np.flatnonzero(missing.any(axis=0)):
+        starts = np.flatnonzero(steps[:, col] == 1)
+        ends = np.flatnonzero(steps[:, col] == -1)
+        for start, end in zip(starts, ends, strict=True):
+            if end - start > max_hold_rows:
+                out[start:end, col] = True
+    return out
+
+
+class ConditionalMean:
+    """Unknown cells of a row as their conditional mean given its known cells, under the
+    Gaussian model of the training rows (mean and covariance of the standardised columns,
+    plus :data:`RIDGE`), clipped to each column's training range.
+
+    Attributes
+    ----------
+    mean_, scale_ : ndarray of shape (n_columns,)
+        Training mean and s.d. (floored) of each column.
+    covariance_ : ndarray of shape (n_columns, n_columns)
+        Covariance of the standardised columns.
+    low_, high_ : ndarray of shape (n_columns,)
+        Each column's training range.
+    """
+
+    def fit(self, rows: NDArray[np.float64]) -> ConditionalMean:
+        """Learn from complete rows (n_rows, n_columns; no NaN)."""
+        n_rows, n_cols = rows.shape
+        if n_rows == 0:
+            self.mean_, self.scale_ = np.zeros(n_cols), np.ones(n_cols)
+            self.covariance_ = np.eye(n_cols)
+            self.low_, self.high_ = np.zeros(n_cols), np.zeros(n_cols)
+            return self
+        self.mean_ = rows.mean(axis=0)
+        gram = np.zeros((n_cols, n_cols))
+        for start in range(0, n_rows, CHUNK_ROWS):
+            centred = rows[start : start + CHUNK_ROWS] - self.mean_
+            gram += centred.T @ centred
+        covariance = gram / max(n_rows - 1, 1)
+        spread = np.sqrt(np.maximum(np.diag(covariance), 0.0))
+        self.scale_ = np.maximum(spread, 1e-6 * (1.0 + np.abs(self.mean_)))
+        self.covariance_ = covariance / np.outer(self.scale_, self.scale_)
+        self.low_, self.high_ = rows.min(axis=0), rows.max(axis=0)
+        return self
+
+    def fill(self, values: NDArray[np.float64], unknown: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """``values`` with its ``unknown`` cells estimated, one solve per pattern of unknown
+        columns (a row with no known cell gets the means)."""
+        out = np.array(values, dtype=np.float64, copy=True)
+        rows = np.flatnonzero(unknown.any(axis=1))
+        if rows.size == 0:
+            return out
+        patterns, inverse = np.unique(unknown[rows], axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        for k, pattern in enumerate(patterns):
+            members = rows[inverse == k]
+            known = ~pattern
+            z_unknown = np.zeros((len(members), int(pattern.sum())))
+            if known.any():
+                c_kk = self.covariance_[np.ix_(known, known)] + RIDGE * np.eye(int(known.sum()))
+                c_uk = self.covariance_[np.ix_(pattern, known)]
+                weights = np.linalg.solve(c_kk, c_uk.T)  # (known, unknown)
+                z_known = (out[np.ix_(members, known)] - self.mean_[known]) / self.scale_[known]
+                z_known = np.nan_to_num(z_known, nan=0.0)
+                z_unknown = z_known @ weights
+            estimate = self.mean_[pattern] + z_unknown * self.scale_[pattern]
+            out[np.ix_(members, pattern)] = np.clip(
+                estimate, self.low_[pattern], self.high_[pattern]
+            )
+        return out
+
+
+class GapFiller:
+    """Fill missing readings: hold short gaps, estimate outages from the other signals.
+
+    Parameters
+    ----------
+    max_hold_rows : int
+        Longest gap [rows] of a dense signal that holds the reading before it.
+
+    Attributes
+    ----------
+    sparse_ : ndarray of bool
+        Signals missing on more than :data:`SPARSE_SHARE` of the training rows.
+    estimator_ : ConditionalMean
+        Fitted on the training rows without an outage (a signal never read counts as 0).
+    levels_ : list of ndarray or None
+        Each mode signal's training values (None for the others).
+    modes_ : ndarray of bool
+        Which signals are modes (``levels_`` not None).
+    """
+
+    def __init__(self, max_hold_rows: int) -> None:
+        self.max_hold_rows = max_hold_rows
+
+    def fit(self, values: NDArray[np.float64]) -> GapFiller:
+        """Learn the fill from training rows (n_rows, n_signals; NaN where missing)."""
+        missing = np.isnan(values)
+        never = missing.all(axis=0)
+        self.sparse_ = missing.mean(axis=0) > SPARSE_SHARE if len(values) else never
+        held = self._hold(values, missing & ~self.outages(values))
+        held[:, never] = 0.0
+        complete = ~np.isnan(held).any(axis=1)
+        if complete.sum() < 2:  # no row holds every signal: medians stand in for the gaps
+            with np.errstate(all="ignore"):
+                medians = np.nan_to_num(np.nanmedian(held, axis=0), nan=0.0)
+            held = np.where(np.isnan(held), medians, held)
+            complete[:] = True
+        rows = held[complete]
+        self.estimator_ = ConditionalMean().fit(rows)
+        self.levels_ = []
+        for column in rows.T:
+            distinct = np.unique(column)
+            self.levels_.append(distinct if len(distinct) <= MAX_MODE_LEVELS else None)
+        self.modes_ = np.array([levels is not None for levels in self.levels_], dtype=bool)
+        return self
+
+    def outages(self, values: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """The cells of ``values`` that are outages (long gaps of dense signals)."""
+        out = outage_cells(np.isnan(values), self.max_hold_rows)
+        out[:, self.sparse_] = False
+        return out
+
+    @staticmethod
+    def _hold(values: NDArray[np.float64], fill: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """``values`` with the ``fill`` cells holding the reading before (or the first after)."""
+        if not fill.any():
+            return values.copy()
+        held = pd.DataFrame(values).ffill().bfill().to_numpy(dtype=np.float64)
+        return np.where(fill, held, values)
+
+    def transform(
+        self, values: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """``values`` (n_rows, n_signals) without NaN (short gaps held, outages estimated), and
+        which cells were estimated."""
+        values = np.array(values, dtype=np.float64, copy=True)
+        values[np.isinf(values)] = np.nan  # an infinite reading is a missing reading
+        missing = np.isnan(values)
+        if not missing.any():
+            return values, missing
+        values = self._hold(values, missing & ~self.outages(values))
+        unknown = np.isnan(values)  # outages, and the cells of a signal never read here
+        if unknown.any():
+            values = self.estimator_.fill(values, unknown)
+            for j in np.flatnonzero(unknown.any(axis=0)):
+                levels = self.levels_[j]
+                if levels is not None:
+                    cells = unknown[:, j]
+                    nearest = np.abs(values[cells, j][:, None] - levels[None, :]).argmin(axis=1)
+                    values[cells, j] = levels[nearest]
+        return values, unknown
+
+
+class FeatureFill:
+    """The detector's features of estimated signals, as their conditional mean given the row's
+    other features, within the row's operating regime (the detector judges a regime by a model
+    of its own: a valve always shut in one regime is estimated shut there), else over all
+    training rows.
+
+    Attributes
+    ----------
+    overall_ : ConditionalMean
+    by_regime_ : dict of int to ConditionalMean
+        Regimes with at least :data:`ROWS_PER_FEATURE` training rows per feature.
+    """
+
+    def fit(
+        self, X: NDArray[np.float64], regimes: NDArray[np.int64], usable: NDArray[np.bool_]
+    ) -> FeatureFill:
+        """Learn from the training features ``X`` on the ``usable`` rows (no estimated signal),
+        at most :data:`MAX_FIT_ROWS` of them (evenly spread) per model."""
+        self.overall_ = ConditionalMean().fit(_spread_rows(X, usable))
+        self.by_regime_ = {}
+        for regime in np.unique(regimes[usable]):
+            rows = usable & (regimes == regime)
+            if rows.sum() >= ROWS_PER_FEATURE * X.shape[1]:
+                self.by_regime_[int(regime)] = ConditionalMean().fit(_spread_rows(X, rows))
+        return self
+
+    def fill(
+        self, X: NDArray[np.float64], unknown: NDArray[np.bool_], regimes: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """``X`` with its ``unknown`` cells estimated."""
+        rows = unknown.any(axis=1)
+        if not rows.any():
+            return X
+        X = self.overall_.fill(X, unknown & ~np.isin(regimes, list(self.by_regime_))[:, None])
+        for regime, model in self.by_regime_.items():
+            members = np.flatnonzero(rows & (regimes == regime))
+            if members.size:
+                X[members] = model.fill(X[members], unknown[members])
+        return X
+
+
+def _spread_rows(X: NDArray[np.float64], rows: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """At most :data:`MAX_FIT_ROWS` of the ``rows`` of ``X``, evenly spread."""
+    index = np.flatnonzero(rows)
+    return X[index[:: max(1, -(-len(index) // MAX_FIT_ROWS))]]

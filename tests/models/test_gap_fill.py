@@ -1,0 +1,100 @@
+"""Missing readings: short gaps hold, outages are estimated from the other signals, and a sensor
+offline for hours is not judged as an equipment fault."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bms.models.anomaly_pipeline import TimeSeriesDetector
+from bms.models.gap_fill import GapFiller, outage_cells
+
+
+def test_outage_cells_are_the_runs_longer_than_the_hold():
+    missing = np.zeros((10, 2), dtype=bool)
+    missing[2:4, 0] = True  # 2 rows: held
+    missing[5:9, 0] = True  # 4 rows: an outage
+    missing[:3, 1] = True  # 3 rows at the start: held
+    missing[7:, 1] = True  # 3 rows at the end: held
+    out = outage_cells(missing, max_hold_rows=3)
+    assert np.flatnonzero(out[:, 0]).tolist() == [5, 6, 7, 8]
+    assert not out[:, 1].any()
+
+
+def correlated(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Three signals driven by one load, and a fan status."""
+    load = np.sin(np.arange(n) / 50.0) + rng.normal(0, 0.05, n)
+    return np.column_stack(
+        [
+            20 + 3 * load + rng.normal(0, 0.1, n),
+            50 - 10 * load + rng.normal(0, 0.3, n),
+            5 + load + rng.normal(0, 0.05, n),
+            (load > 0).astype(float),
+        ]
+    )
+
+
+def test_a_short_gap_holds_the_reading_before_and_an_outage_follows_the_others(rng):
+    train, test = correlated(rng, 2000), correlated(rng, 600)
+    truth = test.copy()
+    test[100:103, 0] = np.nan  # short: held
+    test[200:400, 0] = np.nan  # outage: estimated
+    test[200:400, 3] = np.nan  # the status too
+    filled, estimated = GapFiller(max_hold_rows=10).fit(train).transform(test)
+    assert not np.isnan(filled).any()
+    assert np.flatnonzero(estimated.any(axis=1)).tolist() == list(range(200, 400))
+    assert (filled[100:103, 0] == truth[99, 0]).all()
+    error = np.abs(filled[200:400, 0] - truth[200:400, 0])
+    held_error = np.abs(truth[199, 0] - truth[200:400, 0])
+    assert error.mean() < 0.5 < held_error.mean()  # the estimate follows the load; a hold does not
+    assert set(np.unique(filled[200:400, 3])) <= {0.0, 1.0}  # a status gets a status value
+    assert (filled[200:400, 3] == truth[200:400, 3]).mean() > 0.9
+    np.testing.assert_array_equal(filled[:100], truth[:100])  # read cells are left as read
+
+
+def test_a_sparse_signal_holds_every_gap(rng):
+    """Written only when it changes (a change-of-value log): missing on most rows."""
+    train = correlated(rng, 2000)
+    train[np.arange(2000) % 10 != 0, 2] = np.nan
+    filler = GapFiller(max_hold_rows=10).fit(train)
+    assert filler.sparse_.tolist() == [False, False, True, False]
+    test = correlated(rng, 300)
+    test[1:200, 2] = np.nan
+    filled, estimated = filler.transform(test)
+    assert (filled[1:200, 2] == test[0, 2]).all() and not estimated.any()
+
+
+def test_a_signal_never_read_in_training_is_zero_and_nothing_read_gives_the_means(rng):
+    train = correlated(rng, 500)
+    train[:, 1] = np.nan
+    filler = GapFiller(max_hold_rows=10).fit(train)
+    row = np.full((1, 4), np.nan)
+    filled, _ = filler.transform(row)
+    assert filled[0, 1] == 0.0
+    assert filled[0, 0] == pytest.approx(np.mean(train[:, 0]))
+
+
+def mzvav_like(rng: np.random.Generator, days: int, start: str) -> pd.DataFrame:
+    """Minutes of an AHU: outdoor air follows the sun, mixed and supply air follow it."""
+    index = pd.date_range(start, periods=days * 1440, freq="min")
+    hours = (index.hour + index.minute / 60).to_numpy()
+    oat = 20 + 6 * np.sin((hours - 9) / 24 * 2 * np.pi) + rng.normal(0, 0.2, len(index))
+    rat = 22 + 0.2 * (oat - 20) + rng.normal(0, 0.1, len(index))
+    mat = 0.3 * oat + 0.7 * rat + rng.normal(0, 0.1, len(index))
+    sat = mat - 8 + rng.normal(0, 0.1, len(index))
+    return pd.DataFrame({"oat": oat, "rat": rat, "mat": mat, "sat": sat}, index=index)
+
+
+@pytest.mark.parametrize("column", ["oat", "rat", "mat", "sat"])
+def test_a_sensor_offline_for_hours_is_not_an_equipment_fault(rng, column):
+    model = TimeSeriesDetector().fit(mzvav_like(rng, 4, "2026-06-01"))
+    test = mzvav_like(rng, 1, "2026-06-10")
+    test.loc[test.index.hour < 10, column] = np.nan  # offline from midnight to 10:00
+    # holding the last reading flagged 40-45 % of the day (most of the outage)
+    assert model.score(test, contributions=False)["anomaly"].mean() < 0.1
+    # a fault in another signal during the outage is still seen
+    other = "rat" if column != "rat" else "sat"
+    test.loc[(test.index.hour >= 4) & (test.index.hour < 8), other] += 3.0
+    flagged = model.score(test, contributions=False)["anomaly"]
+    assert flagged[(flagged.index.hour >= 5) & (flagged.index.hour < 8)].mean() > 0.9
