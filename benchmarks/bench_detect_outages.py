@@ -1,0 +1,87 @@
+"""A sensor offline for hours, on real AHU data: judged as missing data, or as a fault?
+
+LBNL MZVAV-2-2, the ``within`` protocol of ``bms.evaluate.lbnl`` (every other fault-free day
+trains, the rest of the days test). For each of the 17 signals in turn, its readings are
+blanked from 00:00 to 10:00 on every test day, and the default ``TimeSeriesDetector`` scores
+the test rows. Printed per signal: the share of the blanked hours flagged on the normal test
+days (false alarms caused by the outage) and on the faulted days (the fault should still show
+in the signals read), for
+
+* ``bms``: the product (short gaps held, outages estimated from the signals read:
+  ``bms.models.gap_fill``);
+* ``hold``: the same model given the test rows with every gap held at the reading before it
+  (then the first reading after, then the training median): what the product did before, in
+  the same run.
+
+    .venv/bin/python benchmarks/bench_detect_outages.py [--datasets DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bms.evaluate.lbnl import LABEL, read_lbnl
+from bms.models.anomaly_pipeline import TimeSeriesDetector
+
+#: Hours of each test day with the signal offline: from midnight to this hour.
+OFFLINE_UNTIL_HOUR = 10
+
+
+def held(test: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame:
+    """Every gap held at the reading before it, then after it, then the training median."""
+    return test.ffill().bfill().fillna(train.median())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = Path(os.environ.get("BMS_DATASETS", "../shared/datasets")) / "lbnl_ahu"
+    parser.add_argument("--datasets", type=Path, default=default, help="LBNL AHU folder")
+    args = parser.parse_args()
+    frame = read_lbnl(args.datasets / "MZVAV-2-2.csv")
+    normal_days = sorted(frame.loc[frame[LABEL] == 0, "day"].unique())
+    in_train = frame["day"].isin(set(normal_days[::2]))
+    signals = [c for c in frame.columns if c not in (LABEL, "day")]
+    train, test = frame.loc[in_train, signals], frame.loc[~in_train]
+    model = TimeSeriesDetector().fit(train)
+    offline = test.index.hour < OFFLINE_UNTIL_HOUR
+    normal = (test[LABEL] == 0).to_numpy()
+    intact = model.score(test[signals], contributions=False)["anomaly"].to_numpy()
+    print(
+        f"MZVAV-2-2 within: {len(train):,} training rows, {len(test):,} test rows; each signal "
+        f"offline 00:00-{OFFLINE_UNTIL_HOUR:02d}:00 on every test day. Share of those hours "
+        "flagged [%]:"
+    )
+    print(
+        f"  no outage: normal days {100 * intact[offline & normal].mean():.2f}, "
+        f"faulted days {100 * intact[offline & ~normal].mean():.1f}"
+    )
+    print(f"  {'signal':48s} {'normal days':>18s} {'faulted days':>18s}")
+    print(f"  {'':48s} {'bms':>8s} {'hold':>9s} {'bms':>8s} {'hold':>9s}")
+    shares: dict[str, list[float]] = {"bms": [], "hold": []}
+    for signal in signals:
+        x = test[signals].copy()
+        x.loc[offline, signal] = np.nan
+        row = []
+        for name, rows in (("bms", x), ("hold", held(x, train))):
+            flags = model.score(rows, contributions=False)["anomaly"].to_numpy()
+            on_normal, on_faulted = flags[offline & normal], flags[offline & ~normal]
+            shares[name].append(100 * on_normal.mean())
+            row.append((100 * on_normal.mean(), 100 * on_faulted.mean()))
+        print(
+            f"  {signal[:48]:48s} {row[0][0]:8.2f} {row[1][0]:9.2f} {row[0][1]:8.1f} "
+            f"{row[1][1]:9.1f}"
+        )
+    print(
+        "  median over signals, normal days: "
+        + ", ".join(f"{name} {statistics.median(v):.2f} %" for name, v in shares.items())
+    )
+
+
+if __name__ == "__main__":
+    main()
