@@ -194,31 +194,26 @@ def test_time_cells_read_as_utc_times_numbers_as_unix_times(cells, first):
     assert (str(parsed[0]) if parsed is not None else None) == first
 
 
-def test_unix_times_are_times_and_the_episodes_show_them_as_dates(tmp_path, rng, capsys):
-    seconds = 1_772_323_200 + 60 * np.arange(1500)  # minutes from 2026-03-01 00:00 UTC
-    flow = 30 + rng.normal(0, 0.5, 1500)
-    flow[1300:1400] += 5.0
-    frame = pd.DataFrame({"timestamp": seconds, "flow": flow})
-    args = detect_args(tmp_path, frame.iloc[:1000], frame.iloc[1000:])
-    code, stdout, err = run_cli(args, capsys)
-    assert code == 0, err
-    assert "2026-03-01 21:4" in stdout  # the episode starts soon after row 1300 (21:40 UTC)
-    assert pd.read_csv(args[-1])["time"].iloc[0] == seconds[1000]  # OUT keeps them as written
-
-
-def test_spreadsheet_serial_dates_are_the_sites_clock_and_the_episodes_show_them(
-    tmp_path, rng, capsys
+@pytest.mark.parametrize(
+    ("column", "times", "utc"),
+    [
+        ("timestamp", 1_772_323_200 + 60 * np.arange(1500), True),  # Unix seconds: UTC's clock
+        ("Date", 46_082 + np.arange(1500) / 1440, False),  # a sheet's serial dates: the site's
+    ],
+)
+def test_numeric_times_are_times_and_the_episodes_show_them_as_dates(
+    tmp_path, rng, capsys, column, times, utc
 ):
-    days = 46_082 + np.arange(1500) / 1440  # minutes from 2026-03-01 00:00, as a sheet saves them
+    """Minutes from 2026-03-01 00:00, written as numbers."""
     flow = 30 + rng.normal(0, 0.5, 1500)
     flow[1300:1400] += 5.0
-    frame = pd.DataFrame({"Date": days, "flow": flow})
+    frame = pd.DataFrame({column: times, "flow": flow})
     args = detect_args(tmp_path, frame.iloc[:1000], frame.iloc[1000:])
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err
-    assert "2026-03-01 21:4" in stdout and "UTC" not in stdout  # the site's clock, as written
-    assert "--timezone" not in err  # nothing to convert
-    assert pd.read_csv(args[-1])["time"].iloc[0] == pytest.approx(days[1000])
+    assert "2026-03-01 21:4" in stdout  # the episode starts soon after row 1300 (21:40)
+    assert ("UTC" in stdout) is utc
+    assert pd.read_csv(args[-1])["time"].iloc[0] == pytest.approx(times[1000])  # as written
 
 
 def test_the_training_range_ignores_its_extreme_half_percent_and_gets_a_margin():
