@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 
 from bms.features.quality import (
+    difference_spread,
     gap_flags,
     out_of_range_flags,
     quality_flags,
     run_lengths,
     spike_flags,
+    spike_mask,
     stuck_flags,
 )
 
@@ -58,6 +60,28 @@ def test_spike_flags_catch_a_one_step_spike_but_not_a_step_change(rng: np.random
     idx = pd.date_range("2026-01-01", periods=200, freq="5min", tz="UTC")
     flags = spike_flags(pd.Series(values, index=idx))
     assert np.flatnonzero(flags.to_numpy()).tolist() == [50]
+
+
+def test_spikes_are_judged_against_a_reference_spread_and_a_holding_signal_has_one() -> None:
+    """A command that mostly holds (changes of MAD 0): its changes' s.d. is the spread."""
+    train = np.r_[np.zeros(100), np.full(100, 0.4), np.full(100, 0.2)]  # two moves in 300 rows
+    center, scale = difference_spread(train)
+    assert center == 0.0 and 0.0 < scale < 0.05
+    test = np.r_[np.zeros(20), np.full(20, 0.3)]
+    test[5] = 0.5  # out and back in one row: a spike
+    assert np.flatnonzero(spike_mask(test, center, scale)).tolist() == [5]  # the move to 0.3 stays
+    assert not spike_mask(test, center, np.inf).any()  # no spread (a constant): no spike
+
+
+def test_the_spread_of_a_signal_that_often_holds_is_that_of_its_moves(rng) -> None:
+    """A valve shut while the fan is off, noisy while it runs: its noise is no spike."""
+    off = np.arange(2000) % 100 < 45  # the fan off 45 % of the time
+    valve = np.where(off, 0.0, 0.3 + rng.normal(0, 0.01, 2000))
+    _, all_changes = difference_spread(valve)
+    _, moves = difference_spread(valve, moves_only=True)
+    assert moves > 3 * all_changes  # 45 % of the changes are 0: their MAD is the noise's tail
+    assert spike_mask(valve, 0.0, all_changes).sum() > 20  # the noise taken for spikes
+    assert not spike_mask(valve, 0.0, moves).any()
 
 
 def test_quality_flags_combine_per_column_and_share_bad_counts_points() -> None:

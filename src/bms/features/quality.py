@@ -16,11 +16,13 @@ import pandas as pd
 
 __all__ = [
     "QualityFlags",
+    "difference_spread",
     "gap_flags",
     "out_of_range_flags",
     "quality_flags",
     "run_lengths",
     "spike_flags",
+    "spike_mask",
     "stuck_flags",
 ]
 
@@ -102,6 +104,52 @@ def out_of_range_flags(
     return pd.Series(flags, index=series.index)
 
 
+def difference_spread(values: np.ndarray, *, moves_only: bool = False) -> tuple[float, float]:
+    """Centre and robust spread of a series' first differences: their median and 1.4826 x
+    their median absolute deviation from it (their s.d. when that is 0; infinite when there
+    are fewer than 3 or they never change).
+
+    With ``moves_only``, the deviation is the median over the differences that move away from
+    the centre: the typical move of a signal that often holds still (a valve shut while the
+    fan is off, a command between set-point changes), whose median deviation would be 0 and
+    make every move a jump.
+    """
+    diff = np.diff(np.asarray(values, dtype=float))
+    finite = diff[np.isfinite(diff)]
+    if len(finite) < 3:
+        return 0.0, np.inf
+    center = float(np.median(finite))
+    deviations = np.abs(finite - center)
+    if moves_only:
+        deviations = deviations[deviations > 0]
+        if len(deviations) < 3:
+            return center, np.inf
+    scale = MAD_TO_SIGMA * float(np.median(deviations))
+    if scale <= 0.0:
+        scale = float(np.std(finite)) or np.inf
+    return center, scale
+
+
+def spike_mask(
+    values: np.ndarray, center: float, scale: float, z_threshold: float = 8.0
+) -> np.ndarray:
+    """One-step spikes of ``values`` (1-D), judged against a spread of its differences
+    (:func:`difference_spread`, of these values or of a reference such as training data): a
+    jump into a step and a jump out of it, both with ``|d - center| / scale`` above
+    ``z_threshold`` and of opposite sign. A step change (one jump) is not a spike."""
+    values = np.asarray(values, dtype=float)
+    flags = np.zeros(len(values), dtype=bool)
+    if len(values) < 3 or not np.isfinite(scale):
+        return flags
+    z = (np.diff(values) - center) / scale
+    with np.errstate(invalid="ignore"):
+        into, out_of = z[:-1], z[1:]
+        spike = (np.abs(into) > z_threshold) & (np.abs(out_of) > z_threshold)
+        spike &= np.sign(into) != np.sign(out_of)
+    flags[1:-1] = spike
+    return flags
+
+
 def spike_flags(series: pd.Series, z_threshold: float = 8.0) -> pd.Series:
     """Flag one-step spikes: a jump out and a jump back, both with robust z above a threshold.
 
@@ -116,22 +164,8 @@ def spike_flags(series: pd.Series, z_threshold: float = 8.0) -> pd.Series:
         Robust z beyond which a difference is a jump [-].
     """
     values = series.to_numpy(dtype=float)
-    flags = np.zeros(len(values), dtype=bool)
-    diff = np.diff(values)
-    finite = diff[np.isfinite(diff)]
-    if len(finite) < 3:
-        return pd.Series(flags, index=series.index)
-    center = float(np.median(finite))
-    scale = MAD_TO_SIGMA * float(np.median(np.abs(finite - center)))
-    if scale <= 0.0:
-        scale = float(np.std(finite)) or np.inf
-    z = (diff - center) / scale
-    with np.errstate(invalid="ignore"):
-        into, out_of = z[:-1], z[1:]
-        spike = (np.abs(into) > z_threshold) & (np.abs(out_of) > z_threshold)
-        spike &= np.sign(into) != np.sign(out_of)
-    flags[1:-1] = spike
-    return pd.Series(flags, index=series.index)
+    center, scale = difference_spread(values)
+    return pd.Series(spike_mask(values, center, scale, z_threshold), index=series.index)
 
 
 @dataclass(frozen=True)

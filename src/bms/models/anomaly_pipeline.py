@@ -6,8 +6,9 @@ series need and a row-wise estimator cannot do:
 1. **Missing readings** (:mod:`bms.models.gap_fill`). A gap of at most ``window_rows`` rows
    (any gap of a sparse, change-of-value signal) holds the reading before it; a longer one, an
    outage, is estimated from the signals read in the same row, and so are its features (step
-   2), so that the row is judged on what it holds and an offline sensor is not a fault. A NaN
-   never crashes scoring. Without mode signals, a signal that follows the clock is judged
+   2), so that the row is judged on what it holds and an offline sensor is not a fault; in the
+   rows scored, a one-row spike is a reading lost, replaced by the mean of its neighbours. A
+   NaN never crashes scoring. Without mode signals, a signal that follows the clock is judged
    against its time-of-day profile (:mod:`bms.models.daily_profile`).
 2. **Features.** Each signal's level, denoised by a short trailing mean (a third of the
    smoothing window), and its first difference (rate of change per row): a fault that changes
@@ -556,7 +557,7 @@ class TimeSeriesDetector:
         if missing:
             raise KeyError(f"test frame lacks signals {missing}")
         raw = test[self.signals_].to_numpy(dtype=np.float64)
-        values, unknown = self.gap_filler_.transform(raw)
+        values, unknown = self.gap_filler_.transform(raw, despike=True)  # spikes: readings lost
         values = self.operating_points_.transform(values)
         values = self.daily_profile_.transform(values, test.index)
         bounds = segment_bounds(test.index, self.window_rows)
