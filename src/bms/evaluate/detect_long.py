@@ -180,14 +180,12 @@ def widen(
     wide = wide.reindex(index=rank.index, columns=pd.unique(points))
     wide.columns.name = None
     wide.insert(0, layout.time, written.to_numpy())
+    bucketed = ""
+    if step is not None:
+        bucketed = f", each point's last reading in steps of {duration_text(step)}"
     notes = [
         f"{path}: one reading per line ({layout.time!r}, {layout.point!r}, {layout.value!r}): "
-        f"read as {len(wide):,} rows x {wide.shape[1] - 1} points"
-        + (
-            f", each point's last reading in steps of {duration_text(step)}"
-            if step is not None
-            else ""
-        )
+        f"read as {len(wide):,} rows x {wide.shape[1] - 1} points{bucketed}"
     ]
     if layout.others:
         notes.append(f"{path}: column(s) {', '.join(map(repr, layout.others))} left out")
