@@ -60,9 +60,8 @@ def find_time_column(frame: pd.DataFrame) -> str | None:
 
     A column named like time/datetime/timestamp/date; else one whose name contains such a word
     (or heure, jour, day, hour; changed, updated: Home Assistant's ``last_changed``) and whose
-    cells read as dates; else a first column with no
-    header name whose cells read as dates: a time index saved by ``DataFrame.to_csv``, which
-    pandas reads back as ``Unnamed: 0``.
+    cells read as dates; else a first column with no header name whose cells read as dates: a
+    time index saved by ``DataFrame.to_csv``, which pandas reads back as ``Unnamed: 0``.
     """
     by_lower = {c.lower(): c for c in frame.columns}
     for name in TIME_NAMES:
@@ -135,7 +134,7 @@ _EPOCH_SPAN = 4.0  # the upper bound of each range, as a multiple of its lower b
 #: Spreadsheet serial dates a numeric time column may hold: days since 1899-12-30 (Excel's and
 #: LibreOffice's day 0 for every date after February 1900), from 2000-01-01 (36,526) to
 #: 2099-12-31 (73,050), with the time of day as the fraction. A spreadsheet writes them when a
-#: date cell loses its format (``45993.5`` for 2025-12-01 12:00).
+#: date cell loses its format (``45992.5`` for 2025-12-01 12:00).
 EXCEL_SERIAL_RANGE = (36_526.0, 73_051.0)
 _EXCEL_DAY_ZERO = pd.Timestamp("1899-12-30")
 
