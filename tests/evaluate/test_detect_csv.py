@@ -636,6 +636,21 @@ def test_a_sensor_offline_in_test_is_said_not_silently_judged_normal(csvs, capsy
     assert len(pd.read_csv(out)) == 400  # every row is still written
 
 
+def test_spikes_and_a_short_outage_in_test_are_said_as_data_problems(csvs, capsys):
+    train, test, out = csvs
+    frame = pd.read_csv(test, sep=";")
+    frame.loc[20, "flow"] += 50.0  # a one-row spike
+    frame.loc[120:159, "pressure"] = np.nan  # offline for 40 rows, 10 % of TEST
+    frame.to_csv(test, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
+    code, _, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert "1 one-row spike(s) (first in 'flow', data row 21) read as lost readings" in err
+    assert "'pressure' is offline for 40 row(s) in runs longer than 30 (first at data row" in err
+    flagged = pd.read_csv(out)["anomaly"]
+    assert flagged.iloc[20:50].sum() == 0 and flagged.iloc[120:160].sum() == 0
+
+
 def test_train_and_test_sampled_at_different_steps_are_said(csvs, capsys):
     train, test, out = csvs
     frame = pd.read_csv(test, sep=";")

@@ -326,6 +326,34 @@ def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFr
 MISSING_NOTE_SHARE = 0.1
 
 
+def _data_quality_notes(model: TimeSeriesDetector, x_test: pd.DataFrame, path: Path) -> list[str]:
+    """A line for the one-row spikes of TEST and one per feature offline in TEST for longer
+    than a smoothing window (on at most 10 % of its rows: more gets its own line): read as
+    lost readings, not judged as faults (:mod:`bms.models.gap_fill`)."""
+    values = x_test.to_numpy(dtype=np.float64)
+    notes = []
+    spikes = model.gap_filler_.spikes(values)
+    if spikes.any():
+        rows, cols = np.nonzero(spikes)
+        first = int(np.argmin(rows))
+        notes.append(
+            f"{path}: {int(spikes.sum()):,} one-row spike(s) (first in "
+            f"{x_test.columns[cols[first]]!r}, data row {rows[first] + 1}) read as lost "
+            "readings: each is the mean of its neighbours, not a fault"
+        )
+    outages = model.gap_filler_.outages(values)
+    for j in np.flatnonzero(outages.any(axis=0)):
+        share = np.isnan(values[:, j]).mean()
+        if share <= MISSING_NOTE_SHARE:
+            first = int(np.flatnonzero(outages[:, j])[0])
+            notes.append(
+                f"{path}: {x_test.columns[j]!r} is offline for {int(outages[:, j].sum()):,} "
+                f"row(s) in runs longer than {model.window_rows} (first at data row "
+                f"{first + 1}): estimated from the other features, not judged"
+            )
+    return notes
+
+
 def _missing_in_test_notes(x_test: pd.DataFrame, path: Path) -> list[str]:
     """A line per feature that TEST leaves empty, or missing on many rows: the detector holds a
     short gap at the last reading and estimates a longer one from the other features
@@ -591,6 +619,7 @@ def run_detect(
             "Europe/Paris)"
         )
     scored = model.score(x_test)
+    notes += _data_quality_notes(model, x_test, Path(test_path))
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
     out = pd.DataFrame(
         {

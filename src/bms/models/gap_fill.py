@@ -197,6 +197,14 @@ class GapFiller:
         self.modes_ = np.array([levels is not None for levels in self.levels_], dtype=bool)
         return self
 
+    def spikes(self, values: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """The one-row spikes of ``values`` (n_rows, n_signals), judged against each signal's
+        training changes (:func:`bms.features.quality.spike_mask`)."""
+        out = np.zeros(np.shape(values), dtype=bool)
+        for j in np.flatnonzero(np.isfinite(self.spike_scale_)):
+            out[:, j] = spike_mask(values[:, j], self.spike_center_[j], self.spike_scale_[j])
+        return out
+
     def outages(self, values: NDArray[np.float64]) -> NDArray[np.bool_]:
         """The cells of ``values`` that are outages (long gaps of dense signals)."""
         out = outage_cells(np.isnan(values), self.max_hold_rows)
@@ -220,13 +228,9 @@ class GapFiller:
         values = np.array(values, dtype=np.float64, copy=True)
         values[np.isinf(values)] = np.nan  # an infinite reading is a missing reading
         if despike:
-            for j in np.flatnonzero(np.isfinite(self.spike_scale_)):
-                column = values[:, j]
-                spikes = np.flatnonzero(
-                    spike_mask(column, self.spike_center_[j], self.spike_scale_[j])
-                )
-                # the reading lost: the mean of the two around it (a spike is never first or last)
-                column[spikes] = (column[spikes - 1] + column[spikes + 1]) / 2
+            rows, cols = np.nonzero(self.spikes(values))
+            # the reading lost: the mean of the two around it (a spike is never first or last)
+            values[rows, cols] = (values[rows - 1, cols] + values[rows + 1, cols]) / 2
         missing = np.isnan(values)
         if not missing.any():
             return values, missing
