@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from bms.cli import main
-from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, outside_training_range
+from bms.evaluate.detect_csv import MIN_TRAIN_ROWS
+from bms.evaluate.detect_notes import outside_training_range
 from bms.evaluate.detect_times import find_time_column, parse_times
 
 
@@ -622,33 +623,40 @@ def test_the_raw_lbnl_szcav_export_runs_as_a_user_splits_it(dataset, tmp_path, c
     assert result["time"].iloc[0] == "3/15/2017 0:00" and result["score"].notna().all()
 
 
-def test_a_sensor_offline_in_test_is_said_not_silently_judged_normal(csvs, capsys):
+def detect_edited_test(
+    csvs: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str], edit: Any
+) -> tuple[str, pd.DataFrame]:
+    """``bms detect`` on the fixture's files after ``edit(test_frame)``: standard error, OUT."""
     train, test, out = csvs
     frame = pd.read_csv(test, sep=";")
-    frame["flow"] = np.nan  # offline all through TEST
-    frame.loc[:149, "pressure"] = np.nan  # offline on 150 of 400 rows
+    edit(frame)
     frame.to_csv(test, sep=";", index=False)
     args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
     code, _, err = run_cli([*args, "--ignore", "site"], capsys)
     assert code == 0, err
+    return err, pd.read_csv(out)
+
+
+def test_a_sensor_offline_in_test_is_said_not_silently_judged_normal(csvs, capsys):
+    def edit(frame: pd.DataFrame) -> None:
+        frame["flow"] = np.nan  # offline all through TEST
+        frame.loc[:149, "pressure"] = np.nan  # offline on 150 of 400 rows
+
+    err, out = detect_edited_test(csvs, capsys, edit)
     assert "'flow' hold(s) no value in TEST: estimated from the other features, so not" in err
     assert "'pressure' is missing on 38% of TEST rows" in err
-    assert len(pd.read_csv(out)) == 400  # every row is still written
+    assert len(out) == 400  # every row is still written
 
 
 def test_spikes_and_a_short_outage_in_test_are_said_as_data_problems(csvs, capsys):
-    train, test, out = csvs
-    frame = pd.read_csv(test, sep=";")
-    frame.loc[20, "flow"] += 50.0  # a one-row spike
-    frame.loc[120:159, "pressure"] = np.nan  # offline for 40 rows, 10 % of TEST
-    frame.to_csv(test, sep=";", index=False)
-    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
-    code, _, err = run_cli([*args, "--ignore", "site"], capsys)
-    assert code == 0, err
+    def edit(frame: pd.DataFrame) -> None:
+        frame.loc[20, "flow"] += 50.0  # a one-row spike
+        frame.loc[120:159, "pressure"] = np.nan  # offline for 40 rows, 10 % of TEST
+
+    err, out = detect_edited_test(csvs, capsys, edit)
     assert "1 one-row spike(s) (first in 'flow', data row 21) read as lost readings" in err
     assert "'pressure' is offline for 40 row(s) in runs longer than 30 (first at data row" in err
-    flagged = pd.read_csv(out)["anomaly"]
-    assert flagged.iloc[20:50].sum() == 0 and flagged.iloc[120:160].sum() == 0
+    assert out["anomaly"].iloc[20:50].sum() == 0 and out["anomaly"].iloc[120:160].sum() == 0
 
 
 def test_train_and_test_sampled_at_different_steps_are_said(csvs, capsys):

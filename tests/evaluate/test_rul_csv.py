@@ -10,8 +10,8 @@ import pytest
 
 from bms.cli import main
 from bms.errors import SchemaError
-from bms.evaluate.detect_csv import read_wide_csv
 from bms.evaluate.rul_csv import prepare_histories, run_rul
+from bms.evaluate.wide_csv import read_wide_csv
 
 
 def histories(rng: np.random.Generator, n_units: int, *, cut: bool) -> pd.DataFrame:

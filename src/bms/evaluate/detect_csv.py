@@ -17,7 +17,6 @@ Every problem a user can cause is a :class:`bms.errors.BmsError` with a one-line
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,54 +28,36 @@ from bms.errors import SchemaError
 from bms.evaluate.detect_clock import check_timezone, site_clock
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_long import widen_pair
+from bms.evaluate.detect_notes import (
+    data_quality_notes,
+    label_like_notes,
+    missing_in_test_notes,
+    outside_training_range,
+    step_mismatch_notes,
+)
 from bms.evaluate.detect_rules import ahu_rule_flags
 from bms.evaluate.detect_times import (
     day_first,
-    duration_text,
     find_time_column,
     is_excel_serial,
     parse_times,
     split_date_time,
     unread_times_notes,
 )
-from bms.evaluate.number_cells import read_number_cells
-from bms.evaluate.state_words import read_state_words, text_values
+from bms.evaluate.wide_csv import (
+    field_separator,
+    numeric_columns,
+    read_wide_csv,
+    saved_index_column,
+)
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
-from bms.models.detection_params import DetectionParams
 
-__all__ = [
-    "MIN_TRAIN_ROWS",
-    "MISSING_CELLS",
-    "DetectSummary",
-    "median_step",
-    "numeric_columns",
-    "outside_training_range",
-    "read_wide_csv",
-    "run_detect",
-    "saved_index_column",
-]
+__all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "run_detect"]
 
 logger = logging.getLogger(__name__)
 
 #: Fewest training rows: the threshold is a quantile of held-out training scores.
 MIN_TRAIN_ROWS = 50
-#: Column names that look like ground-truth labels rather than readings (case-insensitive).
-_LABEL_NAME = (
-    r"(.*ground.?truth.*|labels?|anomal(y|ies)|changepoints?|target|is_?fault|fault_?label)"
-)
-#: A column is a feature when at most this share of its non-empty cells fail to parse as
-#: numbers; its other cells (an export's ``#VALUE!``, ``ERR``, ``--`` while a sensor was
-#: offline) are read as missing and reported. A column of words other than two-state ones
-#: (``heating``/``cooling``, a site name) fails on every cell.
-MAX_BAD_CELL_SHARE = 0.5
-#: Cells read as missing readings, besides pandas' own (``NaN``, ``NULL``, ``N/A``, an empty
-#: cell...): the spellings of exports that pandas does not know, such as the ``NAN`` that
-#: data loggers (Campbell Scientific) and ORNL's flexible research platform write while a fan
-#: is off. Without them a sensor offline most of the time is refused as a column of words.
-#: Home Assistant writes ``unavailable`` and ``unknown`` while a sensor is offline.
-MISSING_CELLS = (
-    "NAN", "Nan", "NONE", "none", "Null", "-", "--", "---", "unavailable", "unknown",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -115,297 +96,6 @@ class DetectSummary:
     n_rule_only_rows: int = 0
     #: The anomalous episodes of OUT (:func:`bms.evaluate.detect_episodes.anomaly_episodes`).
     episodes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EPISODE_COLUMNS))
-
-
-def _separator_hint(path: Path) -> str | None:
-    """The separator named by a first line ``sep=;`` (Excel writes one, and reads it), if any."""
-    with path.open("rb") as file:
-        first = file.readline(64).decode("utf-8", errors="replace").lstrip("\ufeff").strip()
-    found = re.fullmatch(r'"?sep=(.)"?', first)
-    return found.group(1) if found else None
-
-
-#: How a separator is typed on a command line, and the character it stands for.
-_TYPED_SEPARATORS = {"\\t": "\t", "tab": "\t"}
-
-
-def field_separator(sep: str) -> str:
-    """The separator character ``--sep`` stands for: ``\\t`` or ``tab`` is a tab."""
-    return _TYPED_SEPARATORS.get(sep.lower(), sep)
-
-
-def _typed(sep: str) -> str:
-    """How to type ``sep`` after ``--sep``: a tab as ``\\t``."""
-    return "\\t" if sep == "\t" else sep
-
-
-def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
-    """Read a CSV, refusing a missing or empty file with a one-line error.
-
-    ``sep`` is the field separator as typed after ``--sep`` (:func:`field_separator`). A
-    first line ``sep=;`` (Excel's) is skipped when it names ``sep``, and refused with the fix
-    when it names another separator.
-    """
-    if not path.is_file():
-        raise SchemaError(f"{path}: file not found")
-    sep = field_separator(sep)
-    hint = _separator_hint(path)
-    if hint is not None and hint != sep:
-        raise SchemaError(
-            f"{path}: the first line says 'sep={_typed(hint)}'; pass --sep '{_typed(hint)}'"
-        )
-    try:
-        frame = pd.read_csv(
-            path,
-            sep=sep,
-            skipinitialspace=True,
-            na_values=list(MISSING_CELLS),
-            skiprows=1 if hint is not None else None,
-        )
-    except pd.errors.EmptyDataError:
-        raise SchemaError(f"{path}: file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        if re.search(r"Expected \d+ fields in line \d+, saw \d+", reason):
-            reason += " (do lines before the header hold a title or metadata? remove them)"
-        raise SchemaError(f"{path}: cannot parse as CSV with sep={sep!r}: {reason}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if len(frame.columns) == 1:
-        found = [c for c in (";", ",", "\t", "|") if c != sep and c in frame.columns[0]]
-        if found:
-            raise SchemaError(
-                f"{path}: one column only with sep={sep!r}, but the header holds {found[0]!r}; "
-                f"pass --sep '{_typed(found[0])}'"
-            )
-    if frame.empty:
-        raise SchemaError(f"{path}: file has a header but no data rows")
-    return frame
-
-
-def saved_index_column(frame: pd.DataFrame) -> str | None:
-    """The first column if it is a saved row index (no header name, increasing integers).
-
-    ``DataFrame.to_csv`` writes the index first with an empty header, which pandas reads back
-    as ``Unnamed: 0``: row numbers, not a reading.
-    """
-    first = str(frame.columns[0])
-    if first != "Unnamed: 0":
-        return None
-    values = pd.to_numeric(frame[first], errors="coerce")
-    ok = values.notna().all() and (values.diff().iloc[1:] > 0).all()
-    return first if ok and (values % 1 == 0).all() else None
-
-
-def numeric_columns(
-    frame: pd.DataFrame,
-    columns: Sequence[str],
-    path: Path,
-    fix: str = "exclude them with --ignore",
-    *,
-    decimal_comma: bool = False,
-) -> tuple[pd.DataFrame, list[str]]:
-    """The feature columns as floats, and a note per column whose unreadable cells became NaN.
-
-    A two-state point written as words (``ON``/``OFF``, ``active``/``inactive``,
-    ``Marche``/``Arrêt``: :mod:`bms.evaluate.state_words`) reads as 1/0, with one note per file
-    naming such columns. A column is refused (SchemaError naming it, and ``fix``) when more than
-    :data:`MAX_BAD_CELL_SHARE` of its non-empty cells are not numbers; infinities become NaN.
-    Number cells are read as exports write them (:mod:`bms.evaluate.number_cells`): with
-    ``decimal_comma`` (the field separator is not a comma) ``21,5`` reads as 21.5; thousands
-    grouped the way the decimal mark goes with (``1,008.2``, ``1 008,2``) and a unit after the
-    number (``21.5 °C``, one per column, named in a note) read too.
-    """
-    out = {}
-    bad = []
-    unreadable: list[tuple[str, int, object, int]] = []  # column, how many, first, its row
-    stated = []
-    units: list[tuple[str, str]] = []
-    for col in columns:
-        series = frame[col]
-        if series.dtype == bool:
-            series = series.astype(np.float64)
-        states = read_state_words(series)
-        if states is not None:
-            series = states
-            stated.append(col)
-        converted, unit = read_number_cells(series, decimal_comma=decimal_comma)
-        if unit is not None:
-            units.append((col, unit))
-        failed = converted.isna() & series.notna()
-        n_failed = int(failed.sum())
-        if n_failed > MAX_BAD_CELL_SHARE * max(int(series.notna().sum()), 1):
-            bad.append(col)
-        elif n_failed:
-            first = int(np.flatnonzero(failed.to_numpy())[0])
-            unreadable.append((col, n_failed, series.iloc[first], first + 1))
-        out[col] = converted.replace([np.inf, -np.inf], np.nan)
-    if bad:
-        words = text_values(frame[bad[0]])
-        shown = f" (first {bad[0]!r} holds {', '.join(map(repr, words))})" if words else ""
-        raise SchemaError(
-            f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}{shown}; {fix}"
-        )
-    notes = _unreadable_notes(unreadable, path)
-    if units:
-        written = ", ".join(f"{col!r} in {unit!r}" for col, unit in units)
-        notes.insert(0, f"{path}: {written}: read without the unit written in the cells")
-    if stated:
-        notes.insert(
-            0,
-            f"{path}: {', '.join(map(repr, stated))}: two-state words (on/off, true/false, "
-            "marche/arrêt...) read as 1/0",
-        )
-    return pd.DataFrame(out, index=frame.index), notes
-
-
-def _unreadable_notes(unreadable: list[tuple[str, int, object, int]], path: Path) -> list[str]:
-    """One line per column with unreadable cells, or per row unreadable in several columns.
-
-    A row unreadable in several columns and nowhere else (a units row under the header, say)
-    gets one line instead of one per column.
-    """
-    single_rows = pd.Series([row for _, n, _, row in unreadable if n == 1]).value_counts()
-    shared = set(single_rows[single_rows >= 2].index)
-    notes = []
-    for row in sorted(shared):
-        cells = [(col, value) for col, n, value, r in unreadable if n == 1 and r == row]
-        col, value = cells[0]
-        notes.append(
-            f"{path}: data row {row} is not numbers in {len(cells)} columns (first {value!r} in "
-            f"{col!r}: a units row?), read as missing"
-        )
-    for col, n_failed, value, row in unreadable:
-        if not (n_failed == 1 and row in shared):
-            notes.append(
-                f"{path}: {col!r}: {n_failed:,} cell(s) are not numbers "
-                f"(first {value!r} in data row {row}), read as missing"
-            )
-    return notes
-
-
-def _label_like_notes(features: Sequence[str]) -> list[str]:
-    """A line suggesting ``--ignore`` for the features named like labels, if any."""
-    labels = [c for c in features if re.fullmatch(_LABEL_NAME, c.strip(), flags=re.IGNORECASE)]
-    if not labels:
-        return []
-    names = ", ".join(map(repr, labels))
-    if len(labels) == 1:
-        return [
-            f"{names} looks like a label, not a reading, and is used as a feature; if it is a "
-            f"label, pass --ignore {names}"
-        ]
-    return [
-        f"{names} look like labels, not readings, and are used as features; if they are "
-        f"labels, pass --ignore {' '.join(map(repr, labels))}"
-    ]
-
-
-def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
-    """Which TEST values lie outside their feature's TRAIN range.
-
-    The range is the one the site detectors trust (:meth:`DetectionParams.familiar_range`:
-    the 0.5 % and 99.5 % training quantiles, widened by 10 % of their distance on each side),
-    so a few extreme training values do not stretch it. A value outside it is an operating point the
-    model has not seen: a fault, or a condition missing from TRAIN (another season, load or
-    set point), which the detector cannot tell apart.
-
-    Parameters
-    ----------
-    train, test : DataFrame
-        Numeric features, same columns.
-
-    Returns
-    -------
-    DataFrame of bool, shaped like ``test`` (NaN counts as inside).
-    """
-    low, high = DetectionParams().familiar_range(train.to_numpy(dtype=np.float64))
-    return test.lt(low, axis=1) | test.gt(high, axis=1)
-
-
-#: A TEST feature missing on more than this share of rows gets a line saying how it was filled.
-MISSING_NOTE_SHARE = 0.1
-
-
-def _data_quality_notes(model: TimeSeriesDetector, x_test: pd.DataFrame, path: Path) -> list[str]:
-    """A line for the one-row spikes of TEST and one per feature offline in TEST for longer
-    than a smoothing window (on at most 10 % of its rows: more gets its own line): read as
-    lost readings, not judged as faults (:mod:`bms.models.gap_fill`)."""
-    values = x_test.to_numpy(dtype=np.float64)
-    notes = []
-    spikes = model.gap_filler_.spikes(values)
-    if spikes.any():
-        rows, cols = np.nonzero(spikes)
-        first = int(np.argmin(rows))
-        notes.append(
-            f"{path}: {int(spikes.sum()):,} one-row spike(s) (first in "
-            f"{x_test.columns[cols[first]]!r}, data row {rows[first] + 1}) read as lost "
-            "readings: each is the mean of its neighbours, not a fault"
-        )
-    outages = model.gap_filler_.outages(values)
-    for j in np.flatnonzero(outages.any(axis=0)):
-        share = np.isnan(values[:, j]).mean()
-        if share <= MISSING_NOTE_SHARE:
-            first = int(np.flatnonzero(outages[:, j])[0])
-            notes.append(
-                f"{path}: {x_test.columns[j]!r} is offline for {int(outages[:, j].sum()):,} "
-                f"row(s) in runs longer than {model.window_rows} (first at data row "
-                f"{first + 1}): estimated from the other features, not judged"
-            )
-    return notes
-
-
-def _missing_in_test_notes(x_test: pd.DataFrame, path: Path) -> list[str]:
-    """A line per feature that TEST leaves empty, or missing on many rows: the detector holds a
-    short gap at the last reading and estimates a longer one from the other features
-    (:mod:`bms.models.gap_fill`), so a sensor that is offline is not itself flagged, and the
-    reader should know it went unjudged."""
-    notes = []
-    missing = x_test.isna().mean()
-    empty = [str(c) for c in missing.index if missing[c] == 1.0]
-    if empty:
-        notes.append(
-            f"{path}: {', '.join(map(repr, empty))} hold(s) no value in TEST: estimated from "
-            "the other features, so not judged (an offline sensor is not flagged)"
-        )
-    for column in missing.index:
-        if MISSING_NOTE_SHARE < missing[column] < 1.0:
-            notes.append(
-                f"{path}: {column!r} is missing on {missing[column]:.0%} of TEST rows: a short "
-                "gap holds the reading before it, a longer one is estimated from the other "
-                "features, so those rows are not judged on it"
-            )
-    return notes
-
-
-#: TRAIN and TEST steps further apart than this ratio get a line: windows counted in rows then
-#: span other durations in the two files.
-STEP_RATIO_NOTE = 1.5
-
-
-def median_step(times: pd.DatetimeIndex) -> pd.Timedelta | None:
-    """The median forward step between rows, or None with fewer than two forward steps."""
-    steps = np.diff(times.as_unit("ns").asi8)
-    forward = steps[steps > 0]
-    if forward.size < 2:
-        return None
-    return pd.Timedelta(int(np.median(forward)), unit="ns")
-
-
-def _step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) -> list[str]:
-    """A line when TRAIN and TEST are sampled at different steps: the detector's windows are
-    counted in rows (30 rows of smoothing, differences per row), so the same fault would be
-    judged over another duration, and row-to-row changes would not compare."""
-    train_step, test_step = median_step(t_train), median_step(t_test)
-    if train_step is None or test_step is None:
-        return []
-    ratio = test_step / train_step
-    if 1.0 / STEP_RATIO_NOTE <= ratio <= STEP_RATIO_NOTE:
-        return []
-    return [
-        f"TEST is sampled every {duration_text(test_step)}, TRAIN every "
-        f"{duration_text(train_step)}: the detector's windows are counted in rows, so scores do "
-        "not compare across the two; resample both to one step for a like-for-like judgement"
-    ]
 
 
 def _readable_times(
@@ -532,7 +222,7 @@ def _time_axes(
                 f"{back[0] + 2}): rows are read in file order, each backward step "
                 "starting a new stretch"
             )
-    notes += _step_mismatch_notes(t_train, t_test)
+    notes += step_mismatch_notes(t_train, t_test)
     return _TimeAxes(clock_train, clock_test, t_test, utc_train or utc_test, notes)
 
 
@@ -589,7 +279,7 @@ def run_detect(
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
-    notes = [*long_notes, *train_notes, *test_notes, *_label_like_notes(features)]
+    notes = [*long_notes, *train_notes, *test_notes, *label_like_notes(features)]
     # a sensor offline all through TRAIN teaches nothing, and any TEST value would look abnormal
     empty = [c for c in features if x_train[c].isna().all()]
     if len(empty) == len(features):
@@ -601,7 +291,7 @@ def run_detect(
         )
         features = [c for c in features if c not in empty]
         x_train, x_test = x_train[features], x_test[features]
-    notes += _missing_in_test_notes(x_test, Path(test_path))
+    notes += missing_in_test_notes(x_test, Path(test_path))
     utc_clock, test_times = False, None
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
@@ -619,7 +309,7 @@ def run_detect(
             "Europe/Paris)"
         )
     scored = model.score(x_test)
-    notes += _data_quality_notes(model, x_test, Path(test_path))
+    notes += data_quality_notes(model, x_test, Path(test_path))
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
     out = pd.DataFrame(
         {

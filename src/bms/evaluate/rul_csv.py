@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from bms.errors import SchemaError
-from bms.evaluate.detect_csv import numeric_columns, read_wide_csv, saved_index_column
+from bms.evaluate.wide_csv import numeric_columns, read_wide_csv, saved_index_column
 from bms.models.rul import MIN_TRAIN_UNITS, QUANTILE_COLUMNS, RunToFailureRUL
 
 __all__ = ["RulSummary", "prepare_histories", "run_rul"]

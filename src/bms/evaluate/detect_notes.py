@@ -1,0 +1,162 @@
+"""What ``bms detect`` says about its input besides the detection: lines on standard error
+that help a user judge the result.
+
+A feature named like a label (:func:`label_like_notes`), TEST rows outside the TRAIN range
+(:func:`outside_training_range`), TEST's data problems, judged as such and not as faults
+(:func:`data_quality_notes`, :func:`missing_in_test_notes`), and TRAIN and TEST sampled at
+different steps (:func:`step_mismatch_notes`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bms.evaluate.detect_times import duration_text
+from bms.models.anomaly_pipeline import TimeSeriesDetector
+from bms.models.detection_params import DetectionParams
+
+__all__ = [
+    "MISSING_NOTE_SHARE",
+    "STEP_RATIO_NOTE",
+    "data_quality_notes",
+    "label_like_notes",
+    "median_step",
+    "missing_in_test_notes",
+    "outside_training_range",
+    "step_mismatch_notes",
+]
+
+#: Column names that look like ground-truth labels rather than readings (case-insensitive).
+_LABEL_NAME = (
+    r"(.*ground.?truth.*|labels?|anomal(y|ies)|changepoints?|target|is_?fault|fault_?label)"
+)
+
+
+def label_like_notes(features: Sequence[str]) -> list[str]:
+    """A line suggesting ``--ignore`` for the features named like labels, if any."""
+    labels = [c for c in features if re.fullmatch(_LABEL_NAME, c.strip(), flags=re.IGNORECASE)]
+    if not labels:
+        return []
+    names = ", ".join(map(repr, labels))
+    if len(labels) == 1:
+        return [
+            f"{names} looks like a label, not a reading, and is used as a feature; if it is a "
+            f"label, pass --ignore {names}"
+        ]
+    return [
+        f"{names} look like labels, not readings, and are used as features; if they are "
+        f"labels, pass --ignore {' '.join(map(repr, labels))}"
+    ]
+
+
+def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """Which TEST values lie outside their feature's TRAIN range.
+
+    The range is the one the site detectors trust (:meth:`DetectionParams.familiar_range`:
+    the 0.5 % and 99.5 % training quantiles, widened by 10 % of their distance on each side),
+    so a few extreme training values do not stretch it. A value outside it is an operating point the
+    model has not seen: a fault, or a condition missing from TRAIN (another season, load or
+    set point), which the detector cannot tell apart.
+
+    Parameters
+    ----------
+    train, test : DataFrame
+        Numeric features, same columns.
+
+    Returns
+    -------
+    DataFrame of bool, shaped like ``test`` (NaN counts as inside).
+    """
+    low, high = DetectionParams().familiar_range(train.to_numpy(dtype=np.float64))
+    return test.lt(low, axis=1) | test.gt(high, axis=1)
+
+
+#: A TEST feature missing on more than this share of rows gets a line saying how it was filled.
+MISSING_NOTE_SHARE = 0.1
+
+
+def data_quality_notes(model: TimeSeriesDetector, x_test: pd.DataFrame, path: Path) -> list[str]:
+    """A line for the one-row spikes of TEST and one per feature offline in TEST for longer
+    than a smoothing window (on at most 10 % of its rows: more gets its own line): read as
+    lost readings, not judged as faults (:mod:`bms.models.gap_fill`)."""
+    values = x_test.to_numpy(dtype=np.float64)
+    notes = []
+    spikes = model.gap_filler_.spikes(values)
+    if spikes.any():
+        rows, cols = np.nonzero(spikes)
+        first = int(np.argmin(rows))
+        notes.append(
+            f"{path}: {int(spikes.sum()):,} one-row spike(s) (first in "
+            f"{x_test.columns[cols[first]]!r}, data row {rows[first] + 1}) read as lost "
+            "readings: each is the mean of its neighbours, not a fault"
+        )
+    outages = model.gap_filler_.outages(values)
+    for j in np.flatnonzero(outages.any(axis=0)):
+        share = np.isnan(values[:, j]).mean()
+        if share <= MISSING_NOTE_SHARE:
+            first = int(np.flatnonzero(outages[:, j])[0])
+            notes.append(
+                f"{path}: {x_test.columns[j]!r} is offline for {int(outages[:, j].sum()):,} "
+                f"row(s) in runs longer than {model.window_rows} (first at data row "
+                f"{first + 1}): estimated from the other features, not judged"
+            )
+    return notes
+
+
+def missing_in_test_notes(x_test: pd.DataFrame, path: Path) -> list[str]:
+    """A line per feature that TEST leaves empty, or missing on many rows: the detector holds a
+    short gap at the last reading and estimates a longer one from the other features
+    (:mod:`bms.models.gap_fill`), so a sensor that is offline is not itself flagged, and the
+    reader should know it went unjudged."""
+    notes = []
+    missing = x_test.isna().mean()
+    empty = [str(c) for c in missing.index if missing[c] == 1.0]
+    if empty:
+        notes.append(
+            f"{path}: {', '.join(map(repr, empty))} hold(s) no value in TEST: estimated from "
+            "the other features, so not judged (an offline sensor is not flagged)"
+        )
+    for column in missing.index:
+        if MISSING_NOTE_SHARE < missing[column] < 1.0:
+            notes.append(
+                f"{path}: {column!r} is missing on {missing[column]:.0%} of TEST rows: a short "
+                "gap holds the reading before it, a longer one is estimated from the other "
+                "features, so those rows are not judged on it"
+            )
+    return notes
+
+
+#: TRAIN and TEST steps further apart than this ratio get a line: windows counted in rows then
+#: span other durations in the two files.
+STEP_RATIO_NOTE = 1.5
+
+
+def median_step(times: pd.DatetimeIndex) -> pd.Timedelta | None:
+    """The median forward step between rows, or None with fewer than two forward steps."""
+    steps = np.diff(times.as_unit("ns").asi8)
+    forward = steps[steps > 0]
+    if forward.size < 2:
+        return None
+    return pd.Timedelta(int(np.median(forward)), unit="ns")
+
+
+def step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) -> list[str]:
+    """A line when TRAIN and TEST are sampled at different steps: the detector's windows are
+    counted in rows (30 rows of smoothing, differences per row), so the same fault would be
+    judged over another duration, and row-to-row changes would not compare."""
+    train_step, test_step = median_step(t_train), median_step(t_test)
+    if train_step is None or test_step is None:
+        return []
+    ratio = test_step / train_step
+    if 1.0 / STEP_RATIO_NOTE <= ratio <= STEP_RATIO_NOTE:
+        return []
+    return [
+        f"TEST is sampled every {duration_text(test_step)}, TRAIN every "
+        f"{duration_text(train_step)}: the detector's windows are counted in rows, so scores do "
+        "not compare across the two; resample both to one step for a like-for-like judgement"
+    ]

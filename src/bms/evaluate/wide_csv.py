@@ -1,0 +1,212 @@
+"""Reading the wide CSVs that ``bms detect`` and ``bms rul`` take: the separator, the header,
+and each column's cells as numbers.
+
+:func:`read_wide_csv` reads a file (a first line ``sep=;`` as Excel writes it, a tab typed
+``--sep tab``), refusing a missing, empty or mis-separated one with a one-line error;
+:func:`numeric_columns` reads the feature columns' cells by the rules exports need (decimal
+commas, grouped thousands and units in cells: :mod:`bms.evaluate.number_cells`; statuses as
+words: :mod:`bms.evaluate.state_words`), naming the cells it could not read;
+:func:`saved_index_column` finds a row index saved by ``DataFrame.to_csv``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bms.errors import SchemaError
+from bms.evaluate.number_cells import read_number_cells
+from bms.evaluate.state_words import read_state_words, text_values
+
+__all__ = [
+    "MAX_BAD_CELL_SHARE",
+    "MISSING_CELLS",
+    "field_separator",
+    "numeric_columns",
+    "read_wide_csv",
+    "saved_index_column",
+]
+
+#: A column is a feature when at most this share of its non-empty cells fail to parse as
+#: numbers; its other cells (an export's ``#VALUE!``, ``ERR``, ``--`` while a sensor was
+#: offline) are read as missing and reported. A column of words other than two-state ones
+#: (``heating``/``cooling``, a site name) fails on every cell.
+MAX_BAD_CELL_SHARE = 0.5
+#: Cells read as missing readings, besides pandas' own (``NaN``, ``NULL``, ``N/A``, an empty
+#: cell...): the spellings of exports that pandas does not know, such as the ``NAN`` that
+#: data loggers (Campbell Scientific) and ORNL's flexible research platform write while a fan
+#: is off. Without them a sensor offline most of the time is refused as a column of words.
+#: Home Assistant writes ``unavailable`` and ``unknown`` while a sensor is offline.
+MISSING_CELLS = (
+    "NAN", "Nan", "NONE", "none", "Null", "-", "--", "---", "unavailable", "unknown",
+)  # fmt: skip
+
+
+def _separator_hint(path: Path) -> str | None:
+    """The separator named by a first line ``sep=;`` (Excel writes one, and reads it), if any."""
+    with path.open("rb") as file:
+        first = file.readline(64).decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+    found = re.fullmatch(r'"?sep=(.)"?', first)
+    return found.group(1) if found else None
+
+
+#: How a separator is typed on a command line, and the character it stands for.
+_TYPED_SEPARATORS = {"\\t": "\t", "tab": "\t"}
+
+
+def field_separator(sep: str) -> str:
+    """The separator character ``--sep`` stands for: ``\\t`` or ``tab`` is a tab."""
+    return _TYPED_SEPARATORS.get(sep.lower(), sep)
+
+
+def _typed(sep: str) -> str:
+    """How to type ``sep`` after ``--sep``: a tab as ``\\t``."""
+    return "\\t" if sep == "\t" else sep
+
+
+def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
+    """Read a CSV, refusing a missing or empty file with a one-line error.
+
+    ``sep`` is the field separator as typed after ``--sep`` (:func:`field_separator`). A
+    first line ``sep=;`` (Excel's) is skipped when it names ``sep``, and refused with the fix
+    when it names another separator.
+    """
+    if not path.is_file():
+        raise SchemaError(f"{path}: file not found")
+    sep = field_separator(sep)
+    hint = _separator_hint(path)
+    if hint is not None and hint != sep:
+        raise SchemaError(
+            f"{path}: the first line says 'sep={_typed(hint)}'; pass --sep '{_typed(hint)}'"
+        )
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            skipinitialspace=True,
+            na_values=list(MISSING_CELLS),
+            skiprows=1 if hint is not None else None,
+        )
+    except pd.errors.EmptyDataError:
+        raise SchemaError(f"{path}: file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        if re.search(r"Expected \d+ fields in line \d+, saw \d+", reason):
+            reason += " (do lines before the header hold a title or metadata? remove them)"
+        raise SchemaError(f"{path}: cannot parse as CSV with sep={sep!r}: {reason}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if len(frame.columns) == 1:
+        found = [c for c in (";", ",", "\t", "|") if c != sep and c in frame.columns[0]]
+        if found:
+            raise SchemaError(
+                f"{path}: one column only with sep={sep!r}, but the header holds {found[0]!r}; "
+                f"pass --sep '{_typed(found[0])}'"
+            )
+    if frame.empty:
+        raise SchemaError(f"{path}: file has a header but no data rows")
+    return frame
+
+
+def saved_index_column(frame: pd.DataFrame) -> str | None:
+    """The first column if it is a saved row index (no header name, increasing integers).
+
+    ``DataFrame.to_csv`` writes the index first with an empty header, which pandas reads back
+    as ``Unnamed: 0``: row numbers, not a reading.
+    """
+    first = str(frame.columns[0])
+    if first != "Unnamed: 0":
+        return None
+    values = pd.to_numeric(frame[first], errors="coerce")
+    ok = values.notna().all() and (values.diff().iloc[1:] > 0).all()
+    return first if ok and (values % 1 == 0).all() else None
+
+
+def numeric_columns(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    path: Path,
+    fix: str = "exclude them with --ignore",
+    *,
+    decimal_comma: bool = False,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The feature columns as floats, and a note per column whose unreadable cells became NaN.
+
+    A two-state point written as words (``ON``/``OFF``, ``active``/``inactive``,
+    ``Marche``/``Arrêt``: :mod:`bms.evaluate.state_words`) reads as 1/0, with one note per file
+    naming such columns. A column is refused (SchemaError naming it, and ``fix``) when more than
+    :data:`MAX_BAD_CELL_SHARE` of its non-empty cells are not numbers; infinities become NaN.
+    Number cells are read as exports write them (:mod:`bms.evaluate.number_cells`): with
+    ``decimal_comma`` (the field separator is not a comma) ``21,5`` reads as 21.5; thousands
+    grouped the way the decimal mark goes with (``1,008.2``, ``1 008,2``) and a unit after the
+    number (``21.5 °C``, one per column, named in a note) read too.
+    """
+    out = {}
+    bad = []
+    unreadable: list[tuple[str, int, object, int]] = []  # column, how many, first, its row
+    stated = []
+    units: list[tuple[str, str]] = []
+    for col in columns:
+        series = frame[col]
+        if series.dtype == bool:
+            series = series.astype(np.float64)
+        states = read_state_words(series)
+        if states is not None:
+            series = states
+            stated.append(col)
+        converted, unit = read_number_cells(series, decimal_comma=decimal_comma)
+        if unit is not None:
+            units.append((col, unit))
+        failed = converted.isna() & series.notna()
+        n_failed = int(failed.sum())
+        if n_failed > MAX_BAD_CELL_SHARE * max(int(series.notna().sum()), 1):
+            bad.append(col)
+        elif n_failed:
+            first = int(np.flatnonzero(failed.to_numpy())[0])
+            unreadable.append((col, n_failed, series.iloc[first], first + 1))
+        out[col] = converted.replace([np.inf, -np.inf], np.nan)
+    if bad:
+        words = text_values(frame[bad[0]])
+        shown = f" (first {bad[0]!r} holds {', '.join(map(repr, words))})" if words else ""
+        raise SchemaError(
+            f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}{shown}; {fix}"
+        )
+    notes = _unreadable_notes(unreadable, path)
+    if units:
+        written = ", ".join(f"{col!r} in {unit!r}" for col, unit in units)
+        notes.insert(0, f"{path}: {written}: read without the unit written in the cells")
+    if stated:
+        notes.insert(
+            0,
+            f"{path}: {', '.join(map(repr, stated))}: two-state words (on/off, true/false, "
+            "marche/arrêt...) read as 1/0",
+        )
+    return pd.DataFrame(out, index=frame.index), notes
+
+
+def _unreadable_notes(unreadable: list[tuple[str, int, object, int]], path: Path) -> list[str]:
+    """One line per column with unreadable cells, or per row unreadable in several columns.
+
+    A row unreadable in several columns and nowhere else (a units row under the header, say)
+    gets one line instead of one per column.
+    """
+    single_rows = pd.Series([row for _, n, _, row in unreadable if n == 1]).value_counts()
+    shared = set(single_rows[single_rows >= 2].index)
+    notes = []
+    for row in sorted(shared):
+        cells = [(col, value) for col, n, value, r in unreadable if n == 1 and r == row]
+        col, value = cells[0]
+        notes.append(
+            f"{path}: data row {row} is not numbers in {len(cells)} columns (first {value!r} in "
+            f"{col!r}: a units row?), read as missing"
+        )
+    for col, n_failed, value, row in unreadable:
+        if not (n_failed == 1 and row in shared):
+            notes.append(
+                f"{path}: {col!r}: {n_failed:,} cell(s) are not numbers "
+                f"(first {value!r} in data row {row}), read as missing"
+            )
+    return notes
