@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 MAD_TO_SIGMA = 1.4826  #: scale of the median absolute deviation of a normal variable
+#: A spike stands alone: the steps just before and just after it are smaller than this share of
+#: its smaller jump (a one-row glitch; an oscillation's peak is reached and left by steps of the
+#: same size as its neighbours').
+SPIKE_ISOLATION_SHARE = 0.5
 
 
 def run_lengths(mask: pd.Series | np.ndarray) -> np.ndarray:
@@ -136,16 +140,27 @@ def spike_mask(
     """One-step spikes of ``values`` (1-D), judged against a spread of its differences
     (:func:`difference_spread`, of these values or of a reference such as training data): a
     jump into a step and a jump out of it, both with ``|d - center| / scale`` above
-    ``z_threshold`` and of opposite sign. A step change (one jump) is not a spike."""
+    ``z_threshold`` and of opposite sign, standing alone (the steps just before and after are
+    smaller than :data:`SPIKE_ISOLATION_SHARE` of its smaller jump). A step change (one jump)
+    is not a spike, nor is the peak of an oscillation (it rises and falls over several
+    steps)."""
     values = np.asarray(values, dtype=float)
     flags = np.zeros(len(values), dtype=bool)
     if len(values) < 3 or not np.isfinite(scale):
         return flags
-    z = (np.diff(values) - center) / scale
+    diff = np.diff(values)
+    z = (diff - center) / scale
     with np.errstate(invalid="ignore"):
         into, out_of = z[:-1], z[1:]
         spike = (np.abs(into) > z_threshold) & (np.abs(out_of) > z_threshold)
         spike &= np.sign(into) != np.sign(out_of)
+        # isolated: the steps just before and just after are small beside the spike's jumps
+        # (at the ends of the series, the missing step counts as small)
+        smaller = np.minimum(np.abs(diff[:-1]), np.abs(diff[1:]))
+        before = np.abs(np.r_[0.0, diff[:-2]])
+        after = np.abs(np.r_[diff[2:], 0.0])
+        quiet = np.fmax(before, after)
+        spike &= ~(quiet >= SPIKE_ISOLATION_SHARE * smaller)
     flags[1:-1] = spike
     return flags
 
