@@ -27,7 +27,7 @@ import pandas as pd
 from bms.errors import SchemaError
 from bms.evaluate.detect_times import is_excel_serial
 
-__all__ = ["check_timezone", "site_clock"]
+__all__ = ["check_timezone", "site_clock", "written_naive"]
 
 #: A time of day followed by its UTC offset: ``12:00+01:00``, ``12:00:00.5-0500``, ``12:00Z``.
 _OFFSET = re.compile(r"(?<=\d\d:\d\d)(?::\d\d(?:\.\d+)?)?\s*(Z|UTC|[+-]\d\d:?\d\d)\s*$")
@@ -46,6 +46,14 @@ def _offsets(cells: pd.Series) -> pd.Series | None:
     if written.empty or found.isna().any():
         return None
     return found
+
+
+def written_naive(cells: pd.Series) -> bool:
+    """Whether a time column is written on the site's clock, with no zone: text cells without
+    a UTC offset, or spreadsheet serial dates (Unix times and offsets are UTC's)."""
+    if is_excel_serial(cells):
+        return True
+    return not pd.api.types.is_numeric_dtype(cells) and _offsets(cells) is None
 
 
 def _offset_delta(text: str) -> pd.Timedelta:
@@ -93,12 +101,9 @@ def site_clock(
     SchemaError
         ``timezone`` is not a known IANA zone.
     """
-    if is_excel_serial(cells):
-        return utc_times, False  # a spreadsheet's dates: the site's clock as written
-    numeric = pd.api.types.is_numeric_dtype(cells)  # Unix times
-    offsets = None if numeric else _offsets(cells)
-    if not numeric and offsets is None:
-        return utc_times, False  # naive cells: the site's clock as written
+    if written_naive(cells):
+        return utc_times, False  # the site's clock as written
+    offsets = None if pd.api.types.is_numeric_dtype(cells) else _offsets(cells)  # Unix times
     if timezone is not None:
         return utc_times.tz_convert(check_timezone(timezone)), False
     if offsets is None or set(offsets.unique()) <= _ZERO_OFFSETS:

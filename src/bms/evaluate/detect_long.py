@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from bms.errors import SchemaError
+from bms.evaluate.detect_clock import written_naive
 from bms.evaluate.detect_times import duration_text, find_time_column, parse_times
 
 __all__ = [
@@ -86,14 +87,6 @@ def long_layout(frame: pd.DataFrame, time_column: str | None) -> LongLayout | No
         return None  # names that do not repeat: not one line per reading
     others = tuple(c for c in frame.columns if c not in (time, point, value))
     return LongLayout(time=time, point=point, value=value, others=others)
-
-
-def _written_naive(cells: pd.Series) -> bool:
-    """Whether times are written without a zone (the site's clock): text without an offset."""
-    if pd.api.types.is_numeric_dtype(cells):
-        return False
-    sample = cells.dropna().astype(str).head(100)
-    return not sample.str.contains(r"(?:Z|UTC|[+-]\d\d:?\d\d)\s*$", regex=True).any()
 
 
 def reporting_step(times: pd.DatetimeIndex, points: pd.Series) -> pd.Timedelta | None:
@@ -166,7 +159,7 @@ def widen(
         rank = pd.Series(np.unique(lines["key"].to_numpy()))
         rank.index = rank.to_numpy()
         starts = pd.DatetimeIndex(pd.to_datetime(rank.to_numpy() * step.value, utc=True))
-        stamp = "%Y-%m-%d %H:%M:%S" if _written_naive(cells) else "%Y-%m-%dT%H:%M:%SZ"
+        stamp = "%Y-%m-%d %H:%M:%S" if written_naive(cells) else "%Y-%m-%dT%H:%M:%SZ"
         written = pd.Series(starts.strftime(stamp), index=rank.index)
     else:
         raise SchemaError(

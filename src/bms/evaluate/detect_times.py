@@ -148,6 +148,11 @@ def _finite_numbers(values: pd.Series) -> NDArray[np.float64] | None:
     return finite
 
 
+def _in_excel_range(finite: NDArray[np.float64]) -> bool:
+    low, high = EXCEL_SERIAL_RANGE
+    return bool(finite.min() >= low and finite.max() < high)
+
+
 def is_excel_serial(values: pd.Series) -> bool:
     """Whether a numeric time column holds spreadsheet serial dates: all its numbers within
     :data:`EXCEL_SERIAL_RANGE` (the 21st century). Such times are written on the site's clock
@@ -155,19 +160,18 @@ def is_excel_serial(values: pd.Series) -> bool:
     if not pd.api.types.is_numeric_dtype(values):
         return False
     finite = _finite_numbers(values)
-    low, high = EXCEL_SERIAL_RANGE
-    return finite is not None and bool(finite.min() >= low and finite.max() < high)
+    return finite is not None and _in_excel_range(finite)
 
 
 def _numeric_times(values: pd.Series) -> pd.DatetimeIndex | None:
     """Numbers that are all Unix times in one unit, as UTC times, or all spreadsheet serial
     dates, as naive times taken as UTC (rounded to the millisecond: a serial's float error is
     about a microsecond); else None (row numbers, seconds since the start of a test)."""
-    if _finite_numbers(values) is None:
+    finite = _finite_numbers(values)
+    if finite is None:
         return None
     numbers = pd.Series(pd.to_numeric(values, errors="coerce"), dtype=np.float64)
-    finite = numbers.dropna()
-    if is_excel_serial(values):
+    if _in_excel_range(finite):
         days = pd.to_timedelta(numbers, unit="D").dt.round("ms")
         return pd.DatetimeIndex((_EXCEL_DAY_ZERO + days).ffill().bfill()).tz_localize("UTC")
     for unit, low in EPOCH_RANGES:
