@@ -54,6 +54,7 @@ __all__ = [
     "EnsembleDetector",
     "PCADetector",
     "ResidualDetector",
+    "mean_and_covariance",
     "robust_scale",
 ]
 
@@ -73,7 +74,7 @@ MIN_RESIDUAL_SD = 0.1
 COVARIANCE_CHUNK_ROWS = 4096
 
 
-def _mean_and_covariance(
+def mean_and_covariance(
     S: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Column means and sample covariance of standardised rows ``S``, summed over chunks of
@@ -287,7 +288,7 @@ class ResidualDetector(PerStateMixin, BaseDetector):
     def _fit_one(
         self, S: NDArray[np.float64], state_key: float | None = None
     ) -> dict[str, NDArray[np.float64]]:
-        mean, cov = _mean_and_covariance(S)
+        mean, cov = mean_and_covariance(S)
         weights = _ridge_weights(cov, self._penalty(state_key))
         in_sample = np.sqrt(_spread_along(cov, weights, len(S)))  # residual s.d. on S
         return {"mean": mean, "weights": weights / self._scale(in_sample, state_key)}
@@ -360,7 +361,7 @@ class PCADetector(PerStateMixin, BaseDetector):
         self.min_state_rows = min_state_rows
 
     def _fit_one(self, S: NDArray[np.float64], state_key: float | None = None) -> dict[str, Any]:
-        mean, cov = _mean_and_covariance(S)
+        mean, cov = mean_and_covariance(S)
         eigval, eigvec = np.linalg.eigh(cov)
         order = np.argsort(eigval)[::-1]
         eigval, eigvec = np.maximum(eigval[order], 0.0), eigvec[:, order]

@@ -39,6 +39,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.features.quality import difference_spread, spike_mask
+from bms.models.anomaly import mean_and_covariance
 from bms.models.anomaly_regimes import MAX_MODE_LEVELS
 
 __all__ = [
@@ -56,8 +57,6 @@ SPARSE_SHARE = 0.5
 #: Ridge added to the standardised columns' covariance: a collinear set (three damper signals
 #: that move as one) still gives a stable estimate.
 RIDGE = 0.01
-#: Rows per chunk when summing the covariance (bounds the temporaries on wide, long data).
-CHUNK_ROWS = 20_000
 #: Training rows (evenly spread) a features' model is learnt from: a covariance needs no more.
 MAX_FIT_ROWS = 20_000
 #: An operating regime gets a features' model of its own with at least this many training rows
@@ -106,12 +105,7 @@ class ConditionalMean:
             self.covariance_ = np.eye(n_cols)
             self.low_, self.high_ = np.zeros(n_cols), np.zeros(n_cols)
             return self
-        self.mean_ = rows.mean(axis=0)
-        gram = np.zeros((n_cols, n_cols))
-        for start in range(0, n_rows, CHUNK_ROWS):
-            centred = rows[start : start + CHUNK_ROWS] - self.mean_
-            gram += centred.T @ centred
-        covariance = gram / max(n_rows - 1, 1)
+        self.mean_, covariance = mean_and_covariance(rows)
         spread = np.sqrt(np.maximum(np.diag(covariance), 0.0))
         self.scale_ = np.maximum(spread, 1e-6 * (1.0 + np.abs(self.mean_)))
         self.covariance_ = covariance / np.outer(self.scale_, self.scale_)
