@@ -659,6 +659,22 @@ def test_spikes_and_a_short_outage_in_test_are_said_as_data_problems(csvs, capsy
     assert out["anomaly"].iloc[20:50].sum() == 0 and out["anomaly"].iloc[120:160].sum() == 0
 
 
+def test_data_problems_of_a_file_newest_first_name_its_own_rows(csvs, capsys):
+    def edit(frame: pd.DataFrame) -> None:
+        frame.loc[20, "flow"] += 50.0  # a one-row spike: data row 380 once reversed
+        frame.loc[120:159, "pressure"] = np.nan  # data rows 241-280 once reversed
+        newest_first = frame.iloc[::-1].reset_index(drop=True)
+        frame[newest_first.columns] = newest_first
+
+    err, out = detect_edited_test(csvs, capsys, edit)
+    assert "1 one-row spike(s) (first in 'flow', data row 380)" in err
+    # the first offline row in time order is the last of the run in the file
+    assert (
+        "'pressure' is offline for 40 row(s) in runs longer than 30 (first at data row 280)" in err
+    )
+    assert out["anomaly"].iloc[::-1].iloc[20:50].sum() == 0
+
+
 def test_train_and_test_sampled_at_different_steps_are_said(csvs, capsys):
     train, test, out = csvs
     frame = pd.read_csv(test, sep=";")
@@ -724,15 +740,20 @@ def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):
     assert len(pd.read_csv(out)) == 400
 
 
-def test_rows_newest_first_are_read_in_file_order_and_said(csvs, capsys):
+def test_rows_newest_first_are_judged_in_time_order_and_written_as_given(csvs, capsys):
+    # many exports write the newest reading first: the rows are judged in time order (a
+    # stable sort), and OUT keeps TEST's row order, so its rows match TEST's line for line
     train, test, out = csvs
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out),
+            "--sep", ";", "--ignore", "site"]  # fmt: skip
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    oldest_first = pd.read_csv(out)
     rows = test.read_text().splitlines()
     test.write_text("\n".join([rows[0], *rows[:0:-1]]) + "\n")  # newest first
-    code, _, err = run_cli(
-        ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";",
-         "--ignore", "site"],
-        capsys,
-    )  # fmt: skip
+    code, _, err = run_cli(args, capsys)
     assert code == 0, err
     assert "time goes backwards at 399 row(s) (first at data row 2)" in err
-    assert len(pd.read_csv(out)) == 400
+    assert "read in time order; OUT keeps its row order" in err
+    newest_first = pd.read_csv(out)
+    pd.testing.assert_frame_equal(newest_first, oldest_first.iloc[::-1].reset_index(drop=True))

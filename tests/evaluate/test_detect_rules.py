@@ -62,6 +62,33 @@ def test_the_one_normal_day_raises_no_rule(dataset, tmp_path, capsys):
     assert (out["rule"] == "").all()
 
 
+def test_days_written_out_of_order_are_judged_as_in_order(dataset, tmp_path, capsys):
+    # days gathered from a set or a dictionary come in any order; each backward step in time
+    # starts a new stretch for the learned detector, and the rules' rolling 30-minute
+    # confirmation (which needs times in order) runs per stretch too, so a shuffled TEST
+    # gives the same flags, row for row (it used to fail with pandas' "index values must be
+    # monotonic")
+    days = ["3/23/2017", "3/24/2017", "3/11/2017"]
+    lines = (dataset("lbnl_ahu") / "SZCAV.csv").read_text().splitlines()
+    by_day: dict[str, list[str]] = {}
+    for row in lines[1:]:
+        by_day.setdefault(row.split(" ", 1)[0], []).append(row)
+    flags = {}
+    for name, order in (("sorted", sorted(days, key=pd.Timestamp)), ("shuffled", days)):
+        train_csv, test_csv = tmp_path / "tr.csv", tmp_path / f"te-{name}.csv"
+        train_csv.write_text("\n".join([lines[0], *by_day["4/1/2017"]]) + "\n")
+        test_csv.write_text("\n".join([lines[0], *(r for d in order for r in by_day[d])]) + "\n")
+        out = tmp_path / f"o-{name}.csv"
+        args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out)]
+        code, _, err = run_cli([*args, "--ignore", LABEL], capsys)
+        assert code == 0, err
+        flags[name] = pd.read_csv(out, keep_default_na=False).set_index("time")["rule"]
+    assert "time goes backwards at 1 row(s)" in err
+    shuffled = flags["shuffled"].reindex(flags["sorted"].index)
+    assert (shuffled == flags["sorted"]).all()
+    assert flags["sorted"].str.contains("FC").mean() > 0.3
+
+
 def _ahu(n_days: int, sat_offset_k: float) -> pd.DataFrame:
     """Minute data of an AHU cooling through office hours, in °C and %."""
     rng = np.random.default_rng(3)

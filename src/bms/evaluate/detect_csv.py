@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from bms.errors import SchemaError
 from bms.evaluate.detect_clock import check_timezone, site_clock
@@ -191,6 +192,18 @@ class _TimeAxes:
     test_utc: pd.DatetimeIndex | None  # TEST's times in UTC, for the episodes
     utc_clock: bool  # read on the UTC clock for want of the site's zone
     notes: list[str]
+    # the rows in time order (a stable sort), None when the file is in order already
+    train_order: NDArray[np.intp] | None = None
+    test_order: NDArray[np.intp] | None = None
+
+
+def time_order(times: pd.DatetimeIndex) -> NDArray[np.intp] | None:
+    """Row positions that put ``times`` in order (ties keep the file's order), or None when
+    they are in order already."""
+    stamps = times.asi8
+    if not (np.diff(stamps) < 0).any():
+        return None
+    return np.argsort(stamps, kind="stable")
 
 
 def _time_axes(
@@ -201,8 +214,9 @@ def _time_axes(
     timezone: str | None,
 ) -> _TimeAxes:
     """Both files' time columns read as times, one order of day and month for both (a TEST of
-    one ambiguous day reads as TRAIN), on the site's clock, with a line for time going
-    backwards, for different steps, or for dates that could not be read."""
+    one ambiguous day reads as TRAIN), on the site's clock, with the order that sorts each file
+    by time and a line for a file out of order, for different steps, or for dates that could
+    not be read."""
     dayfirst = day_first(pd.concat([train[tcol], test[tcol]], ignore_index=True))
     t_train, t_test = parse_times(train[tcol], dayfirst), parse_times(test[tcol], dayfirst)
     if t_train is None or t_test is None:
@@ -214,16 +228,25 @@ def _time_axes(
     clock_train, utc_train = site_clock(train[tcol], t_train, timezone)
     clock_test, utc_test = site_clock(test[tcol], t_test, timezone)
     notes = []
-    for path, times in zip(paths, (t_train, t_test), strict=True):
+    for path, times, kept in zip(
+        paths, (t_train, t_test), ("", "; OUT keeps its row order"), strict=True
+    ):
         back = np.flatnonzero(np.diff(times.asi8) < 0)
         if back.size:
             notes.append(
-                f"{path}: time goes backwards at {back.size} row(s) (first at data row "
-                f"{back[0] + 2}): rows are read in file order, each backward step "
-                "starting a new stretch"
+                f"{path}: time goes backwards at {back.size:,} row(s) (first at data row "
+                f"{back[0] + 2}): the rows are read in time order{kept}"
             )
     notes += step_mismatch_notes(t_train, t_test)
-    return _TimeAxes(clock_train, clock_test, t_test, utc_train or utc_test, notes)
+    return _TimeAxes(
+        clock_train,
+        clock_test,
+        t_test,
+        utc_train or utc_test,
+        notes,
+        train_order=time_order(t_train),
+        test_order=time_order(t_test),
+    )
 
 
 def run_detect(
@@ -242,7 +265,8 @@ def run_detect(
     Parameters
     ----------
     train_path, test_path : Path
-        Wide CSVs with the same feature columns, rows in time order.
+        Wide CSVs with the same feature columns. Rows are judged in time order (a stable
+        sort by the time column when the file is not in order).
     out_path : Path
         Where to write the result (one row per TEST row, same order).
     time_column : str or None
@@ -293,6 +317,7 @@ def run_detect(
         x_train, x_test = x_train[features], x_test[features]
     notes += missing_in_test_notes(x_test, Path(test_path))
     utc_clock, test_times = False, None
+    test_order = np.arange(len(x_test))  # TEST's file rows in the order they are judged
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
@@ -301,6 +326,14 @@ def run_detect(
         if timed.train is not None and timed.test is not None:
             x_train, x_test = x_train.set_axis(timed.train), x_test.set_axis(timed.test)
             utc_clock, test_times = timed.utc_clock, timed.test_utc
+            # a time series is judged in time order, whatever order the file gives
+            # (newest first, days gathered from a set)
+            if timed.train_order is not None:
+                x_train = x_train.iloc[timed.train_order]
+            if timed.test_order is not None:
+                test_order = timed.test_order
+                x_test, test = x_test.iloc[test_order], test.iloc[test_order]
+                test_times = test_times[test_order]
     model = TimeSeriesDetector().fit(x_train)
     if utc_clock and model.profiled_signals_:
         notes.append(
@@ -309,7 +342,7 @@ def run_detect(
             "Europe/Paris)"
         )
     scored = model.score(x_test)
-    notes += data_quality_notes(model, x_test, Path(test_path))
+    notes += data_quality_notes(model, x_test, Path(test_path), data_rows=test_order + 1)
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
     out = pd.DataFrame(
         {
@@ -330,7 +363,7 @@ def run_detect(
         if found.applied:
             out["rule"] = found.codes
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(out_path, index=False)
+    out.iloc[np.argsort(test_order)].to_csv(out_path, index=False)  # TEST's row order
     outside = outside_training_range(x_train, x_test)
     per_feature = outside.mean()
     return DetectSummary(

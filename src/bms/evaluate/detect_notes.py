@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from bms.evaluate.detect_times import duration_text
 from bms.models.anomaly_pipeline import TimeSeriesDetector
@@ -80,11 +81,20 @@ def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFr
 MISSING_NOTE_SHARE = 0.1
 
 
-def data_quality_notes(model: TimeSeriesDetector, x_test: pd.DataFrame, path: Path) -> list[str]:
+def data_quality_notes(
+    model: TimeSeriesDetector,
+    x_test: pd.DataFrame,
+    path: Path,
+    data_rows: NDArray[np.intp] | None = None,
+) -> list[str]:
     """A line for the one-row spikes of TEST and one per feature offline in TEST for longer
     than a smoothing window (on at most 10 % of its rows: more gets its own line): read as
-    lost readings, not judged as faults (:mod:`bms.models.gap_fill`)."""
+    lost readings, not judged as faults (:mod:`bms.models.gap_fill`). ``data_rows`` are the
+    file's data-row numbers (from 1) of ``x_test``'s rows, when they are not 1, 2, ...;
+    the first data problem named is the first in ``x_test``'s order."""
     values = x_test.to_numpy(dtype=np.float64)
+    if data_rows is None:
+        data_rows = np.arange(1, len(x_test) + 1)
     notes = []
     spikes = model.gap_filler_.spikes(values)
     if spikes.any():
@@ -92,7 +102,7 @@ def data_quality_notes(model: TimeSeriesDetector, x_test: pd.DataFrame, path: Pa
         first = int(np.argmin(rows))
         notes.append(
             f"{path}: {int(spikes.sum()):,} one-row spike(s) (first in "
-            f"{x_test.columns[cols[first]]!r}, data row {rows[first] + 1}) read as lost "
+            f"{x_test.columns[cols[first]]!r}, data row {data_rows[rows[first]]}) read as lost "
             "readings: each is the mean of its neighbours, not a fault"
         )
     outages = model.gap_filler_.outages(values)
@@ -103,7 +113,7 @@ def data_quality_notes(model: TimeSeriesDetector, x_test: pd.DataFrame, path: Pa
             notes.append(
                 f"{path}: {x_test.columns[j]!r} is offline for {int(outages[:, j].sum()):,} "
                 f"row(s) in runs longer than {model.window_rows} (first at data row "
-                f"{first + 1}): estimated from the other features, not judged"
+                f"{data_rows[first]}): estimated from the other features, not judged"
             )
     return notes
 
@@ -137,8 +147,9 @@ STEP_RATIO_NOTE = 1.5
 
 
 def median_step(times: pd.DatetimeIndex) -> pd.Timedelta | None:
-    """The median forward step between rows, or None with fewer than two forward steps."""
-    steps = np.diff(times.as_unit("ns").asi8)
+    """The median forward step between rows in time order, or None with fewer than two
+    forward steps."""
+    steps = np.diff(np.sort(times.as_unit("ns").asi8))
     forward = steps[steps > 0]
     if forward.size < 2:
         return None
