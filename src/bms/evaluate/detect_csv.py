@@ -26,6 +26,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import SchemaError
+from bms.evaluate.annotated_csv import is_annotated_csv, read_annotated_csv, series_points
 from bms.evaluate.detect_clock import check_timezone, site_clock
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_long import widen_pair
@@ -249,6 +250,18 @@ def _time_axes(
     )
 
 
+def _read_exports(paths: tuple[Path, Path], sep: str) -> list[pd.DataFrame]:
+    """TRAIN and TEST as read: an InfluxDB 2 annotated CSV as its long readings, a point per
+    series named alike in both files (:mod:`bms.evaluate.annotated_csv`), else a CSV."""
+    annotated = [is_annotated_csv(path) for path in paths]
+    frames = [
+        read_annotated_csv(path) if flag else read_wide_csv(path, sep)
+        for path, flag in zip(paths, annotated, strict=True)
+    ]
+    named = iter(series_points([f for f, flag in zip(frames, annotated, strict=True) if flag]))
+    return [next(named) if flag else frame for frame, flag in zip(frames, annotated, strict=True)]
+
+
 def run_detect(
     train_path: Path,
     test_path: Path,
@@ -287,8 +300,7 @@ def run_detect(
     """
     if timezone is not None:
         check_timezone(timezone)
-    train = read_wide_csv(Path(train_path), sep)
-    test = read_wide_csv(Path(test_path), sep)
+    train, test = _read_exports((Path(train_path), Path(test_path)), sep)
     # one reading per line (time, point, value): a column per point
     train, test, long_notes, left_out = widen_pair(
         train, test, time_column, (Path(train_path), Path(test_path))
