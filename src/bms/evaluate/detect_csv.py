@@ -26,7 +26,6 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import SchemaError
-from bms.evaluate.annotated_csv import is_annotated_csv, read_annotated_csv, series_points
 from bms.evaluate.detect_clock import check_timezone, site_clock
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_long import widen_pair
@@ -46,6 +45,7 @@ from bms.evaluate.detect_times import (
     split_date_time,
     unread_times_notes,
 )
+from bms.evaluate.influx_csv import influx_layout, read_influx_csv, series_points
 from bms.evaluate.wide_csv import (
     field_separator,
     numeric_columns,
@@ -251,15 +251,15 @@ def _time_axes(
 
 
 def _read_exports(paths: tuple[Path, Path], sep: str) -> list[pd.DataFrame]:
-    """TRAIN and TEST as read: an InfluxDB 2 annotated CSV as its long readings, a point per
-    series named alike in both files (:mod:`bms.evaluate.annotated_csv`), else a CSV."""
-    annotated = [is_annotated_csv(path) for path in paths]
+    """TRAIN and TEST as read: an InfluxDB CSV export as its long readings, a point per series
+    named alike in both files (:mod:`bms.evaluate.influx_csv`), else a CSV."""
+    influx = [influx_layout(path) is not None for path in paths]
     frames = [
-        read_annotated_csv(path) if flag else read_wide_csv(path, sep)
-        for path, flag in zip(paths, annotated, strict=True)
+        read_influx_csv(path) if flag else read_wide_csv(path, sep)
+        for path, flag in zip(paths, influx, strict=True)
     ]
-    named = iter(series_points([f for f, flag in zip(frames, annotated, strict=True) if flag]))
-    return [next(named) if flag else frame for frame, flag in zip(frames, annotated, strict=True)]
+    named = iter(series_points([f for f, flag in zip(frames, influx, strict=True) if flag]))
+    return [next(named) if flag else frame for frame, flag in zip(frames, influx, strict=True)]
 
 
 def run_detect(

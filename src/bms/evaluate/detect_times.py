@@ -34,9 +34,10 @@ __all__ = [
 ]
 
 #: Column names taken as the time column when --time-column is not given (case-insensitive;
-#: English and French exports).
+#: English and French exports; InfluxDB 2's ``_time``).
 TIME_NAMES = (
     "time", "datetime", "timestamp", "date", "date_time", "ts", "horodatage", "date_heure", "temps",
+    "_time",
 )  # fmt: skip
 #: A time column with more unreadable cells than this share is not read as times (the rows are
 #: then one stretch, and the AHU rules, which need times, do not run).

@@ -1,20 +1,25 @@
-"""InfluxDB 2's annotated CSV (what its Data Explorer downloads, ``influx query --raw`` prints
-and ``/api/v2/query`` returns) read as the long file ``bms detect`` widens.
+"""InfluxDB's CSV exports read as the long file ``bms detect`` widens.
 
-Such a file holds one or more *tables*, each a block of annotation lines (``#group``,
-``#datatype``, ``#default``), a header and rows, blocks parted by a blank line; its first column
-has no name, and ``result``, ``table``, ``_start`` and ``_stop`` say where each row came from
-(the query, not the building). A row is a reading of one *series*: its group key, the columns
-``#group`` marks true (``_measurement``, the tags, ``_field``). A query ending in ``pivot()``
-writes a column per field instead of ``_field, _value``. The same layout downloaded without its
-annotation lines (a header ``,result,table,...``) is read too; the series are then told apart
-by the columns of words.
+**InfluxDB 2's annotated CSV** (what its Data Explorer downloads, ``influx query --raw``
+prints and ``/api/v2/query`` returns) holds one or more *tables*, each a block of annotation
+lines (``#group``, ``#datatype``, ``#default``), a header and rows, blocks parted by a blank
+line; its first column has no name, and ``result``, ``table``, ``_start`` and ``_stop`` say
+where each row came from (the query, not the building). A row is a reading of one *series*: its
+group key, the columns ``#group`` marks true (``_measurement``, the tags, ``_field``). A query
+ending in ``pivot()`` writes a column per field instead of ``_field, _value``. The same layout
+downloaded without its annotation lines (a header ``,result,table,...``) is read too; the
+series are then told apart by the columns of words.
 
-:func:`read_annotated_csv` reads the readings (cells kept as written) with their series' key;
+**InfluxDB 1.x's CSV** (``influx -format csv``, ``/query`` with ``Accept: application/csv``):
+``name, tags, time`` (Unix nanoseconds unless the query asked another ``epoch``), then a column
+per field; a series is its measurement (``name``) and its ``tags`` (``unit=ahu1`` after a
+``GROUP BY unit``).
+
+:func:`read_influx_csv` reads the readings (cells kept as written) with their series' key;
 :func:`series_points` turns the files of one run into long frames ``_time, _field, _value``, a
-point per series: the field's name, followed by the group-key values that tell series apart
-when several series share a field (``sat (unit=ahu1)``), so two units' ``sat`` are not one
-point. :mod:`bms.evaluate.detect_long` then makes it wide.
+point per series: the field's name, followed by the key values that tell series apart when
+several series share a field (``sat (unit=ahu1)``), so two units' ``sat`` are not one point.
+:mod:`bms.evaluate.detect_long` then makes it wide.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import pandas as pd
 
 from bms.errors import SchemaError
 
-__all__ = ["ANNOTATIONS", "is_annotated_csv", "read_annotated_csv", "series_points"]
+__all__ = ["ANNOTATIONS", "influx_layout", "read_influx_csv", "series_points"]
 
 #: The first cells of annotation lines.
 ANNOTATIONS = ("#group", "#datatype", "#default")
@@ -35,6 +40,8 @@ ANNOTATIONS = ("#group", "#datatype", "#default")
 _QUERY_COLUMNS = ("", "result", "table", "_start", "_stop")
 #: The header of a table downloaded without its annotations.
 _BARE_HEADER = ",result,table,"
+#: The header of InfluxDB 1.x's CSV.
+_V1_HEADER = "name,tags,time,"
 
 
 def _first_line(path: Path) -> str:
@@ -42,12 +49,15 @@ def _first_line(path: Path) -> str:
         return file.readline(4096).decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
-def is_annotated_csv(path: Path) -> bool:
-    """Whether ``path`` is an InfluxDB 2 annotated CSV (with or without its annotations)."""
+def influx_layout(path: Path) -> str | None:
+    """``"annotated"`` for InfluxDB 2's annotated CSV (with or without its annotations),
+    ``"v1"`` for InfluxDB 1.x's CSV, None for another file."""
     if not path.is_file():
-        return False
+        return None
     first = _first_line(path)
-    return first.startswith(ANNOTATIONS) or first.startswith(_BARE_HEADER)
+    if first.startswith(ANNOTATIONS) or first.startswith(_BARE_HEADER):
+        return "annotated"
+    return "v1" if first.startswith(_V1_HEADER) else None
 
 
 def _tables(text: str) -> list[tuple[list[str], list[str]]]:
@@ -114,13 +124,14 @@ def _point_names(rows: pd.DataFrame) -> pd.Series:
         names = pd.Series("", index=rows.index)
     if not varying:
         return names
-    labels = [c + "=" + rows[c].fillna("").astype(str) for c in varying]
+    # InfluxDB 1.x's tags column holds "key=value,..." already
+    labels = [("" if c == "tags" else c + "=") + rows[c].fillna("").astype(str) for c in varying]
     joined = labels[0].str.cat(labels[1:], sep=", ") if len(labels) > 1 else labels[0]
     return names + " (" + joined + ")" if "_field" in rows.columns else joined
 
 
 def series_points(frames: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
-    """Files read by :func:`read_annotated_csv` as long frames ``_time, _field, _value``, a
+    """Files read by :func:`read_influx_csv` as long frames ``_time, _field, _value``, a
     point per series, named over all of them together: TRAIN and TEST name one series alike
     even when only one of them holds the other series that share its field."""
     if not frames:
@@ -143,16 +154,36 @@ def series_points(frames: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
     return out
 
 
-def read_annotated_csv(path: Path) -> pd.DataFrame:
-    """The readings of an InfluxDB 2 annotated CSV: ``_time``, the columns that name each
-    reading's series (its group key: ``_measurement``, the tags, ``_field``) and ``_value``,
-    cells as written (:func:`series_points` names the points).
+def _read_v1(path: Path) -> pd.DataFrame:
+    """InfluxDB 1.x's CSV as ``_time, name, tags, _field, _value``."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    times = pd.to_numeric(table["time"], errors="coerce")
+    table["time"] = times if times.notna().all() else table["time"]  # Unix times as numbers
+    fields = [c for c in table.columns if c not in ("name", "tags", "time")]
+    if not fields:
+        raise SchemaError(f"{path}: the InfluxDB CSV holds no field column after name,tags,time")
+    return table.rename(columns={"time": "_time"}).melt(
+        id_vars=["_time", "name", "tags"], value_vars=fields, var_name="_field",
+        value_name="_value",
+    )  # fmt: skip
+
+
+def read_influx_csv(path: Path) -> pd.DataFrame:
+    """The readings of an InfluxDB CSV export (:func:`influx_layout`): ``_time``, the columns
+    that name each reading's series (``_measurement``, the tags, ``_field``; 1.x's ``name``,
+    ``tags``, the field) and ``_value``, cells as written (:func:`series_points` names the
+    points).
 
     Raises
     ------
     SchemaError
         A table without ``_time``, a file without rows, or one pandas cannot parse.
     """
+    if influx_layout(path) == "v1":
+        rows = _read_v1(path)
+        if rows.empty:
+            raise SchemaError(f"{path}: the InfluxDB CSV holds no rows")
+        return rows
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     parts = []
     for number, (annotation_lines, lines) in enumerate(_tables(text), start=1):

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from bms.errors import SchemaError
-from bms.evaluate.annotated_csv import is_annotated_csv, read_annotated_csv, series_points
+from bms.evaluate.influx_csv import influx_layout, read_influx_csv, series_points
 from tests.evaluate.test_detect_csv import detect_args, pump, run_cli
 
 START, STOP = "2025-12-31T00:00:00Z", "2026-01-03T00:00:00Z"
@@ -67,7 +67,7 @@ def test_an_annotated_csv_gives_the_same_out_as_its_wide_form(tmp_path, pump_pai
         annotated(train, tags, fields=["flow"]) + "\n" + annotated(train, tags, fields=["pressure"])
     )
     paths[1].write_text(annotated(test, tags, fields=["flow", "pressure"]))
-    assert is_annotated_csv(paths[0]) and is_annotated_csv(paths[1])
+    assert influx_layout(paths[0]) == influx_layout(paths[1]) == "annotated"
     args = ["detect", "--train", str(paths[0]), "--test", str(paths[1]), "--out", str(paths[2])]
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
@@ -91,25 +91,25 @@ def test_series_sharing_a_field_are_named_by_the_tags_that_tell_them_apart(tmp_p
         ",,1,2022-12-31T05:41:24Z,2023-01-31T05:41:24.001Z,2023-01-01T00:52:00Z,59.25,mem,m,B,east\n"
         ",,2,2022-12-31T05:41:24Z,2023-01-31T05:41:24.001Z,2023-01-01T00:52:00Z,52.62,mem,m,C,east\n"
     )
-    (rows,) = series_points([read_annotated_csv(path)])
+    (rows,) = series_points([read_influx_csv(path)])
     assert list(rows.columns) == ["_time", "_field", "_value"]
     assert rows["_field"].tolist() == ["mem (host=A)", "mem (host=B)", "mem (host=C)"]
     assert rows["_value"].tolist() == ["15.43", "59.25", "52.62"]  # cells as written
     # named over both files: a TEST holding host A alone still calls it "mem (host=A)"
-    host_a = read_annotated_csv(path).iloc[:1]
-    _, alone = series_points([read_annotated_csv(path), host_a])
+    host_a = read_influx_csv(path).iloc[:1]
+    _, alone = series_points([read_influx_csv(path), host_a])
     assert alone["_field"].tolist() == ["mem (host=A)"]
 
 
 def test_the_connector_tests_recorded_responses_read_as_points():
     # the /api/v2/query answers the InfluxDB 2 connector's tests replay (tests/data/influx2)
     data = Path(__file__).parents[1] / "data" / "influx2"
-    (by_tag,) = series_points([read_annotated_csv(data / "read_two_points.csv")])
+    (by_tag,) = series_points([read_influx_csv(data / "read_two_points.csv")])
     assert sorted(set(by_tag["_field"])) == ["t/b/ahu-1/rat", "t/b/ahu-1/sat"]  # tag `point`
-    (ahu,) = series_points([read_annotated_csv(data / "source_ahu.csv")])
+    (ahu,) = series_points([read_influx_csv(data / "source_ahu.csv")])
     assert "sat (_measurement=ahu, unit=2)" in set(ahu["_field"])
     with pytest.raises(SchemaError, match="holds no rows"):
-        read_annotated_csv(data / "read_empty.csv")
+        read_influx_csv(data / "read_empty.csv")
 
 
 def test_a_pivoted_table_and_one_without_annotations_are_read_too(tmp_path):
@@ -121,8 +121,8 @@ def test_a_pivoted_table_and_one_without_annotations_are_read_too(tmp_path):
         f",_result,0,{START},{STOP},2026-01-01T00:00:00Z,ahu,ahu2,14.5,17.0\n"
         f",_result,0,{START},{STOP},2026-01-01T00:01:00Z,ahu,ahu1,15.6,18.1\n"
     )
-    assert is_annotated_csv(path)
-    (rows,) = series_points([read_annotated_csv(path)])
+    assert influx_layout(path) == "annotated"
+    (rows,) = series_points([read_influx_csv(path)])
     wide = rows.pivot(index="_time", columns="_field", values="_value")
     assert sorted(wide.columns) == [
         "mat (unit=ahu1)", "mat (unit=ahu2)", "sat (unit=ahu1)", "sat (unit=ahu2)",
@@ -133,21 +133,21 @@ def test_a_pivoted_table_and_one_without_annotations_are_read_too(tmp_path):
 def test_a_plain_csv_is_not_annotated_and_a_table_without_time_is_refused(tmp_path):
     plain = tmp_path / "plain.csv"
     plain.write_text("time,flow\n2026-01-01 00:00,1.0\n")
-    assert not is_annotated_csv(plain) and not is_annotated_csv(tmp_path / "missing.csv")
+    assert influx_layout(plain) is None and influx_layout(tmp_path / "missing.csv") is None
     no_time = tmp_path / "no_time.csv"
     no_time.write_text(
         "#group,false,false,false,true\n#datatype,string,long,double,string\n#default,_result,,,\n"
         ",result,table,_value,_field\n,,0,1.5,flow\n"
     )
     with pytest.raises(SchemaError, match=r"table 1 of the annotated CSV has no _time column"):
-        read_annotated_csv(no_time)
+        read_influx_csv(no_time)
     failed = tmp_path / "failed.csv"  # what /api/v2/query answers to a query that failed
     failed.write_text(
         "#datatype,string,string\n#group,true,true\n#default,,\n,error,reference\n"
         ',"failed to execute query: bucket ""gtb"" not found",897\n'
     )
     with pytest.raises(SchemaError, match=r"InfluxDB's error, not readings: failed to exec"):
-        read_annotated_csv(failed)
+        read_influx_csv(failed)
 
 
 def test_bms_detect_says_which_annotated_file_has_no_time(tmp_path, capsys):
