@@ -357,6 +357,17 @@ def test_test_columns_that_do_not_match_train_are_named(csvs, tmp_path, capsys):
     assert "'pressure'" in err and "do not match" in err
 
 
+def test_test_columns_not_in_train_are_said_and_not_judged(csvs, capsys):
+    # a labelled TEST (its "anomaly" column) scored by a model of an unlabelled TRAIN
+    train, test, out = csvs
+    frame = pd.read_csv(test, sep=";")
+    frame.assign(anomaly=0).to_csv(test, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
+    code, _, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert f"{test}: column(s) 'anomaly' not in TRAIN: not judged" in err
+
+
 @pytest.mark.parametrize("content", ["", "Timestamp;flow;pressure\n"])
 def test_an_empty_file_is_refused(csvs, tmp_path, capsys, content):
     train, _, out = csvs

@@ -16,7 +16,6 @@ Every problem a user can cause is a :class:`bms.errors.BmsError` with a one-line
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +54,6 @@ from bms.evaluate.wide_csv import (
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
 
 __all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "run_detect"]
-
-logger = logging.getLogger(__name__)
 
 #: Fewest training rows: the threshold is a quantile of held-out training scores.
 MIN_TRAIN_ROWS = 50
@@ -128,6 +125,7 @@ class _Columns:
 
     time: str | None  # the time column (dates and times of day joined into it), if any
     features: list[str]  # neither the time, nor a saved row index, nor ignored
+    notes: list[str]  # what to say about them
 
 
 def _resolve_columns(
@@ -179,9 +177,12 @@ def _resolve_columns(
             f"{test_path}: test columns do not match train: missing {', '.join(map(repr, missing))}"
         )
     extra = [c for c in test.columns if c not in features and c != tcol and c not in ignore]
+    notes = []
     if extra:
-        logger.warning("TEST columns not in TRAIN are ignored: %s", extra)
-    return _Columns(time=tcol, features=features)
+        notes.append(
+            f"{test_path}: column(s) {', '.join(map(repr, extra))} not in TRAIN: not judged"
+        )
+    return _Columns(time=tcol, features=features, notes=notes)
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,7 @@ def run_detect(
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
-    notes = [*long_notes, *train_notes, *test_notes, *label_like_notes(features)]
+    notes = [*long_notes, *columns.notes, *train_notes, *test_notes, *label_like_notes(features)]
     # a sensor offline all through TRAIN teaches nothing, and any TEST value would look abnormal
     empty = [c for c in features if x_train[c].isna().all()]
     if len(empty) == len(features):
