@@ -56,6 +56,7 @@ def pump_pair(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_an_annotated_csv_gives_the_same_out_as_its_wide_form(tmp_path, pump_pair, capsys):
     train, test = pump_pair
+    test.loc[100, "flow"] += 50.0  # a one-row spike, said with its time: a line is a reading
     (tmp_path / "wide").mkdir()
     wide_args = detect_args(tmp_path / "wide", train, test)
     code, _, err = run_cli(wide_args, capsys)
@@ -72,6 +73,7 @@ def test_an_annotated_csv_gives_the_same_out_as_its_wide_form(tmp_path, pump_pai
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
     assert "one reading per line ('_time', '_field', '_value'): read as 600 rows x 2 points" in err
+    assert "1 one-row spike(s) (first in 'flow', the row of 2026-01-02T00:01:40Z)" in err
     out, wide_out = pd.read_csv(paths[2]), pd.read_csv(wide_args[-1])
     pd.testing.assert_frame_equal(out, wide_out)
     assert out["anomaly"].iloc[210:300].mean() > 0.9

@@ -303,9 +303,11 @@ def run_detect(
         check_timezone(timezone)
     train, test = _read_exports((Path(train_path), Path(test_path)), sep)
     # one reading per line (time, point, value): a column per point
+    read_test = test
     train, test, long_notes, left_out = widen_pair(
         train, test, time_column, (Path(train_path), Path(test_path))
     )
+    long_file = test is not read_test  # a row per time, not per line
     ignore = [c for c in ignore if str(c).strip() not in left_out]
     columns = _resolve_columns(train, test, (train_path, test_path), time_column, ignore)
     tcol, features = columns.time, columns.features
@@ -355,7 +357,11 @@ def run_detect(
             "Europe/Paris)"
         )
     scored = model.score(x_test)
-    notes += data_quality_notes(model, x_test, Path(test_path), data_rows=test_order + 1)
+    if not long_file or tcol is None:  # a row per line
+        where = [f"data row {n}" for n in test_order + 1]
+    else:  # a row per time of a long file: its time says where it is
+        where = [f"the row of {cell}" for cell in test[tcol].astype(str)]
+    notes += data_quality_notes(model, x_test, Path(test_path), where=where)
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
     out = pd.DataFrame(
         {

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 from bms.evaluate.detect_times import duration_text
 from bms.models.anomaly_pipeline import TimeSeriesDetector
@@ -85,16 +84,16 @@ def data_quality_notes(
     model: TimeSeriesDetector,
     x_test: pd.DataFrame,
     path: Path,
-    data_rows: NDArray[np.intp] | None = None,
+    where: Sequence[str] | None = None,
 ) -> list[str]:
     """A line for the one-row spikes of TEST and one per feature offline in TEST for longer
     than a smoothing window (on at most 10 % of its rows: more gets its own line): read as
-    lost readings, not judged as faults (:mod:`bms.models.gap_fill`). ``data_rows`` are the
-    file's data-row numbers (from 1) of ``x_test``'s rows, when they are not 1, 2, ...;
-    the first data problem named is the first in ``x_test``'s order."""
+    lost readings, not judged as faults (:mod:`bms.models.gap_fill`). ``where`` says where
+    each of ``x_test``'s rows is in the file (default ``data row 1``, ``data row 2``...); the
+    first data problem named is the first in ``x_test``'s order."""
     values = x_test.to_numpy(dtype=np.float64)
-    if data_rows is None:
-        data_rows = np.arange(1, len(x_test) + 1)
+    if where is None:
+        where = [f"data row {n}" for n in range(1, len(x_test) + 1)]
     notes = []
     spikes = model.gap_filler_.spikes(values)
     if spikes.any():
@@ -102,7 +101,7 @@ def data_quality_notes(
         first = int(np.argmin(rows))
         notes.append(
             f"{path}: {int(spikes.sum()):,} one-row spike(s) (first in "
-            f"{x_test.columns[cols[first]]!r}, data row {data_rows[rows[first]]}) read as lost "
+            f"{x_test.columns[cols[first]]!r}, {where[rows[first]]}) read as lost "
             "readings: each is the mean of its neighbours, not a fault"
         )
     outages = model.gap_filler_.outages(values)
@@ -112,8 +111,8 @@ def data_quality_notes(
             first = int(np.flatnonzero(outages[:, j])[0])
             notes.append(
                 f"{path}: {x_test.columns[j]!r} is offline for {int(outages[:, j].sum()):,} "
-                f"row(s) in runs longer than {model.window_rows} (first at data row "
-                f"{data_rows[first]}): estimated from the other features, not judged"
+                f"row(s) in runs longer than {model.window_rows} (first at {where[first]}): "
+                "estimated from the other features, not judged"
             )
     return notes
 
