@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bms.cli import main
-from bms.evaluate.detect_csv import MIN_TRAIN_ROWS
+from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, last_row_per_time
 from bms.evaluate.detect_notes import outside_training_range
 from bms.evaluate.detect_times import find_time_column, parse_times
 
@@ -668,6 +668,39 @@ def test_spikes_and_a_short_outage_in_test_are_said_as_data_problems(csvs, capsy
     assert "1 one-row spike(s) (first in 'flow', data row 21) read as lost readings" in err
     assert "'pressure' is offline for 40 row(s) in runs longer than 30 (first at data row" in err
     assert out["anomaly"].iloc[20:50].sum() == 0 and out["anomaly"].iloc[120:160].sum() == 0
+
+
+def test_rows_that_repeat_a_time_are_one_reading(csvs, capsys):
+    # overlapping exports appended to one another, a stream's duplicates: each time is
+    # judged once, on its last row, and every TEST row gets its time's score
+    train, test, out = csvs
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out),
+            "--sep", ";", "--ignore", "site"]  # fmt: skip
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    once = pd.read_csv(out)
+    for path in (train, test):
+        frame = pd.read_csv(path, sep=";")
+        pd.concat([frame, frame.iloc[100:200]]).to_csv(path, sep=";", index=False)
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert f"{train}: 100 row(s) repeat an earlier row's time: only the last is used" in err
+    assert f"{test}: 100 row(s) repeat an earlier row's time: only the last is judged" in err
+    twice = pd.read_csv(out)
+    assert len(twice) == 500  # one row per TEST row, in TEST's order
+    pd.testing.assert_frame_equal(twice.iloc[:400], once)
+    pd.testing.assert_frame_equal(
+        twice.iloc[400:].reset_index(drop=True), once.iloc[100:200].reset_index(drop=True)
+    )
+
+
+def test_last_row_per_time_keeps_the_last_of_each_time():
+    times = pd.DatetimeIndex(["2026-01-01", "2026-01-01", "2026-01-02", "2026-01-03", "2026-01-03"])
+    kept, judged = last_row_per_time(times)
+    assert kept.tolist() == [False, True, True, False, True]
+    assert judged.tolist() == [0, 0, 1, 2, 2]
+    kept, judged = last_row_per_time(pd.DatetimeIndex([]))
+    assert len(kept) == len(judged) == 0
 
 
 def test_data_problems_of_a_file_newest_first_name_its_own_rows(csvs, capsys):

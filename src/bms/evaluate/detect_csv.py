@@ -16,6 +16,7 @@ Every problem a user can cause is a :class:`bms.errors.BmsError` with a one-line
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,7 @@ from bms.evaluate.wide_csv import (
 )
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
 
-__all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "run_detect"]
+__all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "last_row_per_time", "run_detect", "time_order"]
 
 #: Fewest training rows: the threshold is a quantile of held-out training scores.
 MIN_TRAIN_ROWS = 50
@@ -199,6 +200,16 @@ class _TimeAxes:
     test_order: NDArray[np.intp] | None = None
 
 
+def last_row_per_time(times: pd.DatetimeIndex) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
+    """For rows in time order: which are the last of their time (a time written twice, as
+    overlapping exports and a stream's duplicates do, is one reading), and for every row the
+    position of its time's last row among those."""
+    stamps = times.asi8
+    new_time = np.r_[True, stamps[1:] != stamps[:-1]] if len(stamps) else np.zeros(0, bool)
+    last = np.r_[new_time[1:], True] if len(stamps) else new_time
+    return last, np.cumsum(new_time) - 1
+
+
 def time_order(times: pd.DatetimeIndex) -> NDArray[np.intp] | None:
     """Row positions that put ``times`` in order (ties keep the file's order), or None when
     they are in order already."""
@@ -261,6 +272,18 @@ def _read_exports(paths: tuple[Path, Path], sep: str) -> list[pd.DataFrame]:
     ]
     named = iter(series_points([f for f, flag in zip(frames, influx, strict=True) if flag]))
     return [next(named) if flag else frame for frame, flag in zip(frames, influx, strict=True)]
+
+
+def _repeated_time_notes(
+    paths: tuple[Path, Path], kept: tuple[NDArray[np.bool_], NDArray[np.bool_]]
+) -> list[str]:
+    """A line per file with rows that repeat a time (:func:`last_row_per_time`)."""
+    said = ("only the last is used", "only the last is judged, and OUT gives each its score")
+    return [
+        f"{path}: {int((~rows).sum()):,} row(s) repeat an earlier row's time: {what}"
+        for path, rows, what in zip(paths, kept, said, strict=True)
+        if not rows.all()
+    ]
 
 
 def run_detect(
@@ -333,6 +356,8 @@ def run_detect(
     notes += missing_in_test_notes(x_test, Path(test_path))
     utc_clock, test_times = False, None
     test_order = np.arange(len(x_test))  # TEST's file rows in the order they are judged
+    kept = np.ones(len(x_test), dtype=bool)  # the rows judged (the last of each time)
+    judged = np.arange(len(x_test))  # per row: the position of its judged row among them
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
@@ -349,6 +374,10 @@ def run_detect(
                 test_order = timed.test_order
                 x_test, test = x_test.iloc[test_order], test.iloc[test_order]
                 test_times = test_times[test_order]
+            train_kept, _ = last_row_per_time(pd.DatetimeIndex(x_train.index))
+            kept, judged = last_row_per_time(pd.DatetimeIndex(x_test.index))
+            notes += _repeated_time_notes((train_path, test_path), (train_kept, kept))
+            x_train = x_train[train_kept]
     model = TimeSeriesDetector().fit(x_train)
     if utc_clock and model.profiled_signals_:
         notes.append(
@@ -356,12 +385,13 @@ def run_detect(
             "site's after a daylight-saving change: give --timezone (an IANA name such as "
             "Europe/Paris)"
         )
-    scored = model.score(x_test)
+    x_judged = x_test[kept]
+    scored = model.score(x_judged).iloc[judged]
     if not long_file or tcol is None:  # a row per line
-        where = [f"data row {n}" for n in test_order + 1]
+        where = [f"data row {n}" for n in test_order[kept] + 1]
     else:  # a row per time of a long file: its time says where it is
-        where = [f"the row of {cell}" for cell in test[tcol].astype(str)]
-    notes += data_quality_notes(model, x_test, Path(test_path), where=where)
+        where = [f"the row of {cell}" for cell in test[tcol][kept].astype(str)]
+    notes += data_quality_notes(model, x_judged, Path(test_path), where=where)
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
     out = pd.DataFrame(
         {
@@ -371,9 +401,15 @@ def run_detect(
             "top_contributor": scored["top_contributor"].to_numpy(),
         }
     )
-    found = ahu_rule_flags(x_train, x_test) if rules else None
+    found = ahu_rule_flags(x_train, x_judged) if rules else None
     rule_only = np.zeros(len(out), dtype=bool)
     if found is not None:
+        found = dataclasses.replace(
+            found,
+            flags=found.flags[judged],
+            codes=found.codes[judged],
+            columns=found.columns[judged],
+        )
         notes += found.notes
         rule_only = found.flags & (out["anomaly"].to_numpy() == 0)
         out["score"] = np.where(found.flags, np.maximum(out["score"], 0.5), out["score"])
