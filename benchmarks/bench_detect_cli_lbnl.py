@@ -14,8 +14,6 @@ standardised on the training rows.
 
 from __future__ import annotations
 
-import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from lbnl_data import lbnl_folder
 from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import StandardScaler
 
-from bms.evaluate.lbnl import LABEL, read_lbnl
+from bms.evaluate.lbnl import LABEL, read_lbnl, signal_columns, within_training_rows
 
 UNITS = ("MZVAV-2-2", "SZCAV")
 
@@ -45,16 +44,12 @@ def row_figures(truth: np.ndarray, flags: np.ndarray) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = Path(os.environ.get("BMS_DATASETS", "../shared/datasets")) / "lbnl_ahu"
-    parser.add_argument("--datasets", type=Path, default=default, help="LBNL AHU folder")
-    args = parser.parse_args()
+    datasets = lbnl_folder(__doc__.splitlines()[0])
     bms = Path(sys.executable).with_name("bms")
     for unit in UNITS:
-        frame = read_lbnl(args.datasets / f"{unit}.csv")
-        normal_days = sorted(frame.loc[frame[LABEL] == 0, "day"].unique())
-        in_train = frame["day"].isin(set(normal_days[::2]))
-        signals = [c for c in frame.columns if c not in (LABEL, "day")]
+        frame = read_lbnl(datasets / f"{unit}.csv")
+        in_train = within_training_rows(frame)
+        signals = signal_columns(frame)
         train, test = frame[in_train], frame[~in_train]
         with tempfile.TemporaryDirectory() as tmp:
             train_csv, test_csv, out_csv = (Path(tmp) / n for n in ("tr.csv", "te.csv", "o.csv"))

@@ -19,17 +19,14 @@ heating, and ``bms detect`` says so (most TEST rows outside the TRAIN range).
 
 from __future__ import annotations
 
-import argparse
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+from lbnl_data import lbnl_folder
 from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import StandardScaler
 
 from bms.evaluate.detect_rules import ahu_rule_flags
-from bms.evaluate.lbnl import LABEL, read_lbnl
+from bms.evaluate.lbnl import LABEL, read_lbnl, signal_columns
 from bms.models.anomaly_pipeline import TimeSeriesDetector
 
 SEASON_MONTHS = (8, 9)
@@ -58,12 +55,9 @@ def isolation_forest_flags(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarra
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = Path(os.environ.get("BMS_DATASETS", "../shared/datasets")) / "lbnl_ahu"
-    parser.add_argument("--datasets", type=Path, default=default, help="LBNL AHU folder")
-    args = parser.parse_args()
-    frame = read_lbnl(args.datasets / "MZVAV-2-2.csv")
-    signals = [c for c in frame.columns if c not in (LABEL, "day")]
+    datasets = lbnl_folder(__doc__.splitlines()[0])
+    frame = read_lbnl(datasets / "MZVAV-2-2.csv")
+    signals = signal_columns(frame)
     day = pd.to_datetime(pd.Series(frame["day"].to_numpy(), index=frame.index))
     frame = frame[day.dt.month.isin(SEASON_MONTHS).to_numpy()]
     normal_days = sorted(frame.loc[frame[LABEL] == 0, "day"].unique())

@@ -18,16 +18,14 @@ in the signals read), for
 
 from __future__ import annotations
 
-import argparse
 import copy
-import os
 import statistics
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from lbnl_data import lbnl_folder
 
-from bms.evaluate.lbnl import LABEL, read_lbnl
+from bms.evaluate.lbnl import LABEL, read_lbnl, signal_columns, within_training_rows
 from bms.models.anomaly_pipeline import TimeSeriesDetector
 
 #: Hours of each test day with the signal offline: from midnight to this hour.
@@ -43,14 +41,10 @@ def held(test: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = Path(os.environ.get("BMS_DATASETS", "../shared/datasets")) / "lbnl_ahu"
-    parser.add_argument("--datasets", type=Path, default=default, help="LBNL AHU folder")
-    args = parser.parse_args()
-    frame = read_lbnl(args.datasets / "MZVAV-2-2.csv")
-    normal_days = sorted(frame.loc[frame[LABEL] == 0, "day"].unique())
-    in_train = frame["day"].isin(set(normal_days[::2]))
-    signals = [c for c in frame.columns if c not in (LABEL, "day")]
+    datasets = lbnl_folder(__doc__.splitlines()[0])
+    frame = read_lbnl(datasets / "MZVAV-2-2.csv")
+    in_train = within_training_rows(frame)
+    signals = signal_columns(frame)
     train, test = frame.loc[in_train, signals], frame.loc[~in_train]
     model = TimeSeriesDetector().fit(train)
     offline = test.index.hour < OFFLINE_UNTIL_HOUR

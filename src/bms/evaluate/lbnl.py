@@ -48,6 +48,8 @@ __all__ = [
     "day_scores",
     "evaluate_lbnl",
     "read_lbnl",
+    "signal_columns",
+    "within_training_rows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -100,6 +102,18 @@ def read_lbnl(path: Path) -> pd.DataFrame:
     frame.index = pd.DatetimeIndex(time, name="time")
     frame["day"] = frame.index.date
     return frame.sort_index(kind="stable")
+
+
+def signal_columns(frame: pd.DataFrame) -> list[str]:
+    """The signals of a frame read by :func:`read_lbnl` (neither the label nor the day)."""
+    return [c for c in frame.columns if c not in (LABEL, "day")]
+
+
+def within_training_rows(frame: pd.DataFrame) -> NDArray[np.bool_]:
+    """The training rows of the within-unit protocol: the fault-free days in date order,
+    every other one (1st, 3rd, ...); the other rows are its test rows."""
+    normal_days = sorted(frame.loc[frame[LABEL] == 0, "day"].unique())
+    return frame["day"].isin(set(normal_days[::2])).to_numpy()
 
 
 def default_row_predictor(
@@ -190,13 +204,12 @@ def evaluate_lbnl(
         raise BmsError(f"no LBNL unit files ({', '.join(units)}) under {data_dir}")
     results: dict[str, dict[str, Any]] = {}
     for unit, frame in frames.items():
-        signals = [c for c in frame.columns if c not in (LABEL, "day")]
-        normal_days = sorted(frame.loc[frame[LABEL] == 0, "day"].unique())
-        if not normal_days:
-            continue
-        train_days = set(normal_days[::2])
-        in_train = frame["day"].isin(train_days)
-        results[f"within:{unit}"] = _run(frame[in_train], frame[~in_train], signals, predictor)
+        in_train = within_training_rows(frame)
+        if not in_train.any():
+            continue  # no fault-free day
+        results[f"within:{unit}"] = _run(
+            frame[in_train], frame[~in_train], signal_columns(frame), predictor
+        )
     for a, frame_a in frames.items():
         for b, frame_b in frames.items():
             if a == b:
