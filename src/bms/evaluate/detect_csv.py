@@ -387,10 +387,13 @@ def run_detect(
         )
     x_judged = x_test[kept]
     scored = model.score(x_judged).iloc[judged]
-    if not long_file or tcol is None:  # a row per line
-        where = [f"data row {n}" for n in test_order[kept] + 1]
-    else:  # a row per time of a long file: its time says where it is
-        where = [f"the row of {cell}" for cell in test[tcol][kept].astype(str)]
+    file_rows, written = test_order[kept], test[tcol][kept] if tcol is not None else None
+
+    def where(i: int) -> str:  # row i of x_judged, in the file
+        if long_file and written is not None:  # a row per time: its time says where it is
+            return f"the row of {written.iloc[i]}"
+        return f"data row {file_rows[i] + 1}"
+
     notes += data_quality_notes(model, x_judged, Path(test_path), where=where)
     times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
     out = pd.DataFrame(

@@ -10,7 +10,7 @@ different steps (:func:`step_mismatch_notes`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -80,20 +80,24 @@ def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFr
 MISSING_NOTE_SHARE = 0.1
 
 
+def _data_row(i: int) -> str:
+    return f"data row {i + 1}"
+
+
 def data_quality_notes(
     model: TimeSeriesDetector,
     x_test: pd.DataFrame,
     path: Path,
-    where: Sequence[str] | None = None,
+    where: Callable[[int], str] | None = None,
 ) -> list[str]:
     """A line for the one-row spikes of TEST and one per feature offline in TEST for longer
     than a smoothing window (on at most 10 % of its rows: more gets its own line): read as
-    lost readings, not judged as faults (:mod:`bms.models.gap_fill`). ``where`` says where
-    each of ``x_test``'s rows is in the file (default ``data row 1``, ``data row 2``...); the
-    first data problem named is the first in ``x_test``'s order."""
+    lost readings, not judged as faults (:mod:`bms.models.gap_fill`). ``where(i)`` says where
+    ``x_test``'s row ``i`` is in the file (default ``data row i + 1``); the first data problem
+    named is the first in ``x_test``'s order."""
     values = x_test.to_numpy(dtype=np.float64)
     if where is None:
-        where = [f"data row {n}" for n in range(1, len(x_test) + 1)]
+        where = _data_row
     notes = []
     spikes = model.gap_filler_.spikes(values)
     if spikes.any():
@@ -101,7 +105,7 @@ def data_quality_notes(
         first = int(np.argmin(rows))
         notes.append(
             f"{path}: {int(spikes.sum()):,} one-row spike(s) (first in "
-            f"{x_test.columns[cols[first]]!r}, {where[rows[first]]}) read as lost "
+            f"{x_test.columns[cols[first]]!r}, {where(int(rows[first]))}) read as lost "
             "readings: each is the mean of its neighbours, not a fault"
         )
     outages = model.gap_filler_.outages(values)
@@ -111,7 +115,7 @@ def data_quality_notes(
             first = int(np.flatnonzero(outages[:, j])[0])
             notes.append(
                 f"{path}: {x_test.columns[j]!r} is offline for {int(outages[:, j].sum()):,} "
-                f"row(s) in runs longer than {model.window_rows} (first at {where[first]}): "
+                f"row(s) in runs longer than {model.window_rows} (first at {where(first)}): "
                 "estimated from the other features, not judged"
             )
     return notes
