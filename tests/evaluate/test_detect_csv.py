@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bms.cli import main
-from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, last_row_per_time
+from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, repeated_readings
 from bms.evaluate.detect_notes import outside_training_range
 from bms.evaluate.detect_times import find_time_column, parse_times
 
@@ -670,9 +670,9 @@ def test_spikes_and_a_short_outage_in_test_are_said_as_data_problems(csvs, capsy
     assert out["anomaly"].iloc[20:50].sum() == 0 and out["anomaly"].iloc[120:160].sum() == 0
 
 
-def test_rows_that_repeat_a_time_are_one_reading(csvs, capsys):
-    # overlapping exports appended to one another, a stream's duplicates: each time is
-    # judged once, on its last row, and every TEST row gets its time's score
+def test_rows_written_twice_are_one_reading(csvs, capsys):
+    # overlapping exports appended to one another, a stream's duplicates: each reading is
+    # judged once, and every TEST row gets its score
     train, test, out = csvs
     args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out),
             "--sep", ";", "--ignore", "site"]  # fmt: skip
@@ -684,8 +684,8 @@ def test_rows_that_repeat_a_time_are_one_reading(csvs, capsys):
         pd.concat([frame, frame.iloc[100:200]]).to_csv(path, sep=";", index=False)
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
-    assert f"{train}: 100 row(s) repeat an earlier row's time: only the last is used" in err
-    assert f"{test}: 100 row(s) repeat an earlier row's time: only the last is judged" in err
+    assert f"{train}: 100 row(s) repeated by a later row (same time, same readings): used" in err
+    assert f"{test}: 100 row(s) repeated by a later row (same time, same readings): judged" in err
     twice = pd.read_csv(out)
     assert len(twice) == 500  # one row per TEST row, in TEST's order
     pd.testing.assert_frame_equal(twice.iloc[:400], once)
@@ -694,13 +694,16 @@ def test_rows_that_repeat_a_time_are_one_reading(csvs, capsys):
     )
 
 
-def test_last_row_per_time_keeps_the_last_of_each_time():
-    times = pd.DatetimeIndex(["2026-01-01", "2026-01-01", "2026-01-02", "2026-01-03", "2026-01-03"])
-    kept, judged = last_row_per_time(times)
-    assert kept.tolist() == [False, True, True, False, True]
-    assert judged.tolist() == [0, 0, 1, 2, 2]
-    kept, judged = last_row_per_time(pd.DatetimeIndex([]))
-    assert len(kept) == len(judged) == 0
+def test_repeated_readings_are_the_same_time_and_the_same_values():
+    times = pd.DatetimeIndex(["2026-01-01"] * 3 + ["2026-01-02"] * 2 + ["2026-01-03"])
+    rows = pd.DataFrame({"a": [1.0, 2.0, 1.0, np.nan, np.nan, 1.0]}, index=times)
+    kept, judged = repeated_readings(rows)
+    # row 0 is repeated by row 2; row 1 differs (a reading of its own at a coarse time);
+    # the two missing readings of 01-02 are one; 01-03 repeats 01-01's value at another time
+    assert kept.tolist() == [False, True, True, False, True, True]
+    assert judged.tolist() == [1, 0, 1, 2, 2, 3]
+    kept, judged = repeated_readings(rows.iloc[[0, 5]])  # no time repeats
+    assert kept.all() and judged.tolist() == [0, 1]
 
 
 def test_data_problems_of_a_file_newest_first_name_its_own_rows(csvs, capsys):

@@ -54,7 +54,7 @@ from bms.evaluate.wide_csv import (
 )
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
 
-__all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "last_row_per_time", "run_detect", "time_order"]
+__all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "repeated_readings", "run_detect", "time_order"]
 
 #: Fewest training rows: the threshold is a quantile of held-out training scores.
 MIN_TRAIN_ROWS = 50
@@ -200,14 +200,23 @@ class _TimeAxes:
     test_order: NDArray[np.intp] | None = None
 
 
-def last_row_per_time(times: pd.DatetimeIndex) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
-    """For rows in time order: which are the last of their time (a time written twice, as
-    overlapping exports and a stream's duplicates do, is one reading), and for every row the
-    position of its time's last row among those."""
-    stamps = times.asi8
-    new_time = np.r_[True, stamps[1:] != stamps[:-1]] if len(stamps) else np.zeros(0, bool)
-    last = np.r_[new_time[1:], True] if len(stamps) else new_time
-    return last, np.cumsum(new_time) - 1
+def repeated_readings(rows: pd.DataFrame) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
+    """For rows in time order (a DatetimeIndex): which to judge, leaving out a row that an
+    identical later row of the same time repeats (overlapping exports appended to one another,
+    a stream's duplicates: one reading written twice), and for every row the position of its
+    judged twin among the judged rows. Rows of one time with different readings (times written
+    to the minute for readings every 10 s) are all judged."""
+    n = len(rows)
+    stamps = pd.DatetimeIndex(rows.index).asi8
+    if n < 2 or not (stamps[1:] == stamps[:-1]).any():
+        return np.ones(n, dtype=bool), np.arange(n)
+    keyed = rows.reset_index(drop=True).set_axis(range(rows.shape[1]), axis=1).assign(t=stamps)
+    group = keyed.groupby(list(keyed.columns), dropna=False, sort=False).ngroup().to_numpy()
+    last_of_group = np.zeros(group.max() + 1, dtype=np.intp)
+    last_of_group[group] = np.arange(n)  # later rows overwrite: each group's last row
+    twin = last_of_group[group]
+    kept = twin == np.arange(n)
+    return kept, (np.cumsum(kept) - 1)[twin]
 
 
 def time_order(times: pd.DatetimeIndex) -> NDArray[np.intp] | None:
@@ -277,10 +286,11 @@ def _read_exports(paths: tuple[Path, Path], sep: str) -> list[pd.DataFrame]:
 def _repeated_time_notes(
     paths: tuple[Path, Path], kept: tuple[NDArray[np.bool_], NDArray[np.bool_]]
 ) -> list[str]:
-    """A line per file with rows that repeat a time (:func:`last_row_per_time`)."""
-    said = ("only the last is used", "only the last is judged, and OUT gives each its score")
+    """A line per file with rows that a later row repeats (:func:`repeated_readings`)."""
+    said = ("used once", "judged once, and OUT gives each its score")
     return [
-        f"{path}: {int((~rows).sum()):,} row(s) repeat an earlier row's time: {what}"
+        f"{path}: {int((~rows).sum()):,} row(s) repeated by a later row (same time, same "
+        f"readings): {what}"
         for path, rows, what in zip(paths, kept, said, strict=True)
         if not rows.all()
     ]
@@ -356,7 +366,7 @@ def run_detect(
     notes += missing_in_test_notes(x_test, Path(test_path))
     utc_clock, test_times = False, None
     test_order = np.arange(len(x_test))  # TEST's file rows in the order they are judged
-    kept = np.ones(len(x_test), dtype=bool)  # the rows judged (the last of each time)
+    kept = np.ones(len(x_test), dtype=bool)  # the rows judged (not repeated by a later one)
     judged = np.arange(len(x_test))  # per row: the position of its judged row among them
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
@@ -374,8 +384,8 @@ def run_detect(
                 test_order = timed.test_order
                 x_test, test = x_test.iloc[test_order], test.iloc[test_order]
                 test_times = test_times[test_order]
-            train_kept, _ = last_row_per_time(pd.DatetimeIndex(x_train.index))
-            kept, judged = last_row_per_time(pd.DatetimeIndex(x_test.index))
+            train_kept, _ = repeated_readings(x_train)
+            kept, judged = repeated_readings(x_test)
             notes += _repeated_time_notes((train_path, test_path), (train_kept, kept))
             x_train = x_train[train_kept]
     model = TimeSeriesDetector().fit(x_train)
