@@ -301,7 +301,11 @@ def detect(
         ),
     ] = None,
 ) -> None:
-    """Unsupervised anomaly detection on any wide CSV (score 0..1, 0.5 = threshold)."""
+    """Unsupervised anomaly detection on any wide CSV (score 0..1, 0.5 = threshold).
+
+    Also reads files of one reading per line (time, point, value) and InfluxDB's CSV exports.
+    Rows are judged in time order; OUT keeps TEST's row order.
+    """
     from pathlib import Path
 
     from bms.evaluate.detect_csv import run_detect
