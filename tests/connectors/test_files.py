@@ -164,6 +164,24 @@ def test_non_numeric_cell_names_column_and_line(site, tmp_path):
         connector(site, path, sep=";").load()
 
 
+def test_a_windows_1252_export_is_read_with_its_encoding_and_named_without(site, tmp_path):
+    # Excel on a French Windows writes "CSV (séparateur: point-virgule)" in Windows-1252
+    path = tmp_path / "export.csv"
+    text = "Horodatage;P_kW;Température soufflage\n2026-01-05 10:00;12,5;18,5\n"
+    path.write_bytes(text.encode("cp1252"))
+    columns = {"Température soufflage": SAT}
+    with pytest.raises(
+        SchemaError,
+        match=r"export.csv: not utf-8 text \(byte 0xe9\); set connectors.csv.encoding, e.g. cp1252",
+    ):
+        connector(site, path, sep=";", decimal=",", columns=columns).load()
+    conn = connector(site, path, sep=";", decimal=",", columns=columns, encoding="cp1252")
+    frame = read_all(conn)
+    assert frame[frame["point"] == SAT]["value"].tolist() == [18.5]
+    with pytest.raises(ConfigError, match=r"connectors.csv.encoding: .*unknown text encoding"):
+        connector(site, path, encoding="latin-9000")
+
+
 def test_config_errors_name_the_field(site, tmp_path):
     with pytest.raises(ConfigError, match=r"connectors.csv.columns.X: unknown point 'nope'"):
         connector(site, tmp_path / "x.csv", columns={"X": "nope"})

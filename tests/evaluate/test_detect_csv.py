@@ -595,6 +595,31 @@ def test_a_french_export_reads_with_its_decimal_comma_and_horodatage(tmp_path, r
     assert "non-numeric feature column(s) 'T_reprise'" in err
 
 
+@pytest.mark.parametrize(("encoding", "sep"), [("cp1252", ";"), ("utf-16", "\t")])
+def test_excel_exports_in_windows_1252_and_utf_16_are_read(tmp_path, rng, encoding, sep, capsys):
+    # Excel on a French Windows writes "CSV (séparateur: point-virgule)" in Windows-1252 and
+    # "Texte Unicode" in UTF-16 with tabs; both were refused as not UTF-8
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "Horodatage": pd.date_range("2026-01-01", periods=n, freq="min").strftime(
+                "%d/%m/%Y %H:%M"
+            ),
+            "Température soufflage (°C)": 18.0 + rng.normal(0, 0.2, n),
+            "Débit (m³/h)": 1000.0 + rng.normal(0, 5.0, n),
+        }
+    )
+    test = frame.iloc[:300].copy()
+    test.loc[150:, "Température soufflage (°C)"] += 3.0
+    args = detect_args(tmp_path, frame, test, sep=sep, decimal=",", encoding=encoding)
+    code, stdout, err = run_cli([*args, "--sep", "tab" if sep == "\t" else sep], capsys)
+    assert code == 0, err
+    assert "trained on 600 rows x 2 features" in stdout
+    result = pd.read_csv(args[-1])
+    assert result["anomaly"].iloc[200:].mean() > 0.9 and result["anomaly"].iloc[:140].mean() < 0.05
+    assert set(result["top_contributor"].iloc[200:]) == {"Température soufflage (°C)"}
+
+
 def test_names_given_with_the_headers_trailing_spaces_are_found(csvs, tmp_path, capsys):
     # the LBNL AHU files' headers end some names with spaces ('...Damper Control Signal  ');
     # a user who copies such a name into --ignore or --time-column means that column

@@ -12,6 +12,7 @@ Configured in ``bms.toml``::
     nonexistent = "raise"                # raise | shift_forward | shift_backward
     sep = ";"
     decimal = ","
+    encoding = "cp1252"                  # what Excel writes on a French Windows; default utf-8
     [connectors.meters-csv.columns]      # column -> point id (pvlib-style VARIABLE_MAP)
     "P_active_kW" = "besancon/hq/elec-meter/power"
 
@@ -31,6 +32,7 @@ hour does not exist (2026-03-29 02:00-02:59): ``nonexistent = "raise"`` names th
 
 from __future__ import annotations
 
+import codecs
 import glob
 import logging
 import re
@@ -40,7 +42,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bms.connectors.base import Connector, ConnectorConfig, register
 from bms.errors import ConfigError, SchemaError
@@ -73,6 +75,20 @@ class FileConfig(ConnectorConfig):
     )
     sep: str = Field(default=",", title="CSV field separator")
     decimal: str = Field(default=".", title="CSV decimal mark")
+    encoding: str = Field(
+        default="utf-8",
+        title="CSV text encoding",
+        description="utf-8, cp1252 (Excel on a French Windows), utf-16...",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown text encoding {value!r}") from None
+        return value
 
 
 def _rows(labels: Sequence[int]) -> str:
@@ -207,14 +223,22 @@ class FileConnector(Connector):
             table = pd.read_parquet(path)
             first_row = 0
         else:
-            table = pd.read_csv(
-                path,
-                sep=self.cfg.sep,
-                decimal=self.cfg.decimal,
-                dtype={self.cfg.time_column: str},
-                keep_default_na=False,  # only an empty cell is missing; "n/a" is an error
-                na_values=[""],
-            )
+            try:
+                table = pd.read_csv(
+                    path,
+                    sep=self.cfg.sep,
+                    decimal=self.cfg.decimal,
+                    encoding=self.cfg.encoding,
+                    dtype={self.cfg.time_column: str},
+                    keep_default_na=False,  # only an empty cell is missing; "n/a" is an error
+                    na_values=[""],
+                )
+            except UnicodeDecodeError as exc:
+                raise SchemaError(
+                    f"{path.name}: not {self.cfg.encoding} text (byte {exc.object[exc.start]:#04x}"
+                    f"); set connectors.{self.cfg.name}.encoding, e.g. cp1252 for Excel on a "
+                    "French Windows"
+                ) from None
             first_row = 2  # messages name CSV line numbers: the header is line 1
         table.index = pd.RangeIndex(first_row, first_row + len(table))
         if self.cfg.time_column not in table.columns:

@@ -1,7 +1,8 @@
 """Reading the wide CSVs that ``bms detect`` and ``bms rul`` take: the separator, the header,
 and each column's cells as numbers.
 
-:func:`read_wide_csv` reads a file (a first line ``sep=;`` as Excel writes it, a tab typed
+:func:`read_wide_csv` reads a file (UTF-8, UTF-16 with its byte-order mark, Windows-1252 as
+Excel writes it on a French Windows; a first line ``sep=;`` as Excel writes it, a tab typed
 ``--sep tab``), refusing a missing, empty or mis-separated one with a one-line error;
 :func:`numeric_columns` reads the feature columns' cells by the rules exports need (decimal
 commas, grouped thousands and units in cells: :mod:`bms.evaluate.number_cells`; statuses as
@@ -23,9 +24,11 @@ from bms.evaluate.number_cells import read_number_cells
 from bms.evaluate.state_words import read_state_words, text_values
 
 __all__ = [
+    "FALLBACK_ENCODING",
     "MAX_BAD_CELL_SHARE",
     "MISSING_CELLS",
     "field_separator",
+    "file_encoding",
     "numeric_columns",
     "read_wide_csv",
     "saved_index_column",
@@ -46,10 +49,29 @@ MISSING_CELLS = (
 )  # fmt: skip
 
 
-def _separator_hint(path: Path) -> str | None:
-    """The separator named by a first line ``sep=;`` (Excel writes one, and reads it), if any."""
+#: Byte-order marks and the encoding each starts: Excel's "Unicode text" export is UTF-16.
+_BYTE_ORDER_MARKS = (
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+)
+#: The encoding tried when a file without a byte-order mark is not UTF-8: what Excel writes
+#: on a French (Western European) Windows ("CSV (séparateur: point-virgule)").
+FALLBACK_ENCODING = "cp1252"
+
+
+def file_encoding(path: Path) -> str:
+    """The encoding a file's byte-order mark names, else UTF-8 (and :data:`FALLBACK_ENCODING`
+    when reading it as UTF-8 fails)."""
     with path.open("rb") as file:
-        first = file.readline(64).decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+        start = file.read(3)
+    return next((name for mark, name in _BYTE_ORDER_MARKS if start.startswith(mark)), "utf-8")
+
+
+def _separator_hint(path: Path, encoding: str) -> str | None:
+    """The separator named by a first line ``sep=;`` (Excel writes one, and reads it), if any."""
+    with path.open("r", encoding=encoding, errors="replace") as file:
+        first = file.readline(64).lstrip("\ufeff").strip()
     found = re.fullmatch(r'"?sep=(.)"?', first)
     return found.group(1) if found else None
 
@@ -78,19 +100,25 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
     if not path.is_file():
         raise SchemaError(f"{path}: file not found")
     sep = field_separator(sep)
-    hint = _separator_hint(path)
+    encoding = file_encoding(path)
+    hint = _separator_hint(path, encoding)
     if hint is not None and hint != sep:
         raise SchemaError(
             f"{path}: the first line says 'sep={_typed(hint)}'; pass --sep '{_typed(hint)}'"
         )
+    options = {
+        "sep": sep,
+        "skipinitialspace": True,
+        "na_values": list(MISSING_CELLS),
+        "skiprows": 1 if hint is not None else None,
+    }
     try:
-        frame = pd.read_csv(
-            path,
-            sep=sep,
-            skipinitialspace=True,
-            na_values=list(MISSING_CELLS),
-            skiprows=1 if hint is not None else None,
-        )
+        try:
+            frame = pd.read_csv(path, encoding=encoding, **options)
+        except UnicodeDecodeError:
+            if encoding != "utf-8":
+                raise
+            frame = pd.read_csv(path, encoding=FALLBACK_ENCODING, **options)
     except pd.errors.EmptyDataError:
         raise SchemaError(f"{path}: file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
