@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -566,21 +567,31 @@ def test_a_logger_s_nan_cells_are_missing_readings_not_words(tmp_path, rng, caps
     assert "trained on 2,000 rows x 2 features" in stdout
 
 
-def test_a_french_export_reads_with_its_decimal_comma_and_horodatage(tmp_path, rng, capsys):
-    # what a French BMS or spreadsheet writes: ';' between fields, ',' before the decimals,
-    # a UTF-8 byte-order mark and the time column called 'Horodatage'
+def french_pair(
+    rng: np.random.Generator, supply: str, other: tuple[str, float, float]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """TRAIN: 600 minutes of a French export (``Horodatage`` day first, the supply temperature
+    and ``other`` = (name, mean, s.d.)); TEST: its first 300, the supply 3 K up from row 150."""
     n = 600
+    name, mean, sd = other
     frame = pd.DataFrame(
         {
             "Horodatage": pd.date_range("2026-01-01", periods=n, freq="min").strftime(
                 "%d/%m/%Y %H:%M"
             ),
-            "T_soufflage": 18.0 + rng.normal(0, 0.2, n),
-            "T_reprise": 21.0 + rng.normal(0, 0.2, n),
+            supply: 18.0 + rng.normal(0, 0.2, n),
+            name: mean + rng.normal(0, sd, n),
         }
     )
     test = frame.iloc[:300].copy()
-    test.loc[150:, "T_soufflage"] += 3.0
+    test.loc[150:, supply] += 3.0
+    return frame, test
+
+
+def test_a_french_export_reads_with_its_decimal_comma_and_horodatage(tmp_path, rng, capsys):
+    # what a French BMS or spreadsheet writes: ';' between fields, ',' before the decimals,
+    # a UTF-8 byte-order mark and the time column called 'Horodatage'
+    frame, test = french_pair(rng, "T_soufflage", ("T_reprise", 21.0, 0.2))
     args = detect_args(tmp_path, frame, test, sep=";", decimal=",", encoding="utf-8-sig")
     code, stdout, err = run_cli([*args, "--sep", ";"], capsys)
     assert code == 0, err
@@ -599,18 +610,7 @@ def test_a_french_export_reads_with_its_decimal_comma_and_horodatage(tmp_path, r
 def test_excel_exports_in_windows_1252_and_utf_16_are_read(tmp_path, rng, encoding, sep, capsys):
     # Excel on a French Windows writes "CSV (séparateur: point-virgule)" in Windows-1252 and
     # "Texte Unicode" in UTF-16 with tabs; both were refused as not UTF-8
-    n = 600
-    frame = pd.DataFrame(
-        {
-            "Horodatage": pd.date_range("2026-01-01", periods=n, freq="min").strftime(
-                "%d/%m/%Y %H:%M"
-            ),
-            "Température soufflage (°C)": 18.0 + rng.normal(0, 0.2, n),
-            "Débit (m³/h)": 1000.0 + rng.normal(0, 5.0, n),
-        }
-    )
-    test = frame.iloc[:300].copy()
-    test.loc[150:, "Température soufflage (°C)"] += 3.0
+    frame, test = french_pair(rng, "Température soufflage (°C)", ("Débit (m³/h)", 1000.0, 5.0))
     args = detect_args(tmp_path, frame, test, sep=sep, decimal=",", encoding=encoding)
     code, stdout, err = run_cli([*args, "--sep", "tab" if sep == "\t" else sep], capsys)
     assert code == 0, err
@@ -695,23 +695,37 @@ def test_spikes_and_a_short_outage_in_test_are_said_as_data_problems(csvs, capsy
     assert out["anomaly"].iloc[20:50].sum() == 0 and out["anomaly"].iloc[120:160].sum() == 0
 
 
-def test_rows_written_twice_are_one_reading(csvs, capsys):
-    # overlapping exports appended to one another, a stream's duplicates: each reading is
-    # judged once, and every TEST row gets its score
+def out_before_and_after(
+    csvs: tuple[Path, Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    rewrite: Callable[[Path, Path], None],
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """OUT of ``bms detect`` on ``csvs``, then again after ``rewrite(train, test)`` changed the
+    files, and what the second run said."""
     train, test, out = csvs
     args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out),
             "--sep", ";", "--ignore", "site"]  # fmt: skip
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
-    once = pd.read_csv(out)
-    for path in (train, test):
-        frame = pd.read_csv(path, sep=";")
-        pd.concat([frame, frame.iloc[100:200]]).to_csv(path, sep=";", index=False)
+    before = pd.read_csv(out)
+    rewrite(train, test)
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
+    return before, pd.read_csv(out), err
+
+
+def test_rows_written_twice_are_one_reading(csvs, capsys):
+    # overlapping exports appended to one another, a stream's duplicates: each reading is
+    # judged once, and every TEST row gets its score
+    def append_overlap(*paths: Path) -> None:
+        for path in paths:
+            frame = pd.read_csv(path, sep=";")
+            pd.concat([frame, frame.iloc[100:200]]).to_csv(path, sep=";", index=False)
+
+    once, twice, err = out_before_and_after(csvs, capsys, append_overlap)
+    train, test, _ = csvs
     assert f"{train}: 100 row(s) repeated by a later row (same time, same readings): used" in err
     assert f"{test}: 100 row(s) repeated by a later row (same time, same readings): judged" in err
-    twice = pd.read_csv(out)
     assert len(twice) == 500  # one row per TEST row, in TEST's order
     pd.testing.assert_frame_equal(twice.iloc[:400], once)
     pd.testing.assert_frame_equal(
@@ -815,17 +829,11 @@ def test_ignore_takes_several_columns_after_one_flag(csvs, tmp_path, capsys):
 def test_rows_newest_first_are_judged_in_time_order_and_written_as_given(csvs, capsys):
     # many exports write the newest reading first: the rows are judged in time order (a
     # stable sort), and OUT keeps TEST's row order, so its rows match TEST's line for line
-    train, test, out = csvs
-    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out),
-            "--sep", ";", "--ignore", "site"]  # fmt: skip
-    code, _, err = run_cli(args, capsys)
-    assert code == 0, err
-    oldest_first = pd.read_csv(out)
-    rows = test.read_text().splitlines()
-    test.write_text("\n".join([rows[0], *rows[:0:-1]]) + "\n")  # newest first
-    code, _, err = run_cli(args, capsys)
-    assert code == 0, err
+    def write_newest_first(_: Path, test: Path) -> None:
+        rows = test.read_text().splitlines()
+        test.write_text("\n".join([rows[0], *rows[:0:-1]]) + "\n")
+
+    oldest_first, newest_first, err = out_before_and_after(csvs, capsys, write_newest_first)
     assert "time goes backwards at 399 row(s) (first at data row 2)" in err
     assert "read in time order; OUT keeps its row order" in err
-    newest_first = pd.read_csv(out)
     pd.testing.assert_frame_equal(newest_first, oldest_first.iloc[::-1].reset_index(drop=True))
