@@ -443,6 +443,20 @@ def test_a_units_row_under_the_header_is_one_line_not_one_per_column(csvs, capsy
     assert err.count("not numbers") == 2  # one line per file
 
 
+def test_a_header_repeated_where_two_exports_were_appended_is_said_so(csvs, capsys):
+    train, test, out = csvs
+    lines = test.read_text().splitlines()
+    test.write_text("\n".join([*lines[:201], lines[0], *lines[201:]]) + "\n")
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
+    code, _, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert (
+        f"{test}: data row 201 is not numbers in 2 columns (first 'flow' in 'flow': the header "
+        "again: files appended one after another?), read as missing"
+    ) in err
+    assert len(pd.read_csv(out)) == 401  # the line is still a row of OUT
+
+
 def test_an_exports_error_cells_are_read_as_missing_and_reported(csvs, capsys):
     # a spreadsheet export of an AHU (LBNL SZCAV) holds '#VALUE!' for the 90 minutes a sensor
     # was offline: 15 of them in one training day; here 60 of the 600 training rows

@@ -218,8 +218,8 @@ def numeric_columns(
 def _unreadable_notes(unreadable: list[tuple[str, int, object, int]], path: Path) -> list[str]:
     """One line per column with unreadable cells, or per row unreadable in several columns.
 
-    A row unreadable in several columns and nowhere else (a units row under the header, say)
-    gets one line instead of one per column.
+    A row unreadable in several columns and nowhere else (a units row under the header, the
+    header repeated where two exports were appended) gets one line instead of one per column.
     """
     single_rows = pd.Series([row for _, n, _, row in unreadable if n == 1]).value_counts()
     shared = set(single_rows[single_rows >= 2].index)
@@ -227,9 +227,11 @@ def _unreadable_notes(unreadable: list[tuple[str, int, object, int]], path: Path
     for row in sorted(shared):
         cells = [(col, value) for col, n, value, r in unreadable if n == 1 and r == row]
         col, value = cells[0]
+        header = all(str(v).strip() == c for c, v in cells)
+        guess = "the header again: files appended one after another?" if header else "a units row?"
         notes.append(
             f"{path}: data row {row} is not numbers in {len(cells)} columns (first {value!r} in "
-            f"{col!r}: a units row?), read as missing"
+            f"{col!r}: {guess}), read as missing"
         )
     for col, n_failed, value, row in unreadable:
         if not (n_failed == 1 and row in shared):
