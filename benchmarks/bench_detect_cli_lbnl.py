@@ -75,7 +75,7 @@ def main() -> None:
         forest = IsolationForest(random_state=0).fit(scaler.transform(train_filled))
         forest_flags = forest.predict(scaler.transform(test[signals].fillna(medians)))
         print(
-            f"{unit}: {len(train):,} training rows ({in_train.groupby(frame['day']).any().sum()}"
+            f"{unit}: {len(train):,} training rows ({train['day'].nunique()}"
             f" days), {len(test):,} test rows; bms detect {seconds:.1f} s (whole CLI)"
         )
         print(f"  bms detect:       {row_figures(truth, flags)}")
