@@ -61,8 +61,8 @@ FALLBACK_ENCODING = "cp1252"
 
 
 def file_encoding(path: Path) -> str:
-    """The encoding a file's byte-order mark names, else UTF-8 (and :data:`FALLBACK_ENCODING`
-    when reading it as UTF-8 fails)."""
+    """The encoding a file's byte-order mark names, else UTF-8 (:func:`read_wide_csv` then
+    falls back to :data:`FALLBACK_ENCODING` when the file is not UTF-8)."""
     with path.open("rb") as file:
         start = file.read(3)
     return next((name for mark, name in _BYTE_ORDER_MARKS if start.startswith(mark)), "utf-8")
