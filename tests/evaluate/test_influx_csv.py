@@ -155,7 +155,7 @@ def test_a_plain_csv_is_not_annotated_and_a_table_without_time_is_refused(tmp_pa
 def test_bms_detect_says_which_annotated_file_has_no_time(tmp_path, capsys):
     train = tmp_path / "tr.csv"
     train.write_text("#group,false,false,false,true\n,result,table,_value,_field\n,,0,1.5,flow\n")
-    test = Path(tmp_path / "te.csv")
+    test = tmp_path / "te.csv"
     test.write_text(train.read_text())
     args = ["detect", "--train", str(train), "--test", str(test), "--out", str(tmp_path / "o")]
     code, _, err = run_cli(args, capsys)
