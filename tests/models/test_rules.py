@@ -21,6 +21,7 @@ from bms.models.rules import (
     evaluate_rules,
     params_fingerprint,
     resolve_params,
+    step_seconds,
 )
 
 CASES = Path(__file__).resolve().parents[1] / "data" / "rules"
@@ -58,6 +59,19 @@ def test_a_condition_shorter_than_confirm_seconds_is_a_fault_with_a_shorter_dela
     first_fault = rows.index[rows == "FAULT"][0]
     # the excursion starts at minute 40 and is confirmed after 10 min (the 10th step)
     assert first_fault == ahu.index[49]
+
+
+def test_times_written_coarser_than_the_readings_keep_the_confirmation() -> None:
+    # readings every 10 s with their times written to the minute: the step is 10 s, so a
+    # condition needs 30 minutes of rows (180), not one row, to be confirmed
+    minutes = pd.date_range("2026-01-05", periods=120, freq="min", tz="UTC")
+    coarse = pd.DatetimeIndex(np.repeat(minutes, 6))
+    assert step_seconds(coarse) == pytest.approx(10.0)
+    assert step_seconds(minutes) == 60.0
+    assert step_seconds(pd.DatetimeIndex([minutes[0]] * 3)) == 0.0
+    ahu, _ = load_case("cooling_excursion_not_confirmed")  # 20 min excursion, a row a minute
+    stretched = ahu.iloc[np.repeat(np.arange(len(ahu)), 6)]  # each reading six times
+    assert evaluate_rules(stretched).summary["FC13"] is RuleResult.PASS
 
 
 def test_every_row_result_is_in_the_vocabulary() -> None:

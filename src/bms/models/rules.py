@@ -45,6 +45,7 @@ __all__ = [
     "params_fingerprint",
     "resolve_params",
     "rule_params_for",
+    "step_seconds",
 ]
 
 
@@ -151,10 +152,18 @@ class RulesReport:
         }
 
 
-def _step_seconds(index: pd.Index) -> float:
+def step_seconds(index: pd.Index) -> float:
+    """The rows' typical step [s]: the median step between distinct times, shared by the rows
+    of one time (times written to the minute for readings every 10 s give 10 s, not 0); 0
+    without times or with fewer than two distinct ones."""
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
         return 0.0
-    return float(np.median((index[1:] - index[:-1]).total_seconds()))
+    steps = np.diff(index.as_unit("ns").asi8)
+    forward = steps[steps > 0]
+    if forward.size == 0:
+        return 0.0
+    rows_per_time = len(index) / (forward.size + 1)
+    return float(np.median(forward)) / 1e9 / max(rows_per_time, 1.0)
 
 
 def _persisted(condition: np.ndarray, step_s: float, confirm_seconds: float) -> np.ndarray:
@@ -225,7 +234,7 @@ def evaluate_rules(
     running = fan_on(ahu, state_params)
     off = np.zeros(len(ahu), dtype=bool) if running is None else ~running.to_numpy()
     state_values = states.to_numpy()
-    step_s = _step_seconds(ahu.index)
+    step_s = step_seconds(ahu.index)
     rows: dict[str, pd.Categorical[str]] = {}
     summary: dict[str, RuleResult] = {}
     missing: dict[str, tuple[str, ...]] = {}
