@@ -74,6 +74,16 @@ def test_times_written_coarser_than_the_readings_keep_the_confirmation() -> None
     assert evaluate_rules(stretched).summary["FC13"] is RuleResult.PASS
 
 
+def test_a_single_row_confirms_nothing() -> None:
+    # one row tells no duration: its condition cannot have held for 30 minutes (a one-row
+    # TEST of the LBNL file was flagged by FC1 before)
+    ahu, _ = load_case("cooling_excursion_not_confirmed")
+    faults = evaluate_rules(ahu, {"confirm_seconds": 600}).faults()
+    row = int(np.flatnonzero(faults["FC13"].to_numpy())[0])
+    assert evaluate_rules(ahu.iloc[[row]]).faults().to_numpy().sum() == 0
+    assert evaluate_rules(ahu.iloc[[row]], {"confirm_seconds": 0}).faults()["FC13"].all()
+
+
 def test_every_row_result_is_in_the_vocabulary() -> None:
     ahu, _ = load_case("heating_valve_full_sat_low")
     report = evaluate_rules(ahu)

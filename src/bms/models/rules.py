@@ -167,10 +167,14 @@ def step_seconds(index: pd.Index) -> float:
 
 
 def _persisted(condition: np.ndarray, step_s: float, confirm_seconds: float) -> np.ndarray:
-    """True where ``condition`` has held for ``confirm_seconds`` (counting this step)."""
+    """True where ``condition`` has held for ``confirm_seconds`` (counting this step); never
+    when the step is unknown (``step_s`` 0: a single row, or a single time), as no duration
+    can then be told."""
     if confirm_seconds <= 0:
         return condition.copy()
-    needed = max(int(np.ceil(confirm_seconds / step_s)), 1) if step_s > 0 else 1
+    if step_s <= 0:
+        return np.zeros_like(condition, dtype=bool)
+    needed = max(int(np.ceil(confirm_seconds / step_s)), 1)
     total = np.cumsum(condition, dtype=np.int64)
     at_last_false = np.maximum.accumulate(np.where(condition, 0, total))
     held = total - at_last_false  # length of the current run of True, 0 where False
