@@ -303,7 +303,8 @@ def detect(
 ) -> None:
     """Unsupervised anomaly detection on any wide CSV (score 0..1, 0.5 = threshold).
 
-    Also reads files of one reading per line (time, point, value) and InfluxDB's CSV exports.
+    Also reads files of one reading per line (time, point, value), InfluxDB's CSV exports and
+    Parquet files.
     Rows are judged in time order; OUT keeps TEST's row order.
     """
     from pathlib import Path

@@ -634,6 +634,34 @@ def test_excel_exports_in_windows_1252_and_utf_16_are_read(tmp_path, rng, encodi
     assert set(result["top_contributor"].iloc[200:]) == {"Température soufflage (°C)"}
 
 
+def test_parquet_files_are_read_and_an_excel_workbook_is_refused(csvs, tmp_path, capsys):
+    # a data scientist's Parquet files (typed columns, times as datetimes) give the CSVs' OUT
+    train, test, out = csvs
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out),
+            "--sep", ";", "--ignore", "site"]  # fmt: skip
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    from_csv = pd.read_csv(out)
+    paths = []
+    for path in (train, test):
+        frame = pd.read_csv(path, sep=";", parse_dates=["Timestamp"])
+        paths.append(tmp_path / f"{path.stem}.parquet")
+        frame.to_parquet(paths[-1])
+    args = ["detect", "--train", str(paths[0]), "--test", str(paths[1]), "--out", str(out),
+            "--ignore", "site"]  # fmt: skip
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    from_parquet = pd.read_csv(out)
+    columns = ["score", "anomaly", "top_contributor"]
+    pd.testing.assert_frame_equal(from_parquet[columns], from_csv[columns])
+    workbook = tmp_path / "export.xlsx"
+    workbook.write_bytes(b"PK\x03\x04" + bytes(60))
+    args = ["detect", "--train", str(workbook), "--test", str(paths[1]), "--out", str(out)]
+    assert "a zip archive (an Excel workbook?), not a CSV: save the sheet as CSV" in error_of(
+        args, capsys
+    )
+
+
 def test_names_given_with_the_headers_trailing_spaces_are_found(csvs, tmp_path, capsys):
     # the LBNL AHU files' headers end some names with spaces ('...Damper Control Signal  ');
     # a user who copies such a name into --ignore or --time-column means that column

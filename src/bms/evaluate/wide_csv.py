@@ -90,8 +90,23 @@ def _typed(sep: str) -> str:
     return "\\t" if sep == "\t" else sep
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file as a frame, its index (a time index, say) as a column."""
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow's errors have no common base to name
+        raise SchemaError(f"{path}: cannot read as Parquet: {exc}") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise SchemaError(f"{path}: file has no data rows")
+    return frame
+
+
 def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
-    """Read a CSV, refusing a missing or empty file with a one-line error.
+    """Read a CSV (or a Parquet file, found by its first bytes), refusing a missing or empty
+    file, or an Excel workbook, with a one-line error.
 
     ``sep`` is the field separator as typed after ``--sep`` (:func:`field_separator`). A
     first line ``sep=;`` (Excel's) is skipped when it names ``sep``, and refused with the fix
@@ -99,6 +114,14 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
     """
     if not path.is_file():
         raise SchemaError(f"{path}: file not found")
+    with path.open("rb") as file:
+        magic = file.read(4)
+    if magic == b"PAR1":  # a Parquet file: columns typed already
+        return _read_parquet(path)
+    if magic == b"PK\x03\x04":  # a zip: what an Excel workbook (.xlsx) is
+        raise SchemaError(
+            f"{path}: a zip archive (an Excel workbook?), not a CSV: save the sheet as CSV"
+        )
     sep = field_separator(sep)
     encoding = file_encoding(path)
     hint = _separator_hint(path, encoding)
