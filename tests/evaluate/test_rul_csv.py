@@ -75,6 +75,21 @@ def test_one_row_per_test_unit_with_monotone_quantiles(
     assert result["rul_p50"].max() <= 80
 
 
+def test_parquet_histories_give_the_csvs_predictions(
+    files: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, test, out = files
+    code, _, err = run_cli(cli_args(train, test, out), capsys)
+    assert code == 0, err
+    from_csv = pd.read_csv(out)
+    parquet = [tmp_path / "train.parquet", tmp_path / "test.parquet"]
+    for csv, path in zip((train, test), parquet, strict=True):
+        pd.read_csv(csv).to_parquet(path)
+    code, _, err = run_cli(cli_args(*parquet, out), capsys)
+    assert code == 0, err
+    pd.testing.assert_frame_equal(pd.read_csv(out), from_csv)
+
+
 def test_rul_follows_the_wear(files: tuple[Path, Path, Path], tmp_path: Path) -> None:
     train, _, out = files
     test = tmp_path / "two.csv"
