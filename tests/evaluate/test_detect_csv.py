@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from bms.cli import main
-from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, repeated_readings
+from bms.evaluate.detect_csv import MIN_TRAIN_ROWS
 from bms.evaluate.detect_notes import outside_training_range
 from bms.evaluate.detect_times import find_time_column, parse_times
 
@@ -773,18 +773,6 @@ def test_rows_written_twice_are_one_reading(csvs, capsys):
     pd.testing.assert_frame_equal(
         twice.iloc[400:].reset_index(drop=True), once.iloc[100:200].reset_index(drop=True)
     )
-
-
-def test_repeated_readings_are_the_same_time_and_the_same_values():
-    times = pd.DatetimeIndex(["2026-01-01"] * 3 + ["2026-01-02"] * 2 + ["2026-01-03"])
-    rows = pd.DataFrame({"a": [1.0, 2.0, 1.0, np.nan, np.nan, 1.0]}, index=times)
-    kept, judged = repeated_readings(rows)
-    # row 0 is repeated by row 2; row 1 differs (a reading of its own at a coarse time);
-    # the two missing readings of 01-02 are one; 01-03 repeats 01-01's value at another time
-    assert kept.tolist() == [False, True, True, False, True, True]
-    assert judged.tolist() == [1, 0, 1, 2, 2, 3]
-    kept, judged = repeated_readings(rows.iloc[[0, 5]])  # no time repeats
-    assert kept.all() and judged.tolist() == [0, 1]
 
 
 def test_data_problems_of_a_file_newest_first_name_its_own_rows(csvs, capsys):

@@ -36,6 +36,7 @@ from bms.evaluate.detect_notes import (
     outside_training_range,
     step_mismatch_notes,
 )
+from bms.evaluate.detect_rows import JudgedRows, repeated_readings, time_order
 from bms.evaluate.detect_rules import ahu_rule_flags
 from bms.evaluate.detect_times import (
     day_first,
@@ -54,7 +55,7 @@ from bms.evaluate.wide_csv import (
 )
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
 
-__all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "repeated_readings", "run_detect", "time_order"]
+__all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "run_detect"]
 
 #: Fewest training rows: the threshold is a quantile of held-out training scores.
 MIN_TRAIN_ROWS = 50
@@ -200,34 +201,6 @@ class _TimeAxes:
     test_order: NDArray[np.intp] | None = None
 
 
-def repeated_readings(rows: pd.DataFrame) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
-    """For rows in time order (a DatetimeIndex): which to judge, leaving out a row that an
-    identical later row of the same time repeats (overlapping exports appended to one another,
-    a stream's duplicates: one reading written twice), and for every row the position of its
-    judged twin among the judged rows. Rows of one time with different readings (times written
-    to the minute for readings every 10 s) are all judged."""
-    n = len(rows)
-    stamps = pd.DatetimeIndex(rows.index).asi8
-    if n < 2 or not (stamps[1:] == stamps[:-1]).any():
-        return np.ones(n, dtype=bool), np.arange(n)
-    keyed = rows.reset_index(drop=True).set_axis(range(rows.shape[1]), axis=1).assign(t=stamps)
-    group = keyed.groupby(list(keyed.columns), dropna=False, sort=False).ngroup().to_numpy()
-    last_of_group = np.zeros(group.max() + 1, dtype=np.intp)
-    last_of_group[group] = np.arange(n)  # later rows overwrite: each group's last row
-    twin = last_of_group[group]
-    kept = twin == np.arange(n)
-    return kept, (np.cumsum(kept) - 1)[twin]
-
-
-def time_order(times: pd.DatetimeIndex) -> NDArray[np.intp] | None:
-    """Row positions that put ``times`` in order (ties keep the file's order), or None when
-    they are in order already."""
-    stamps = times.asi8
-    if not (np.diff(stamps) < 0).any():
-        return None
-    return np.argsort(stamps, kind="stable")
-
-
 def _time_axes(
     train: pd.DataFrame,
     test: pd.DataFrame,
@@ -286,7 +259,8 @@ def _read_exports(paths: tuple[Path, Path], sep: str) -> list[pd.DataFrame]:
 def _repeated_time_notes(
     paths: tuple[Path, Path], kept: tuple[NDArray[np.bool_], NDArray[np.bool_]]
 ) -> list[str]:
-    """A line per file with rows that a later row repeats (:func:`repeated_readings`)."""
+    """A line per file with rows that a later row repeats
+    (:func:`bms.evaluate.detect_rows.repeated_readings`)."""
     said = ("used once", "judged once, and OUT gives each its score")
     return [
         f"{path}: {int((~rows).sum()):,} row(s) repeated by a later row (same time, same "
@@ -365,9 +339,7 @@ def run_detect(
         x_train, x_test = x_train[features], x_test[features]
     notes += missing_in_test_notes(x_test, Path(test_path))
     utc_clock, test_times = False, None
-    test_order = np.arange(len(x_test))  # TEST's file rows in the order they are judged
-    kept = np.ones(len(x_test), dtype=bool)  # the rows judged (not repeated by a later one)
-    judged = np.arange(len(x_test))  # per row: the position of its judged row among them
+    rows = JudgedRows.as_written(len(x_test))
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
@@ -375,19 +347,17 @@ def run_detect(
         notes += timed.notes
         if timed.train is not None and timed.test is not None:
             x_train, x_test = x_train.set_axis(timed.train), x_test.set_axis(timed.test)
-            utc_clock, test_times = timed.utc_clock, timed.test_utc
-            # a time series is judged in time order, whatever order the file gives
-            # (newest first, days gathered from a set)
+            utc_clock = timed.utc_clock
+            # judged in time order, whatever order the files give; a reading written twice once
             if timed.train_order is not None:
                 x_train = x_train.iloc[timed.train_order]
-            if timed.test_order is not None:
-                test_order = timed.test_order
-                x_test, test = x_test.iloc[test_order], test.iloc[test_order]
-                test_times = test_times[test_order]
             train_kept, _ = repeated_readings(x_train)
-            kept, judged = repeated_readings(x_test)
-            notes += _repeated_time_notes((train_path, test_path), (train_kept, kept))
             x_train = x_train[train_kept]
+            rows = JudgedRows.of(x_test, timed.test_order)
+            notes += _repeated_time_notes((train_path, test_path), (train_kept, rows.kept))
+            test_times = timed.test_utc[rows.order]
+    x_test = x_test.iloc[rows.order]  # every TEST row, in time order
+    written = test[tcol].iloc[rows.order] if tcol is not None else None  # their time cells
     model = TimeSeriesDetector().fit(x_train)
     if utc_clock and model.profiled_signals_:
         notes.append(
@@ -395,20 +365,20 @@ def run_detect(
             "site's after a daylight-saving change: give --timezone (an IANA name such as "
             "Europe/Paris)"
         )
-    x_judged = x_test[kept]
-    scored = model.score(x_judged).iloc[judged]
-    file_rows, written = test_order[kept], test[tcol][kept] if tcol is not None else None
+    x_judged = x_test[rows.kept]
+    scored = model.score(x_judged).iloc[rows.judged]  # a row per TEST row, in time order
+    file_rows = rows.judged_file_rows()
+    judged_cells = written[rows.kept] if written is not None else None
 
     def where(i: int) -> str:  # row i of x_judged, in the file
-        if long_file and written is not None:  # a row per time: its time says where it is
-            return f"the row of {written.iloc[i]}"
+        if long_file and judged_cells is not None:  # a row per time: its time says where it is
+            return f"the row of {judged_cells.iloc[i]}"
         return f"data row {file_rows[i] + 1}"
 
     notes += data_quality_notes(model, x_judged, Path(test_path), where=where)
-    times = test[tcol] if tcol is not None else pd.Series(np.arange(len(test)), index=test.index)
     out = pd.DataFrame(
         {
-            "time": times.to_numpy(),
+            "time": written.to_numpy() if written is not None else rows.order,
             "score": scored["score"].round(6).to_numpy(),
             "anomaly": scored["anomaly"].to_numpy(),
             "top_contributor": scored["top_contributor"].to_numpy(),
@@ -419,9 +389,9 @@ def run_detect(
     if found is not None:
         found = dataclasses.replace(
             found,
-            flags=found.flags[judged],
-            codes=found.codes[judged],
-            columns=found.columns[judged],
+            flags=rows.per_row(found.flags),
+            codes=rows.per_row(found.codes),
+            columns=rows.per_row(found.columns),
         )
         notes += found.notes
         rule_only = found.flags & (out["anomaly"].to_numpy() == 0)
@@ -431,7 +401,7 @@ def run_detect(
         if found.applied:
             out["rule"] = found.codes
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    out.iloc[np.argsort(test_order)].to_csv(out_path, index=False)  # TEST's row order
+    rows.as_written_order(out).to_csv(out_path, index=False)
     outside = outside_training_range(x_train, x_test)
     per_feature = outside.mean()
     return DetectSummary(
@@ -451,7 +421,7 @@ def run_detect(
         n_rule_rows=int(found.flags.sum()) if found is not None else 0,
         n_rule_only_rows=int(rule_only.sum()),
         episodes=anomaly_episodes(
-            _readable_times(out, test[tcol] if tcol is not None else None, test_times),
+            _readable_times(out, written, test_times),
             model.window_rows,
             segment_bounds(x_test.index, model.window_rows),
             shares=_signal_shares(scored),
