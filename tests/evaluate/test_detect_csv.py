@@ -637,11 +637,7 @@ def test_excel_exports_in_windows_1252_and_utf_16_are_read(tmp_path, rng, encodi
 def test_parquet_files_are_read_and_an_excel_workbook_is_refused(csvs, tmp_path, capsys):
     # a data scientist's Parquet files (typed columns, times as datetimes) give the CSVs' OUT
     train, test, out = csvs
-    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out),
-            "--sep", ";", "--ignore", "site"]  # fmt: skip
-    code, _, err = run_cli(args, capsys)
-    assert code == 0, err
-    from_csv = pd.read_csv(out)
+    from_csv, _ = detect_csvs(csvs, capsys)
     paths = []
     for path in (train, test):
         frame = pd.read_csv(path, sep=";", parse_dates=["Timestamp"])
@@ -744,16 +740,22 @@ def out_before_and_after(
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """OUT of ``bms detect`` on ``csvs``, then again after ``rewrite(train, test)`` changed the
     files, and what the second run said."""
+    before, _ = detect_csvs(csvs, capsys)
+    rewrite(*csvs[:2])
+    after, err = detect_csvs(csvs, capsys)
+    return before, after, err
+
+
+def detect_csvs(
+    csvs: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> tuple[pd.DataFrame, str]:
+    """OUT of ``bms detect`` on the ``csvs`` fixture's files, and what it said."""
     train, test, out = csvs
     args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out),
             "--sep", ";", "--ignore", "site"]  # fmt: skip
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
-    before = pd.read_csv(out)
-    rewrite(train, test)
-    code, _, err = run_cli(args, capsys)
-    assert code == 0, err
-    return before, pd.read_csv(out), err
+    return pd.read_csv(out), err
 
 
 def test_rows_written_twice_are_one_reading(csvs, capsys):
