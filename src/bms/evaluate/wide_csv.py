@@ -28,10 +28,10 @@ __all__ = [
     "MAX_BAD_CELL_SHARE",
     "MISSING_CELLS",
     "field_separator",
-    "file_encoding",
     "numeric_columns",
     "read_wide_csv",
     "saved_index_column",
+    "text_encoding",
 ]
 
 #: A column is a feature when at most this share of its non-empty cells fail to parse as
@@ -60,11 +60,10 @@ _BYTE_ORDER_MARKS = (
 FALLBACK_ENCODING = "cp1252"
 
 
-def file_encoding(path: Path) -> str:
-    """The encoding a file's byte-order mark names, else UTF-8 (:func:`read_wide_csv` then
-    falls back to :data:`FALLBACK_ENCODING` when the file is not UTF-8)."""
-    with path.open("rb") as file:
-        start = file.read(3)
+def text_encoding(start: bytes) -> str:
+    """The encoding the byte-order mark at a file's ``start`` names, else UTF-8
+    (:func:`read_wide_csv` then falls back to :data:`FALLBACK_ENCODING` when the file is not
+    UTF-8)."""
     return next((name for mark, name in _BYTE_ORDER_MARKS if start.startswith(mark)), "utf-8")
 
 
@@ -115,15 +114,15 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
     if not path.is_file():
         raise SchemaError(f"{path}: file not found")
     with path.open("rb") as file:
-        magic = file.read(4)
-    if magic == b"PAR1":  # a Parquet file: columns typed already
+        start = file.read(4)  # a format's magic number, or a byte-order mark
+    if start == b"PAR1":  # a Parquet file: columns typed already
         return _read_parquet(path)
-    if magic == b"PK\x03\x04":  # a zip: what an Excel workbook (.xlsx) is
+    if start == b"PK\x03\x04":  # a zip: what an Excel workbook (.xlsx) is
         raise SchemaError(
             f"{path}: a zip archive (an Excel workbook?), not a CSV: save the sheet as CSV"
         )
     sep = field_separator(sep)
-    encoding = file_encoding(path)
+    encoding = text_encoding(start)
     hint = _separator_hint(path, encoding)
     if hint is not None and hint != sep:
         raise SchemaError(
