@@ -24,6 +24,7 @@ several series share a field (``sat (unit=ahu1)``), so two units' ``sat`` are no
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,8 +83,8 @@ def _tables(text: str) -> list[tuple[list[str], list[str]]]:
 def _group_key(annotation_lines: list[str], header: list[str]) -> list[str] | None:
     """The columns ``#group`` marks true, or None without a ``#group`` line."""
     for line in annotation_lines:
-        cells = next(iter(pd.read_csv(io.StringIO(line), header=None, dtype=str).to_numpy()))
-        if str(cells[0]) == "#group":
+        cells = next(csv.reader([line]))
+        if cells[0] == "#group":
             return [name for name, flag in zip(header, cells, strict=False) if flag == "true"]
     return None
 
