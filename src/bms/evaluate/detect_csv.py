@@ -256,7 +256,7 @@ def _read_exports(paths: tuple[Path, Path], sep: str) -> list[pd.DataFrame]:
     return [next(named) if flag else frame for frame, flag in zip(frames, influx, strict=True)]
 
 
-def _repeated_time_notes(
+def _repeated_reading_notes(
     paths: tuple[Path, Path], kept: tuple[NDArray[np.bool_], NDArray[np.bool_]]
 ) -> list[str]:
     """A line per file with rows that a later row repeats
@@ -354,7 +354,7 @@ def run_detect(
             train_kept, _ = repeated_readings(x_train)
             x_train = x_train[train_kept]
             rows = JudgedRows.of(x_test, timed.test_order)
-            notes += _repeated_time_notes((train_path, test_path), (train_kept, rows.kept))
+            notes += _repeated_reading_notes((train_path, test_path), (train_kept, rows.kept))
             test_times = timed.test_utc[rows.order]
     x_test = x_test.iloc[rows.order]  # every TEST row, in time order
     written = test[tcol].iloc[rows.order] if tcol is not None else None  # their time cells
