@@ -310,12 +310,9 @@ def run_detect(
         check_timezone(timezone)
     train, test = _read_exports((Path(train_path), Path(test_path)), sep)
     # one reading per line (time, point, value): a column per point
-    read_test = test
-    train, test, long_notes, left_out = widen_pair(
-        train, test, time_column, (Path(train_path), Path(test_path))
-    )
-    long_file = test is not read_test  # a row per time, not per line
-    ignore = [c for c in ignore if str(c).strip() not in left_out]
+    wide = widen_pair(train, test, time_column, (Path(train_path), Path(test_path)))
+    train, test, long_file = wide.train, wide.test, wide.widened  # long: a row per time
+    ignore = [c for c in ignore if str(c).strip() not in wide.left_out]
     columns = _resolve_columns(train, test, (train_path, test_path), time_column, ignore)
     tcol, features = columns.time, columns.features
     comma = field_separator(sep) != ","
@@ -325,7 +322,7 @@ def run_detect(
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
-    notes = [*long_notes, *columns.notes, *train_notes, *test_notes, *label_like_notes(features)]
+    notes = [*wide.notes, *columns.notes, *train_notes, *test_notes, *label_like_notes(features)]
     # a sensor offline all through TRAIN teaches nothing, and any TEST value would look abnormal
     empty = [c for c in features if x_train[c].isna().all()]
     if len(empty) == len(features):

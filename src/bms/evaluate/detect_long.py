@@ -38,6 +38,7 @@ __all__ = [
     "POINT_NAMES",
     "VALUE_NAMES",
     "LongLayout",
+    "WidePair",
     "long_layout",
     "reporting_step",
     "widen",
@@ -65,6 +66,17 @@ class LongLayout:
     point: str
     value: str
     others: tuple[str, ...]  # left out: units, quality codes...
+
+
+@dataclass(frozen=True)
+class WidePair:
+    """TRAIN and TEST as wide frames, and what :func:`widen_pair` did to get them."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    widened: bool  # both were long files: a row per time now, not per line
+    notes: tuple[str, ...]  # the lines to say about them
+    left_out: tuple[str, ...]  # the long files' point, value and other columns
 
 
 def _named(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
@@ -195,15 +207,11 @@ def widen_pair(
     test: pd.DataFrame,
     time_column: str | None,
     paths: tuple[Path, Path],
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str], tuple[str, ...]]:
+) -> WidePair:
     """TRAIN and TEST as wide frames when they are long files (both or neither), TEST in
-    TRAIN's steps.
+    TRAIN's steps; wide files are returned unchanged.
 
-    Returns
-    -------
-    (DataFrame, DataFrame, list of str, tuple of str)
-        The frames (unchanged when wide), the lines to say about them, and the columns left out
-        (an ``--ignore`` naming one of them is then already satisfied).
+    An ``--ignore`` naming one of the columns left out is then already satisfied.
 
     Raises
     ------
@@ -212,16 +220,18 @@ def widen_pair(
     """
     layouts = [long_layout(frame, time_column) for frame in (train, test)]
     if layouts[0] is None and layouts[1] is None:
-        return train, test, [], ()
+        return WidePair(train, test, widened=False, notes=(), left_out=())
     if layouts[0] is None or layouts[1] is None:
         long_path, wide_path = paths if layouts[0] is not None else paths[::-1]
         raise SchemaError(
             f"{wide_path}: a column per point, while {long_path} holds one reading per line "
             "(time, point, value): give both files in one layout"
         )
-    train, step, notes = widen(train, layouts[0], paths[0])
-    test, _, test_notes = widen(test, layouts[1], paths[1], step)
+    wide_train, step, notes = widen(train, layouts[0], paths[0])
+    wide_test, _, test_notes = widen(test, layouts[1], paths[1], step)
     left_out = tuple(
         dict.fromkeys((*layouts[0].others, *layouts[1].others, layouts[0].point, layouts[0].value))
     )
-    return train, test, [*notes, *test_notes], left_out
+    return WidePair(
+        wide_train, wide_test, widened=True, notes=(*notes, *test_notes), left_out=left_out
+    )
