@@ -24,9 +24,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts name units and tables in brackets: [s], [connectors.X]
 )
 
-evaluate_app = typer.Typer(help="Reproduce public benchmark protocols (C-MAPSS, SKAB, IMS).")
+evaluate_app = typer.Typer(
+    help="Reproduce public benchmark protocols (C-MAPSS, SKAB, IMS).", rich_markup_mode=None
+)
 app.add_typer(evaluate_app, name="evaluate")
 
 #: ``--json`` of the ``evaluate`` commands: their figures as one JSON object, last line.

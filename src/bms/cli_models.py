@@ -16,6 +16,7 @@ from bms.config import get_settings
 models_app = typer.Typer(
     help="Model registry: list, show, promote and roll back model versions.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # brackets in help texts are text, not markup
 )
 
 
