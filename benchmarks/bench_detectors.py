@@ -15,8 +15,8 @@ Same run, same data, same protocols:
 
 PyOD detectors get features standardised on the training rows and PyOD's default
 contamination 0.1 (their threshold: the 90th percentile of in-sample training scores), as in
-docs/BENCHMARKS.md. Speed: training rows fitted per second and test rows scored per second,
-summed over the SKAB files.
+BENCHMARKS.md (``../shared/docs/``). Speed: training rows fitted per second and test rows scored
+per second, summed over the SKAB files.
 
 Run: ``.venv/bin/python benchmarks/bench_detectors.py [--datasets DIR]`` (about three minutes, two
 of them the MLP autoencoder).

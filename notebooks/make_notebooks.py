@@ -52,8 +52,10 @@ SKAB = [
         # SKAB: the leaderboard protocol
 
         Each of the 34 labelled files: the first 400 rows train the detector (no labels), the
-        rest are scored; F1, FAR and MAR are pooled over all test points, as SKAB reports them.
-        This is exactly `bms evaluate skab --data DIR --json`.
+        rest are scored; F1, FAR and MAR are pooled over all test points, as the SKAB protocol
+        states. This is exactly `bms evaluate skab --data DIR --json`. The leaderboard's own code
+        also counts each file's training rows, flagged by the model fitted on them
+        (`with_training_rows` below; `docs/anomaly.md`, "How the leaderboard counted").
     """),
     code(DATASETS_CELL),
     code("""
@@ -63,8 +65,9 @@ SKAB = [
         result
     """),
     md("""
-        The published leaderboard's best entry is F1 0.78 at FAR 13.6 %; `docs/anomaly.md` has
-        the side-by-side benchmark with PyOD (`benchmarks/bench_detectors.py`).
+        The published leaderboard's best entry is F1 0.78 at FAR 13.6 %, counted with the
+        training rows: compare it with `result["with_training_rows"]`. `docs/anomaly.md` has the
+        side-by-side benchmark with PyOD (`benchmarks/bench_detectors.py`).
     """),
     code("""
         assert result["n_files"] == 34

@@ -108,9 +108,13 @@ def demo(
     days: Annotated[int, typer.Option(help="Simulated days, ending today [days].")] = 120,
     seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
     no_serve: Annotated[
-        bool, typer.Option("--no-serve", help="Exit when done instead of serving the dashboard.")
+        bool,
+        typer.Option(
+            "--no-serve",
+            help="Exit when done (the API and dashboard it will serve are not built yet).",
+        ),
     ] = False,
-    port: Annotated[int, typer.Option(help="Port of the API and dashboard.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port of the API and dashboard (reserved).")] = 8000,
 ) -> None:
     """Simulate the Besançon site into BMS_HOME, run the models and print what they found."""
     from rich.console import Console
@@ -231,7 +235,8 @@ def serve_sim(
         typer.Option(help="Also publish the LoRaWAN sensors to this broker (mqtt://host:port)."),
     ] = None,
 ) -> None:
-    """Serve the simulated site over BACnet/IP and Modbus TCP, replayed on a virtual clock."""
+    """Serve the simulated site over BACnet/IP and Modbus TCP (and MQTT with --mqtt), replayed on
+    a virtual clock."""
     import contextlib
     import threading
 

@@ -170,7 +170,8 @@ def spike_flags(series: pd.Series, z_threshold: float = 8.0) -> pd.Series:
 
     The robust z of a first difference is ``(d - median(d)) / (1.4826 MAD(d))``. A spike at step
     ``i`` is a difference into ``i`` and a difference out of ``i`` that are both beyond
-    ``z_threshold`` and of opposite sign; a step change (one jump) is not a spike.
+    ``z_threshold``, of opposite sign and standing alone (:func:`spike_mask`); a step change (one
+    jump) is not a spike, nor the peak of an oscillation.
 
     Parameters
     ----------

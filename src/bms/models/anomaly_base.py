@@ -7,8 +7,9 @@ cross-validation in time order: the training rows are cut into blocks, the block
 ``n_splits`` folds, and each fold scored by a model fitted on the others. With
 ``block_rows=None`` each fold is one contiguous block (the most pessimistic: a regime seen in
 one block only is "unseen" when that block is held out); with ``block_rows`` set, blocks of
-that many rows are dealt to the folds in turn, so every regime of the training data appears in
-several folds while neighbouring rows (autocorrelated) mostly stay together.
+that many rows are dealt to the folds in rounds (each round gives every fold one block, in a
+shuffled order: :func:`block_folds`), so every regime of the training data appears in several
+folds while neighbouring rows (autocorrelated) mostly stay together.
 """
 
 from __future__ import annotations
