@@ -869,3 +869,47 @@ def test_rows_newest_first_are_judged_in_time_order_and_written_as_given(csvs, c
     assert "time goes backwards at 399 row(s) (first at data row 2)" in err
     assert "read in time order; OUT keeps its row order" in err
     pd.testing.assert_frame_equal(newest_first, oldest_first.iloc[::-1].reset_index(drop=True))
+
+
+def test_a_separator_ending_each_data_line_is_dropped_not_shifted(csvs, capsys):
+    # a logger or spreadsheet ends each data line (not the header) with a separator: pandas
+    # took the first field as the row index, and every value slid under its neighbour's name
+    def end_data_lines_with_a_separator(*paths: Path) -> None:
+        for path in paths:
+            header, *lines = path.read_text().splitlines()
+            path.write_text("\n".join([header, *(line + ";" for line in lines)]) + "\n")
+
+    before, after, _ = out_before_and_after(csvs, capsys, end_data_lines_with_a_separator)
+    pd.testing.assert_frame_equal(after, before)
+
+
+def test_a_value_beyond_the_header_s_fields_is_refused_naming_its_line(csvs, capsys):
+    train, test, out = csvs
+    header, *lines = test.read_text().splitlines()
+    lines[6] += ";12.5"  # data line 7 is line 8 of the file
+    test.write_text("\n".join([header, *lines]) + "\n")
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out)]
+    err = error_of([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert err == (
+        f"bms: error: {test}: line 8 holds 5 fields, the header 4: a value without a column "
+        "name (a separator inside a value? quote it)\n"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("second", ["flow", "flow  "])
+def test_a_name_given_to_two_columns_is_refused(csvs, capsys, second):
+    # pandas renamed the second 'flow.1', a name the user never wrote; LBNL-like trailing
+    # spaces made two names that differ only by them collide once stripped
+    train, test, out = csvs
+    frame = pd.read_csv(train, sep=";")
+    frame.insert(3, "flow2", frame["flow"])
+    frame.to_csv(
+        train, sep=";", index=False, header=["Timestamp", "flow", "pressure", second, "site"]
+    )
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out)]
+    err = error_of([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert err == (
+        f"bms: error: {train}: the header names 2 columns 'flow' (columns 2, 4): give each "
+        "column its own name\n"
+    )

@@ -13,6 +13,7 @@ words: :mod:`bms.evaluate.state_words`), naming the cells it could not read;
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bms.errors import SchemaError
+from bms.evaluate.csv_shape import duplicate_names_error, header_names, longer_line_error
 from bms.evaluate.number_cells import read_number_cells
 from bms.evaluate.state_words import read_state_words, text_values
 
@@ -128,26 +130,42 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
         raise SchemaError(
             f"{path}: the first line says 'sep={_typed(hint)}'; pass --sep '{_typed(hint)}'"
         )
+    skip_lines = 1 if hint is not None else 0
     options = {
         "sep": sep,
         "skipinitialspace": True,
         "na_values": list(MISSING_CELLS),
-        "skiprows": 1 if hint is not None else None,
+        "skiprows": skip_lines or None,
+        "index_col": False,  # longer data lines: dropped or refused below, never an index
     }
     try:
-        try:
-            frame = pd.read_csv(path, encoding=encoding, **options)
-        except UnicodeDecodeError:
-            if encoding != "utf-8":
-                raise
-            frame = pd.read_csv(path, encoding=FALLBACK_ENCODING, **options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            try:
+                frame = pd.read_csv(path, encoding=encoding, **options)
+            except UnicodeDecodeError:
+                if encoding != "utf-8":
+                    raise
+                encoding = FALLBACK_ENCODING
+                frame = pd.read_csv(path, encoding=encoding, **options)
     except pd.errors.EmptyDataError:
         raise SchemaError(f"{path}: file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         if re.search(r"Expected \d+ fields in line \d+, saw \d+", reason):
+            if len(header_names(path, encoding, sep, skip_lines)) > 1:
+                longer = longer_line_error(path, encoding, sep, skip_lines)
+                if longer is not None:  # a data line longer than a header of several names
+                    raise SchemaError(longer) from None
             reason += " (do lines before the header hold a title or metadata? remove them)"
         raise SchemaError(f"{path}: cannot parse as CSV with sep={sep!r}: {reason}") from None
+    if any("Length of header" in str(warning.message) for warning in caught):
+        longer = longer_line_error(path, encoding, sep, skip_lines)
+        if longer is not None:  # else the longer lines' extra fields were all empty
+            raise SchemaError(longer)
+    repeated = duplicate_names_error(path, header_names(path, encoding, sep, skip_lines))
+    if repeated is not None:
+        raise SchemaError(repeated)
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame.columns) == 1:
         found = [c for c in (";", ",", "\t", "|") if c != sep and c in frame.columns[0]]

@@ -1,0 +1,68 @@
+"""The shape of a CSV's lines, checked where pandas would read a malformed file without a word.
+
+Two shapes pandas reads silently into the wrong columns:
+
+* **Data lines longer than the header.** pandas then takes the first fields as the row index,
+  and every value lands under its neighbour's name. Most such files end each data line with a
+  separator the header lacks (an empty last field: a spreadsheet's or a logger's habit, and
+  C-MAPSS' text files, whose lines end in two spaces); those fields are dropped. A data line
+  holding a value beyond the header's fields is refused, naming its line:
+  :func:`longer_line_error`.
+* **A name given to two columns**, as written or once surrounding spaces are taken off (LBNL's
+  headers end some names with spaces): pandas renames the second ``name.1``, which the user
+  never wrote and cannot tell apart in OUT. Refused: :func:`duplicate_names_error`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from itertools import islice
+from pathlib import Path
+
+__all__ = ["duplicate_names_error", "header_names", "longer_line_error"]
+
+
+def header_names(path: Path, encoding: str, sep: str, skip_lines: int = 0) -> list[str]:
+    """The header's fields as written (quotes removed, spaces kept); none for a separator of
+    more than one character (a pattern pandas reads, the csv module does not)."""
+    if len(sep) != 1:
+        return []
+    with path.open("r", encoding=encoding, errors="replace", newline="") as file:
+        rows = csv.reader(file, delimiter=sep, skipinitialspace=True)
+        header = next(islice(rows, skip_lines, None), [])
+    return [field.lstrip("\ufeff") for field in header]
+
+
+def duplicate_names_error(path: Path, names: list[str]) -> str | None:
+    """One line naming a column name written twice (spaces around names ignored), or None."""
+    stripped = [name.strip() for name in names]
+    counts = Counter(name for name in stripped if name)
+    repeated = [name for name, count in counts.items() if count > 1]
+    if not repeated:
+        return None
+    name = repeated[0]
+    where = [str(i + 1) for i, written in enumerate(stripped) if written == name]
+    return (
+        f"{path}: the header names {len(where)} columns {name!r} (columns {', '.join(where)}): "
+        "give each column its own name"
+    )
+
+
+def longer_line_error(path: Path, encoding: str, sep: str, skip_lines: int = 0) -> str | None:
+    """One line naming the first data line holding a value beyond the header's fields, or None
+    (fields beyond the header that are all empty are trailing separators, dropped)."""
+    if len(sep) != 1:
+        return None
+    with path.open("r", encoding=encoding, errors="replace", newline="") as file:
+        reader = csv.reader(file, delimiter=sep, skipinitialspace=True)
+        rows = islice(reader, skip_lines, None)
+        width = len(next(rows, []))
+        for row in rows:
+            if len(row) > width and any(field.strip() for field in row[width:]):
+                return (
+                    f"{path}: line {reader.line_num} holds {len(row)} fields, the header "
+                    f"{width}: a value without a column name (a separator inside a value? "
+                    "quote it)"
+                )
+    return None
