@@ -913,3 +913,13 @@ def test_a_name_given_to_two_columns_is_refused(csvs, capsys, second):
         f"bms: error: {train}: the header names 2 columns 'flow' (columns 2, 4): give each "
         "column its own name\n"
     )
+
+
+@pytest.mark.parametrize("where", ["folder", "under_a_file"])
+def test_an_out_that_cannot_be_written_is_refused_before_the_work(csvs, capsys, where):
+    train, test, out = csvs
+    target = out.parent if where == "folder" else train / "out.csv"
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(target)]
+    err = error_of([*args, "--sep", ";", "--ignore", "site"], capsys)
+    reason = "a folder; give OUT a file name" if where == "folder" else f"{train} is a file"
+    assert err.startswith(f"bms: error: {target}: {reason}"), err

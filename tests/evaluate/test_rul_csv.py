@@ -194,3 +194,13 @@ def test_a_saved_row_index_is_not_a_feature(tmp_path: Path, rng: np.random.Gener
     assert list(prepared.columns) == ["pump", "day", "vibration_mm_s", "flow_m3_h"]
     run_rul(train, test, out, unit_column="pump", time_column="day")
     assert len(pd.read_csv(out)) == 6
+
+
+def test_an_out_folder_is_refused_before_the_fit(
+    files: tuple[Path, Path, Path], capsys: pytest.CaptureFixture
+) -> None:
+    train, test, out = files
+    code, _, err = run_cli(cli_args(train, test, out.parent), capsys)
+    assert code == 2
+    assert err.startswith(f"bms: error: {out.parent}: a folder; give OUT a file name"), err
+    assert err.count("\n") == 1

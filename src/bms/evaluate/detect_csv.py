@@ -47,6 +47,7 @@ from bms.evaluate.detect_times import (
     unread_times_notes,
 )
 from bms.evaluate.influx_csv import influx_layout, read_influx_csv, series_points
+from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.wide_csv import (
     field_separator,
     numeric_columns,
@@ -306,6 +307,7 @@ def run_detect(
     -------
     DetectSummary
     """
+    check_out_path(Path(out_path))
     if timezone is not None:
         check_timezone(timezone)
     train, test = _read_exports((Path(train_path), Path(test_path)), sep)
@@ -397,8 +399,7 @@ def run_detect(
         out["top_contributor"] = np.where(rule_only, found.columns, out["top_contributor"])
         if found.applied:
             out["rule"] = found.codes
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    rows.as_written_order(out).to_csv(out_path, index=False)
+    write_out(rows.as_written_order(out), Path(out_path))
     outside = outside_training_range(x_train, x_test)
     per_feature = outside.mean()
     return DetectSummary(

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from bms.errors import SchemaError
+from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.wide_csv import numeric_columns, read_wide_csv, saved_index_column
 from bms.models.rul import MIN_TRAIN_UNITS, QUANTILE_COLUMNS, RunToFailureRUL
 
@@ -183,6 +184,7 @@ def run_rul(
     if max_rul is not None and not max_rul > 0:
         raise SchemaError(f"--max-rul must be > 0, got {max_rul}")
     train_path, test_path = Path(train_path), Path(test_path)
+    check_out_path(Path(out_path))
     train, time_unit = prepare_histories(
         read_wide_csv(train_path, sep),
         train_path,
@@ -217,8 +219,7 @@ def run_rul(
     order = pd.unique(test[unit_column])
     out = pred.loc[order].round(3).reset_index()
     out = out.rename(columns={unit_column: "unit"})[["unit", *QUANTILE_COLUMNS]]
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(out_path, index=False)
+    write_out(out, Path(out_path))
     return RulSummary(
         n_train_units=int(n_units),
         n_test_units=len(out),
