@@ -923,3 +923,18 @@ def test_an_out_that_cannot_be_written_is_refused_before_the_work(csvs, capsys, 
     err = error_of([*args, "--sep", ";", "--ignore", "site"], capsys)
     reason = "a folder; give OUT a file name" if where == "folder" else f"{train} is a file"
     assert err.startswith(f"bms: error: {target}: {reason}"), err
+
+
+def test_a_logger_s_error_codes_in_train_are_missing_readings(csvs, capsys):
+    # three -9999 cells (a logger's "no reading") among the training pressures raised the
+    # threshold until the fault in TEST went unflagged
+    train = csvs[0]
+    frame = pd.read_csv(train, sep=";")
+    frame.loc[[100, 300, 500], "pressure"] = -9999
+    frame.to_csv(train, sep=";", index=False)
+    result, err = detect_csvs(csvs, capsys)
+    assert (
+        f"{train}: 'pressure': 3 cell(s) hold an error code far outside its readings (first "
+        "-9999 in data row 101), read as missing"
+    ) in err
+    assert result["anomaly"].iloc[230:300].mean() > 0.9

@@ -22,6 +22,7 @@ import pandas as pd
 
 from bms.errors import SchemaError
 from bms.evaluate.csv_shape import duplicate_names_error, header_names, longer_line_error
+from bms.evaluate.error_codes import error_code_cells
 from bms.evaluate.number_cells import read_number_cells
 from bms.evaluate.state_words import read_state_words, text_values
 
@@ -210,13 +211,16 @@ def numeric_columns(
     Number cells are read as exports write them (:mod:`bms.evaluate.number_cells`): with
     ``decimal_comma`` (the field separator is not a comma) ``21,5`` reads as 21.5; thousands
     grouped the way the decimal mark goes with (``1,008.2``, ``1 008,2``) and a unit after the
-    number (``21.5 °C``, one per column, named in a note) read too.
+    number (``21.5 °C``, one per column, named in a note) read too. A logger's error code
+    (``-9999``, the largest 32-bit float...) far outside the column's readings is a missing
+    reading, named in a note (:mod:`bms.evaluate.error_codes`).
     """
     out = {}
     bad = []
     unreadable: list[tuple[str, int, object, int]] = []  # column, how many, first, its row
     stated = []
     units: list[tuple[str, str]] = []
+    codes: list[tuple[str, int, float, int]] = []  # column, how many, first, its row
     for col in columns:
         series = frame[col]
         if series.dtype == bool:
@@ -235,7 +239,13 @@ def numeric_columns(
         elif n_failed:
             first = int(np.flatnonzero(failed.to_numpy())[0])
             unreadable.append((col, n_failed, series.iloc[first], first + 1))
-        out[col] = converted.replace([np.inf, -np.inf], np.nan)
+        converted = converted.replace([np.inf, -np.inf], np.nan)
+        coded = error_code_cells(converted)
+        if coded.any():
+            first = int(np.flatnonzero(coded)[0])
+            codes.append((col, int(coded.sum()), float(converted.iloc[first]), first + 1))
+            converted = converted.mask(coded)
+        out[col] = converted
     if bad:
         words = text_values(frame[bad[0]])
         shown = f" (first {bad[0]!r} holds {', '.join(map(repr, words))})" if words else ""
@@ -243,6 +253,11 @@ def numeric_columns(
             f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))}{shown}; {fix}"
         )
     notes = _unreadable_notes(unreadable, path)
+    notes += [
+        f"{path}: {col!r}: {n:,} cell(s) hold an error code far outside its readings (first "
+        f"{value:g} in data row {row}), read as missing"
+        for col, n, value, row in codes
+    ]
     if units:
         written = ", ".join(f"{col!r} in {unit!r}" for col, unit in units)
         notes.insert(0, f"{path}: {written}: read without the unit written in the cells")
