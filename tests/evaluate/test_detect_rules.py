@@ -181,3 +181,31 @@ def test_a_french_export_of_an_ahu_gets_the_rules(tmp_path, capsys):
     out = pd.read_csv(paths[2], keep_default_na=False)
     office = pd.to_datetime(out["time"]).dt.hour.between(7, 17)
     assert out.loc[office, "rule"].str.contains("APAR_SAT_CONTROL").mean() > 0.8
+
+
+def _written_with_offsets(frame: pd.DataFrame, start: str, zone: str) -> pd.DataFrame:
+    """``frame``'s minutes from ``start`` (UTC), written on ``zone``'s clock with its offset."""
+    utc = pd.date_range(start, periods=len(frame), freq="min", tz="UTC")
+    return frame.assign(time=utc.tz_convert(zone).strftime("%Y-%m-%dT%H:%M%z"))
+
+
+@pytest.mark.parametrize("train_written", ["with offsets", "in UTC"])
+def test_times_with_offsets_across_the_autumn_change_get_the_rules(tmp_path, capsys, train_written):
+    # on the wall clock, 02:00-02:59 comes twice on 2026-10-25 in Paris: the rules' 30-minute
+    # confirmation crashed on the repeated hour ("index values must be monotonic"), and a
+    # TRAIN exported in UTC beside a TEST with offsets stopped the rules with an error
+    train = _written_with_offsets(_ahu(3, 0.0), "2026-10-20", "Europe/Paris")
+    if train_written == "in UTC":
+        train["time"] = pd.date_range("2026-10-20", periods=len(train), freq="min").strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+    test = _written_with_offsets(_ahu(2, 4.0), "2026-10-24T12:00", "Europe/Paris")
+    paths = [tmp_path / name for name in ("tr.csv", "te.csv", "o.csv")]
+    train.to_csv(paths[0], index=False)
+    test.to_csv(paths[1], index=False)
+    args = ["detect", "--train", str(paths[0]), "--test", str(paths[1]), "--out", str(paths[2])]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    out = pd.read_csv(paths[2], keep_default_na=False)
+    assert (out["time"] == test["time"]).all()
+    assert out["rule"].str.contains("APAR_SAT_CONTROL").mean() > 0.3

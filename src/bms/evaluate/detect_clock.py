@@ -12,9 +12,14 @@ detector is given:
 * with ``--timezone`` (an IANA name such as ``Europe/Paris``), cells in UTC, with offsets or
   Unix times, in that zone (their order and gaps are those of UTC; the hours are the site's);
 * else, cells that carry their UTC offset (``+01:00``, ``+02:00``...): the wall-clock time as
-  written (the offsets change with daylight saving; the local clock does not);
+  written (the offsets change with daylight saving; the local clock does not), labelled UTC as
+  naive cells are, so that both kinds compare;
 * else (UTC cells, Unix times) UTC, and :func:`site_clock` says so, for a line suggesting
-  ``--timezone``.
+  ``--timezone``. When one file is read so and the other on its wall clock (TRAIN exported in
+  UTC, TEST with offsets), ``bms detect`` reads both on UTC's, so that their hours agree.
+
+Durations (the AHU rules' 30-minute confirmation) are timed on UTC's clock: the wall clock
+repeats an hour in autumn.
 """
 
 from __future__ import annotations
@@ -112,4 +117,4 @@ def site_clock(
     delta = {text: _offset_delta(text) for text in offsets.unique()}
     shift = offsets.map(delta).reindex(cells.index).ffill().bfill()
     wall = utc_times.tz_convert(None) + pd.to_timedelta(shift.to_numpy())
-    return pd.DatetimeIndex(wall), False
+    return pd.DatetimeIndex(wall).tz_localize("UTC"), False  # labelled as naive cells are

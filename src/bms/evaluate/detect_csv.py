@@ -194,7 +194,8 @@ class _TimeAxes:
 
     train: pd.DatetimeIndex | None  # on the site's clock (None: the cells are not times)
     test: pd.DatetimeIndex | None
-    test_utc: pd.DatetimeIndex | None  # TEST's times in UTC, for the episodes
+    train_utc: pd.DatetimeIndex | None  # the times in UTC: durations, the episodes
+    test_utc: pd.DatetimeIndex | None
     utc_clock: bool  # read on the UTC clock for want of the site's zone
     notes: list[str]
     # the rows in time order (a stable sort), None when the file is in order already
@@ -219,10 +220,12 @@ def _time_axes(
         notes = unread_times_notes(
             ((paths[0], train[tcol], t_train), (paths[1], test[tcol], t_test)), tcol, dayfirst
         )
-        return _TimeAxes(None, None, None, utc_clock=False, notes=notes)
+        return _TimeAxes(None, None, None, None, utc_clock=False, notes=notes)
     # the time of day on the site's clock (daily profiles), the order of UTC's
     clock_train, utc_train = site_clock(train[tcol], t_train, timezone)
     clock_test, utc_test = site_clock(test[tcol], t_test, timezone)
+    if utc_train != utc_test:  # one file on UTC's clock for want of a zone: both, so hours agree
+        clock_train, clock_test, utc_train = t_train, t_test, True
     notes = []
     for path, times, kept in zip(
         paths, (t_train, t_test), ("", "; OUT keeps its row order"), strict=True
@@ -237,6 +240,7 @@ def _time_axes(
     return _TimeAxes(
         clock_train,
         clock_test,
+        t_train,
         t_test,
         utc_train or utc_test,
         notes,
@@ -337,7 +341,7 @@ def run_detect(
         features = [c for c in features if c not in empty]
         x_train, x_test = x_train[features], x_test[features]
     notes += missing_in_test_notes(x_test, Path(test_path))
-    utc_clock, test_times = False, None
+    utc_clock, test_times, train_utc = False, None, None
     rows = JudgedRows.as_written(len(x_test))
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
@@ -348,10 +352,12 @@ def run_detect(
             x_train, x_test = x_train.set_axis(timed.train), x_test.set_axis(timed.test)
             utc_clock = timed.utc_clock
             # judged in time order, whatever order the files give; a reading written twice once
+            train_utc = timed.train_utc
             if timed.train_order is not None:
                 x_train = x_train.iloc[timed.train_order]
+                train_utc = train_utc[timed.train_order]
             train_kept, _ = repeated_readings(x_train)
-            x_train = x_train[train_kept]
+            x_train, train_utc = x_train[train_kept], train_utc[train_kept]
             rows = JudgedRows.of(x_test, timed.test_order)
             notes += _repeated_reading_notes((train_path, test_path), (train_kept, rows.kept))
             test_times = timed.test_utc[rows.order]
@@ -383,7 +389,13 @@ def run_detect(
             "top_contributor": scored["top_contributor"].to_numpy(),
         }
     )
-    found = ahu_rule_flags(x_train, x_judged) if rules else None
+    found = None
+    if rules:  # durations on UTC's clock: the wall clock repeats an hour in autumn
+        on_utc = train_utc is not None and test_times is not None
+        found = ahu_rule_flags(
+            x_train.set_axis(train_utc) if on_utc else x_train,
+            x_judged.set_axis(test_times[rows.kept]) if on_utc else x_judged,
+        )
     rule_only = np.zeros(len(out), dtype=bool)
     if found is not None:
         found = dataclasses.replace(
