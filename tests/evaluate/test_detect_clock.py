@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bms.evaluate.detect_clock import site_clock
+from bms.evaluate.detect_clock import site_clock, unfold_clock_change
 from bms.evaluate.detect_times import parse_times
 from tests.evaluate.test_detect_csv import detect_args, run_cli
 
@@ -99,3 +99,37 @@ def test_an_unknown_time_zone_is_a_one_line_error(tmp_path, rng, capsys):
     code, _, err = run_cli([*args, "--out", str(tmp_path / "o.csv"), "--timezone", "Paris"], capsys)
     assert code == 2
     assert err.count("\n") == 1 and "unknown time zone 'Paris'" in err
+
+
+def _wall_clock(start_utc: str, periods: int, freq: str = "min") -> pd.DatetimeIndex:
+    """Paris wall-clock times written without offsets, read as ``bms detect`` reads them."""
+    utc = pd.date_range(start_utc, periods=periods, freq=freq, tz="UTC")
+    return pd.DatetimeIndex(utc.tz_convert("Europe/Paris").tz_localize(None)).tz_localize("UTC")
+
+
+@pytest.mark.parametrize("freq", ["min", "15min"])
+def test_autumn_s_repeated_hour_is_unfolded_in_the_file_s_order(freq):
+    wall = _wall_clock("2026-10-24T22:00", 24 * 60 // (1 if freq == "min" else 15), freq)
+    unfolded = unfold_clock_change(wall)
+    assert unfolded is not None
+    times, first = unfolded
+    assert (np.diff(times.asi8) > 0).all()
+    assert str(wall[first - 1].time()) in ("02:59:00", "02:45:00")
+    assert str(wall[first].time()) == "02:00:00"
+    # an hour added from the change on: the times run as UTC's do, shifted by the offset
+    utc = pd.date_range("2026-10-24T22:00", periods=len(wall), freq=freq, tz="UTC")
+    assert (times - utc).unique().tolist() == [pd.Timedelta(hours=2)]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: t[::-1],  # newest first
+        lambda t: t.insert(100, t[99] - pd.Timedelta(seconds=10)),  # one late row
+        lambda t: t[:600].append(t[540:]),  # 09:00-09:59 again after 09:59
+    ],
+    ids=["newest first", "a late row", "an hour repeated at 10:00"],
+)
+def test_other_steps_back_are_not_a_clock_change(edit):
+    in_order = pd.date_range("2026-10-24", periods=1440, freq="min", tz="UTC")
+    assert unfold_clock_change(edit(in_order)) is None

@@ -209,3 +209,27 @@ def test_times_with_offsets_across_the_autumn_change_get_the_rules(tmp_path, cap
     out = pd.read_csv(paths[2], keep_default_na=False)
     assert (out["time"] == test["time"]).all()
     assert out["rule"].str.contains("APAR_SAT_CONTROL").mean() > 0.3
+
+
+def test_a_wall_clock_without_offsets_is_judged_as_with_them_across_the_autumn_change(
+    tmp_path, capsys
+):
+    # sorted, the repeated hour's two runs of readings were interleaved minute by minute: the
+    # fan status flipped every minute and the hour was flagged
+    outs = {}
+    for written in ("with offsets", "without"):
+        train = _written_with_offsets(_ahu(3, 0.0), "2026-10-20", "Europe/Paris")
+        test = _written_with_offsets(_ahu(2, 0.0), "2026-10-24T12:00", "Europe/Paris")
+        test.loc[720:779, "Supply Fan Status"] = 0.0  # the fan stops in the first 02:00 hour
+        if written == "without":
+            train["time"], test["time"] = train["time"].str[:16], test["time"].str[:16]
+        paths = [tmp_path / f"{name}.csv" for name in ("tr", "te", "o")]
+        train.to_csv(paths[0], index=False)
+        test.to_csv(paths[1], index=False)
+        args = ["detect", "--train", str(paths[0]), "--test", str(paths[1])]
+        code, _, err = run_cli([*args, "--out", str(paths[2])], capsys)
+        assert code == 0, err
+        outs[written] = pd.read_csv(paths[2], keep_default_na=False)
+    assert "the clock goes back an hour at data row" in err
+    columns = ["score", "anomaly", "top_contributor", "rule"]
+    pd.testing.assert_frame_equal(outs["without"][columns], outs["with offsets"][columns])

@@ -27,12 +27,13 @@ from __future__ import annotations
 import re
 import zoneinfo
 
+import numpy as np
 import pandas as pd
 
 from bms.errors import SchemaError
 from bms.evaluate.detect_times import is_excel_serial
 
-__all__ = ["check_timezone", "site_clock", "written_naive"]
+__all__ = ["check_timezone", "site_clock", "unfold_clock_change", "written_naive"]
 
 #: A time of day followed by its UTC offset: ``12:00+01:00``, ``12:00:00.5-0500``, ``12:00Z``.
 _OFFSET = re.compile(r"(?<=\d\d:\d\d)(?::\d\d(?:\.\d+)?)?\s*(Z|UTC|[+-]\d\d:?\d\d)\s*$")
@@ -118,3 +119,41 @@ def site_clock(
     shift = offsets.map(delta).reindex(cells.index).ffill().bfill()
     wall = utc_times.tz_convert(None) + pd.to_timedelta(shift.to_numpy())
     return pd.DatetimeIndex(wall).tz_localize("UTC"), False  # labelled as naive cells are
+
+
+#: Wall-clock hours an autumn change falls in (02:00 or 03:00 goes back an hour in Europe and
+#: America, 01:00 in a few zones).
+_CHANGE_HOURS = range(1, 4)
+_HOUR_NS = 3_600_000_000_000
+
+
+def unfold_clock_change(times: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, int] | None:
+    """Times written on a wall clock without offsets, made to run on through autumn's repeated
+    hour, and the position of the first row after the change; None unless the file is in order
+    but for such changes.
+
+    The clock goes back an hour in autumn, so a file in written order steps back once, by an
+    hour less one step (02:59 then 02:00 for minutes), between 01:00 and 04:00. Each such step
+    back is undone by adding an hour to the rows after it; the times must then run in order.
+    Sorted instead, the two hours' readings were interleaved minute by minute (a fan status
+    flipping every minute: 86 false alarms in the repeated hour of an LBNL day).
+    """
+    stamps = times.as_unit("ns").asi8
+    steps = np.diff(stamps)
+    back = np.flatnonzero(steps < 0)
+    forward = steps[steps > 0]
+    if back.size == 0 or forward.size == 0:
+        return None
+    step = int(np.median(forward))
+    hours = times[back].hour
+    one_hour_back = np.abs(steps[back] + _HOUR_NS - step) <= step / 2
+    if not (one_hour_back.all() and np.isin(hours, _CHANGE_HOURS).all()):
+        return None
+    shift = np.zeros(len(stamps), dtype=np.int64)
+    for position in back:
+        shift[position + 1 :] += _HOUR_NS
+    unfolded = stamps + shift
+    if (np.diff(unfolded) < 0).any():
+        return None
+    as_ns = pd.DatetimeIndex(unfolded.astype("datetime64[ns]"))
+    return (as_ns if times.tz is None else as_ns.tz_localize(times.tz)), int(back[0] + 1)

@@ -26,7 +26,12 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import SchemaError
-from bms.evaluate.detect_clock import check_timezone, site_clock
+from bms.evaluate.detect_clock import (
+    check_timezone,
+    site_clock,
+    unfold_clock_change,
+    written_naive,
+)
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_long import widen_pair
 from bms.evaluate.detect_notes import (
@@ -194,7 +199,8 @@ class _TimeAxes:
 
     train: pd.DatetimeIndex | None  # on the site's clock (None: the cells are not times)
     test: pd.DatetimeIndex | None
-    train_utc: pd.DatetimeIndex | None  # the times in UTC: durations, the episodes
+    train_utc: pd.DatetimeIndex | None  # the times as they run (UTC's, or a wall clock's
+    # run on through autumn's repeated hour): durations, the order, the episodes
     test_utc: pd.DatetimeIndex | None
     utc_clock: bool  # read on the UTC clock for want of the site's zone
     notes: list[str]
@@ -227,25 +233,38 @@ def _time_axes(
     if utc_train != utc_test:  # one file on UTC's clock for want of a zone: both, so hours agree
         clock_train, clock_test, utc_train = t_train, t_test, True
     notes = []
-    for path, times, kept in zip(
-        paths, (t_train, t_test), ("", "; OUT keeps its row order"), strict=True
+    running = []  # each file's times as they run (durations, order): UTC's, or the wall clock's
+    for path, cells, times, kept in zip(
+        paths,
+        (train[tcol], test[tcol]),
+        (t_train, t_test),
+        ("", "; OUT keeps its row order"),
+        strict=True,
     ):
+        unfolded = unfold_clock_change(times) if written_naive(cells) else None
+        if unfolded is not None:  # in order but for autumn's repeated hour: kept as written
+            times, first = unfolded
+            notes.append(
+                f"{path}: the clock goes back an hour at data row {first + 1} (autumn's "
+                "change): the rows are read in the file's order"
+            )
         back = np.flatnonzero(np.diff(times.asi8) < 0)
         if back.size:
             notes.append(
                 f"{path}: time goes backwards at {back.size:,} row(s) (first at data row "
                 f"{back[0] + 2}): the rows are read in time order{kept}"
             )
+        running.append(times)
     notes += step_mismatch_notes(t_train, t_test)
     return _TimeAxes(
         clock_train,
         clock_test,
-        t_train,
-        t_test,
+        running[0],
+        running[1],
         utc_train or utc_test,
         notes,
-        train_order=time_order(t_train),
-        test_order=time_order(t_test),
+        train_order=time_order(running[0]),
+        test_order=time_order(running[1]),
     )
 
 
