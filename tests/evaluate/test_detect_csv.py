@@ -177,6 +177,17 @@ def test_a_time_column_is_found_by_its_name_and_its_dates():
     assert find_time_column(frame.drop(columns="measurement_time")) is None
 
 
+def test_of_two_time_names_the_one_holding_times_is_the_time_column():
+    # a 'Time' of elapsed minutes beside the 'Datetime' of the rows: 'Time' was taken, and
+    # 'Datetime' refused as a column of words
+    frame = pd.DataFrame(
+        {"Datetime": ["3/11/2017 0:00", "3/11/2017 0:01"], "Time": [0, 1], "a": [1.0, 2.0]}
+    )
+    assert find_time_column(frame) == "Datetime"
+    unix = pd.DataFrame({"time": [1.7e9, 1.7e9 + 60], "a": [1.0, 2.0]})  # numbers, Unix times
+    assert find_time_column(unix) == "time"
+
+
 @pytest.mark.parametrize(
     ("cells", "first"),
     [

@@ -59,15 +59,18 @@ def duration_text(step: pd.Timedelta) -> str:
 def find_time_column(frame: pd.DataFrame) -> str | None:
     """The time column, or None (rows are then the index).
 
-    A column named like time/datetime/timestamp/date; else one whose name contains such a word
-    (or heure, jour, day, hour; changed, updated: Home Assistant's ``last_changed``) and whose
-    cells read as dates; else a first column with no header name whose cells read as dates: a
-    time index saved by ``DataFrame.to_csv``, which pandas reads back as ``Unnamed: 0``.
+    A column named like time/datetime/timestamp/date (of several, the first whose first cells
+    read as times: ``Datetime`` rather than a ``Time`` of elapsed minutes); else one whose name
+    contains such a word (or heure, jour, day, hour; changed, updated: Home Assistant's
+    ``last_changed``) and whose cells read as dates; else a first column with no header name
+    whose cells read as dates: a time index saved by ``DataFrame.to_csv``, which pandas reads
+    back as ``Unnamed: 0``.
     """
     by_lower = {c.lower(): c for c in frame.columns}
-    for name in TIME_NAMES:
-        if name in by_lower:
-            return by_lower[name]
+    named = [by_lower[name] for name in TIME_NAMES if name in by_lower]
+    if named:
+        timed = (c for c in named if parse_times(frame[c].head(50)) is not None)
+        return next(timed, named[0])
     for col in frame.columns:
         named = re.search(_TIME_WORDS, col, flags=re.IGNORECASE)
         if named and _reads_as_dates(frame[col]):
