@@ -949,3 +949,15 @@ def test_a_logger_s_error_codes_in_train_are_missing_readings(csvs, capsys):
         "-9999 in data row 101), read as missing"
     ) in err
     assert result["anomaly"].iloc[230:300].mean() > 0.9
+
+
+def test_a_column_to_ignore_may_be_in_one_file_only(csvs, capsys):
+    # labels written in TRAIN only, as a data scientist splits a labelled file
+    train, test, out = csvs
+    frame = pd.read_csv(train, sep=";")
+    frame.assign(label=0).to_csv(train, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out), "--sep", ";"]
+    code, _, err = run_cli([*args, "--ignore", "site", "label"], capsys)
+    assert code == 0, err
+    err = error_of([*args, "--ignore", "site", "lable"], capsys)
+    assert "--ignore column(s) ['lable'] in neither TRAIN nor TEST" in err

@@ -149,10 +149,14 @@ def _resolve_columns(
     # header names are read stripped of surrounding spaces: so are the names a user gives
     ignore = [str(c).strip() for c in ignore]
     time_column = time_column.strip() if time_column is not None else None
-    for name, frame, path in (("TRAIN", train, train_path), ("TEST", test, test_path)):
-        unknown = [c for c in ignore if c not in frame.columns]
-        if unknown:
-            raise SchemaError(f"{path}: --ignore column(s) {unknown} not in {name}")
+    # a column to ignore may be in one file only: the labels of TRAIN, say
+    unknown = [c for c in ignore if c not in train.columns and c not in test.columns]
+    if unknown:
+        raise SchemaError(
+            f"{train_path}: --ignore column(s) {unknown} in neither TRAIN nor TEST; TRAIN's "
+            f"columns are {list(train.columns)}"
+        )
+    for frame, path in ((train, train_path), (test, test_path)):
         if time_column is not None and time_column not in frame.columns:
             raise SchemaError(
                 f"{path}: time column {time_column!r} not found; columns are {list(frame.columns)}"
