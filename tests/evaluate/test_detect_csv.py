@@ -961,3 +961,20 @@ def test_a_column_to_ignore_may_be_in_one_file_only(csvs, capsys):
     assert code == 0, err
     err = error_of([*args, "--ignore", "site", "lable"], capsys)
     assert "--ignore column(s) ['lable'] in neither TRAIN nor TEST" in err
+
+
+def test_time_cells_that_are_not_times_are_said(csvs, capsys):
+    # a spreadsheet's footer row, a blank time cell: each took the previous row's time silently
+    def footer_and_blank(*paths: Path) -> None:
+        frame = pd.read_csv(paths[1], sep=";")
+        frame.loc[10, "Timestamp"] = np.nan
+        frame.loc[len(frame)] = ["Total", 12_000.0, 1_200.0, "besancon"]
+        frame.to_csv(paths[1], sep=";", index=False)
+
+    _, after, err = out_before_and_after(csvs, capsys, footer_and_blank)
+    test = csvs[1]
+    assert (
+        f"{test}: time column 'Timestamp': 2 cell(s) empty or not a time (first 'Total' in data "
+        "row 401): each takes the time of the row before it"
+    ) in err
+    assert len(after) == 401 and after["time"].iloc[-1] == "Total"

@@ -45,9 +45,10 @@ from bms.evaluate.detect_rows import JudgedRows, repeated_readings, time_order
 from bms.evaluate.detect_rules import ahu_rule_flags
 from bms.evaluate.detect_times import (
     day_first,
+    filled_times_note,
     find_time_column,
     is_excel_serial,
-    parse_times,
+    read_times,
     split_date_time,
     unread_times_notes,
 )
@@ -225,7 +226,10 @@ def _time_axes(
     by time and a line for a file out of order, for different steps, or for dates that could
     not be read."""
     dayfirst = day_first(pd.concat([train[tcol], test[tcol]], ignore_index=True))
-    t_train, t_test = parse_times(train[tcol], dayfirst), parse_times(test[tcol], dayfirst)
+    (t_train, unread_train), (t_test, unread_test) = (
+        read_times(train[tcol], dayfirst),
+        read_times(test[tcol], dayfirst),
+    )
     if t_train is None or t_test is None:
         notes = unread_times_notes(
             ((paths[0], train[tcol], t_train), (paths[1], test[tcol], t_test)), tcol, dayfirst
@@ -236,7 +240,13 @@ def _time_axes(
     clock_test, utc_test = site_clock(test[tcol], t_test, timezone)
     if utc_train != utc_test:  # one file on UTC's clock for want of a zone: both, so hours agree
         clock_train, clock_test, utc_train = t_train, t_test, True
-    notes = []
+    notes = [
+        filled_times_note(path, tcol, cells, unread)
+        for path, cells, unread in zip(
+            paths, (train[tcol], test[tcol]), (unread_train, unread_test), strict=True
+        )
+        if unread.any()
+    ]
     running = []  # each file's times as they run (durations, order): UTC's, or the wall clock's
     for path, cells, times, kept in zip(
         paths,

@@ -26,9 +26,11 @@ __all__ = [
     "TIME_NAMES",
     "day_first",
     "duration_text",
+    "filled_times_note",
     "find_time_column",
     "is_excel_serial",
     "parse_times",
+    "read_times",
     "split_date_time",
     "unread_times_notes",
 ]
@@ -232,12 +234,22 @@ def parse_times(values: pd.Series, dayfirst: bool | None = None) -> pd.DatetimeI
     dates and times (row numbers, say, or more than 1 % unreadable cells). Dates written
     ``nn/nn/yyyy`` are read day first or month first for the whole column: as ``dayfirst``
     says, else as :func:`day_first` finds."""
+    return read_times(values, dayfirst)[0]
+
+
+def read_times(
+    values: pd.Series, dayfirst: bool | None = None
+) -> tuple[pd.DatetimeIndex | None, NDArray[np.bool_]]:
+    """:func:`parse_times`, and which cells could not be read (empty, or not a time: a footer's
+    ``Total``); each such cell takes the time of the row before it (the first, of the row
+    after)."""
     if pd.api.types.is_numeric_dtype(values):
-        return _numeric_times(values)
+        return _numeric_times(values), values.isna().to_numpy()
     parsed = _to_utc(values, dayfirst=day_first(values) if dayfirst is None else dayfirst)
-    if parsed.isna().mean() > MAX_BAD_TIME_SHARE:
-        return None
-    return pd.DatetimeIndex(parsed.ffill().bfill())
+    unread = parsed.isna().to_numpy()
+    if unread.mean() > MAX_BAD_TIME_SHARE:
+        return None, unread
+    return pd.DatetimeIndex(parsed.ffill().bfill()), unread
 
 
 def unread_times_notes(
@@ -258,3 +270,15 @@ def unread_times_notes(
                 "without times (no gaps, daily profiles or AHU rules)"
             )
     return notes
+
+
+def filled_times_note(path: Path, tcol: str, cells: pd.Series, unread: NDArray[np.bool_]) -> str:
+    """The line for time cells that took the time of the row before them (:func:`read_times`):
+    how many, and the first that holds something (a footer's ``Total``), else the first."""
+    written = unread & cells.notna().to_numpy()
+    first = int(np.flatnonzero(written if written.any() else unread)[0])
+    shown = repr(cells.iloc[first]) if written.any() else "an empty cell"
+    return (
+        f"{path}: time column {tcol!r}: {int(unread.sum()):,} cell(s) empty or not a time "
+        f"(first {shown} in data row {first + 1}): each takes the time of the row before it"
+    )
