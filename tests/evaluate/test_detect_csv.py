@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -978,3 +979,16 @@ def test_time_cells_that_are_not_times_are_said(csvs, capsys):
         "row 401): each takes the time of the row before it"
     ) in err
     assert len(after) == 401 and after["time"].iloc[-1] == "Total"
+
+
+@pytest.mark.parametrize("name", ["test.csv.gz", "test.csv"])
+def test_a_gzip_compressed_export_is_read_whatever_its_name(csvs, capsys, name):
+    # a compressed export saved as .csv failed with "'charmap' codec can't decode byte 0x8f"
+    plain, _ = detect_csvs(csvs, capsys)
+    train, test, out = csvs
+    compressed = test.with_name(f"gz-{name}")
+    compressed.write_bytes(gzip.compress(test.read_bytes()))
+    args = ["detect", "--train", str(train), "--test", str(compressed), "--out", str(out)]
+    code, _, err = run_cli([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert code == 0, err
+    pd.testing.assert_frame_equal(pd.read_csv(out), plain)

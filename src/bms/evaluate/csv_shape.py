@@ -16,11 +16,33 @@ Two shapes pandas reads silently into the wrong columns:
 from __future__ import annotations
 
 import csv
+import gzip
 from collections import Counter
 from itertools import islice
 from pathlib import Path
+from typing import IO
 
-__all__ = ["duplicate_names_error", "header_names", "longer_line_error"]
+__all__ = [
+    "GZIP_MAGIC",
+    "duplicate_names_error",
+    "header_names",
+    "longer_line_error",
+    "open_text",
+]
+
+#: The first bytes of a gzip-compressed file (``.csv.gz``, or a compressed export named
+#: ``.csv``).
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_text(path: Path, encoding: str) -> IO[str]:
+    """``path`` opened as text for reading, decompressed when it is gzip-compressed (whatever
+    its name), undecodable bytes replaced."""
+    with path.open("rb") as file:
+        compressed = file.read(2) == GZIP_MAGIC
+    if compressed:
+        return gzip.open(path, "rt", encoding=encoding, errors="replace", newline="")
+    return path.open("r", encoding=encoding, errors="replace", newline="")
 
 
 def header_names(path: Path, encoding: str, sep: str, skip_lines: int = 0) -> list[str]:
@@ -28,7 +50,7 @@ def header_names(path: Path, encoding: str, sep: str, skip_lines: int = 0) -> li
     more than one character (a pattern pandas reads, the csv module does not)."""
     if len(sep) != 1:
         return []
-    with path.open("r", encoding=encoding, errors="replace", newline="") as file:
+    with open_text(path, encoding) as file:
         rows = csv.reader(file, delimiter=sep, skipinitialspace=True)
         header = next(islice(rows, skip_lines, None), [])
     return [field.lstrip("\ufeff") for field in header]
@@ -54,7 +76,7 @@ def longer_line_error(path: Path, encoding: str, sep: str, skip_lines: int = 0) 
     (fields beyond the header that are all empty are trailing separators, dropped)."""
     if len(sep) != 1:
         return None
-    with path.open("r", encoding=encoding, errors="replace", newline="") as file:
+    with open_text(path, encoding) as file:
         reader = csv.reader(file, delimiter=sep, skipinitialspace=True)
         rows = islice(reader, skip_lines, None)
         width = len(next(rows, []))

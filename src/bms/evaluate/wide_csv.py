@@ -12,6 +12,7 @@ words: :mod:`bms.evaluate.state_words`), naming the cells it could not read;
 
 from __future__ import annotations
 
+import gzip
 import re
 import warnings
 from collections.abc import Sequence
@@ -21,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 from bms.errors import SchemaError
-from bms.evaluate.csv_shape import duplicate_names_error, header_names, longer_line_error
+from bms.evaluate.csv_shape import (
+    GZIP_MAGIC,
+    duplicate_names_error,
+    header_names,
+    longer_line_error,
+    open_text,
+)
 from bms.evaluate.error_codes import error_code_cells
 from bms.evaluate.number_cells import read_number_cells
 from bms.evaluate.state_words import read_state_words, text_values
@@ -72,7 +79,7 @@ def text_encoding(start: bytes) -> str:
 
 def _separator_hint(path: Path, encoding: str) -> str | None:
     """The separator named by a first line ``sep=;`` (Excel writes one, and reads it), if any."""
-    with path.open("r", encoding=encoding, errors="replace") as file:
+    with open_text(path, encoding) as file:
         first = file.readline(64).lstrip("\ufeff").strip()
     found = re.fullmatch(r'"?sep=(.)"?', first)
     return found.group(1) if found else None
@@ -118,6 +125,10 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
         raise SchemaError(f"{path}: file not found")
     with path.open("rb") as file:
         start = file.read(4)  # a format's magic number, or a byte-order mark
+    compressed = start.startswith(GZIP_MAGIC)  # .csv.gz, or a compressed export named .csv
+    if compressed:
+        with gzip.open(path, "rb") as file:
+            start = file.read(4)
     if start == b"PAR1":  # a Parquet file: columns typed already
         return _read_parquet(path)
     if start == b"PK\x03\x04":  # a zip: what an Excel workbook (.xlsx) is
@@ -138,6 +149,7 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
         "na_values": list(MISSING_CELLS),
         "skiprows": skip_lines or None,
         "index_col": False,  # longer data lines: dropped or refused below, never an index
+        "compression": "gzip" if compressed else None,
     }
     try:
         with warnings.catch_warnings(record=True) as caught:
