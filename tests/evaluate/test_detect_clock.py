@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bms.evaluate.detect_clock import site_clock, unfold_clock_change
+from bms.evaluate.detect_clock import site_clock, unfold_clock_change, with_numeric_offsets
 from bms.evaluate.detect_times import parse_times
 from tests.evaluate.test_detect_csv import detect_args, run_cli
 
@@ -133,3 +133,23 @@ def test_autumn_s_repeated_hour_is_unfolded_in_the_file_s_order(freq):
 def test_other_steps_back_are_not_a_clock_change(edit):
     in_order = pd.date_range("2026-10-24", periods=1440, freq="min", tz="UTC")
     assert unfold_clock_change(edit(in_order)) is None
+
+
+def test_niagara_s_zone_abbreviations_are_read_on_the_wall_clock(tmp_path, rng, capsys):
+    # Tridium Niagara writes '08-Feb-20 1:30:47 PM CET': such a column was not read as times
+    utc = pd.date_range("2020-10-20", periods=8 * 1440, freq="min", tz="UTC")
+    paris = utc.tz_convert("Europe/Paris")
+    cells = paris.strftime("%d-%b-%y %I:%M:%S %p ") + np.where(
+        paris.strftime("%z") == "+0100", "CET", "CEST"
+    )
+    frame = pd.DataFrame({"timestamp": cells, "flow": rng.normal(30, 1, len(utc))})
+    args = detect_args(tmp_path, frame.iloc[: 5 * 1440], frame.iloc[5 * 1440 :])
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "read without times" not in err and "not dates" not in err
+    out = pd.read_csv(args[-1])
+    assert (out["time"] == frame["timestamp"].iloc[5 * 1440 :].to_numpy()).all()
+    times = parse_times(with_numeric_offsets(frame["timestamp"]))
+    assert times is not None and (times == utc).all()
+    wall, utc_clock = site_clock(with_numeric_offsets(frame["timestamp"]), times, None)
+    assert not utc_clock and (wall.hour == paris.hour).all()

@@ -33,10 +33,30 @@ import pandas as pd
 from bms.errors import SchemaError
 from bms.evaluate.detect_times import is_excel_serial
 
-__all__ = ["check_timezone", "site_clock", "unfold_clock_change", "written_naive"]
+__all__ = [
+    "ZONE_ABBREVIATIONS",
+    "check_timezone",
+    "site_clock",
+    "unfold_clock_change",
+    "with_numeric_offsets",
+    "written_naive",
+]
 
-#: A time of day followed by its UTC offset: ``12:00+01:00``, ``12:00:00.5-0500``, ``12:00Z``.
-_OFFSET = re.compile(r"(?<=\d\d:\d\d)(?::\d\d(?:\.\d+)?)?\s*(Z|UTC|[+-]\d\d:?\d\d)\s*$")
+#: A time of day followed by its UTC offset: ``12:00+01:00``, ``12:00:00.5-0500``, ``12:00Z``,
+#: ``1:30:47 PM +01:00``.
+_OFFSET = re.compile(
+    r"(?<=\d\d:\d\d)(?::\d\d(?:\.\d+)?)?(?:\s*[AaPp][Mm])?\s*(Z|UTC|[+-]\d\d:?\d\d)\s*$"
+)
+#: Time-zone abbreviations that BMS front ends write after the time (Tridium Niagara's
+#: history export: ``08-Feb-20 1:30:47 PM CET``), and their UTC offsets. ``CST`` and ``CDT``
+#: are North America's Central times (China's standard time is also written CST).
+ZONE_ABBREVIATIONS = {
+    "UTC": "+00:00", "GMT": "+00:00", "WET": "+00:00", "WEST": "+01:00", "BST": "+01:00",
+    "CET": "+01:00", "CEST": "+02:00", "MET": "+01:00", "MEST": "+02:00", "EET": "+02:00",
+    "EEST": "+03:00", "EST": "-05:00", "EDT": "-04:00", "CST": "-06:00", "CDT": "-05:00",
+    "MST": "-07:00", "MDT": "-06:00", "PST": "-08:00", "PDT": "-07:00",
+}  # fmt: skip
+_ABBREVIATION = re.compile(r"(?<=\d)(\s*[AaPp][Mm])?\s+(" + "|".join(ZONE_ABBREVIATIONS) + r")\s*$")
 _ZERO_OFFSETS = {"Z", "UTC", "+00:00", "+0000", "-00:00", "-0000"}
 #: Cells looked at first: without an offset among them, the column is taken as naive times.
 _SAMPLE_CELLS = 100
@@ -157,3 +177,20 @@ def unfold_clock_change(times: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, int]
         return None
     as_ns = pd.DatetimeIndex(unfolded.astype("datetime64[ns]"))
     return (as_ns if times.tz is None else as_ns.tz_localize(times.tz)), int(back[0] + 1)
+
+
+def with_numeric_offsets(cells: pd.Series) -> pd.Series:
+    """Time cells with a zone abbreviation at the end (``... 1:30:47 PM CET``) rewritten with
+    its UTC offset (``... 1:30:47 PM +01:00``), which pandas reads and :func:`site_clock` puts
+    on the wall clock; other columns unchanged. Before, such a column could not be read as
+    times: no gaps, daily profiles or AHU rules."""
+    if pd.api.types.is_numeric_dtype(cells):
+        return cells
+    sample = cells.head(_SAMPLE_CELLS).dropna().astype(str)
+    if not any(_ABBREVIATION.search(cell) for cell in sample):
+        return cells
+    text = cells.astype("string")
+    zone = text.str.extract(_ABBREVIATION)
+    offset = zone[1].map(ZONE_ABBREVIATIONS)
+    stripped = text.str.replace(_ABBREVIATION, lambda m: m.group(1) or "", regex=True)
+    return stripped.where(offset.isna(), stripped + " " + offset).astype(object)

@@ -30,6 +30,7 @@ from bms.evaluate.detect_clock import (
     check_timezone,
     site_clock,
     unfold_clock_change,
+    with_numeric_offsets,
     written_naive,
 )
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
@@ -225,37 +226,39 @@ def _time_axes(
     one ambiguous day reads as TRAIN), on the site's clock, with the order that sorts each file
     by time and a line for a file out of order, for different steps, or for dates that could
     not be read."""
-    dayfirst = day_first(pd.concat([train[tcol], test[tcol]], ignore_index=True))
+    # zone abbreviations (Niagara's "1:30:47 PM CET") as the offsets they stand for
+    cells = with_numeric_offsets(train[tcol]), with_numeric_offsets(test[tcol])
+    dayfirst = day_first(pd.concat(cells, ignore_index=True))
     (t_train, unread_train), (t_test, unread_test) = (
-        read_times(train[tcol], dayfirst),
-        read_times(test[tcol], dayfirst),
+        read_times(cells[0], dayfirst),
+        read_times(cells[1], dayfirst),
     )
     if t_train is None or t_test is None:
         notes = unread_times_notes(
-            ((paths[0], train[tcol], t_train), (paths[1], test[tcol], t_test)), tcol, dayfirst
+            ((paths[0], cells[0], t_train), (paths[1], cells[1], t_test)), tcol, dayfirst
         )
         return _TimeAxes(None, None, None, None, utc_clock=False, notes=notes)
     # the time of day on the site's clock (daily profiles), the order of UTC's
-    clock_train, utc_train = site_clock(train[tcol], t_train, timezone)
-    clock_test, utc_test = site_clock(test[tcol], t_test, timezone)
+    clock_train, utc_train = site_clock(cells[0], t_train, timezone)
+    clock_test, utc_test = site_clock(cells[1], t_test, timezone)
     if utc_train != utc_test:  # one file on UTC's clock for want of a zone: both, so hours agree
         clock_train, clock_test, utc_train = t_train, t_test, True
     notes = [
-        filled_times_note(path, tcol, cells, unread)
-        for path, cells, unread in zip(
+        filled_times_note(path, tcol, written, unread)
+        for path, written, unread in zip(
             paths, (train[tcol], test[tcol]), (unread_train, unread_test), strict=True
         )
         if unread.any()
     ]
     running = []  # each file's times as they run (durations, order): UTC's, or the wall clock's
-    for path, cells, times, kept in zip(
+    for path, file_cells, times, kept in zip(
         paths,
-        (train[tcol], test[tcol]),
+        cells,
         (t_train, t_test),
         ("", "; OUT keeps its row order"),
         strict=True,
     ):
-        unfolded = unfold_clock_change(times) if written_naive(cells) else None
+        unfolded = unfold_clock_change(times) if written_naive(file_cells) else None
         if unfolded is not None:  # in order but for autumn's repeated hour: kept as written
             times, first = unfolded
             notes.append(
