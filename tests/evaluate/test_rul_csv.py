@@ -119,16 +119,134 @@ def test_dates_give_rul_in_days(tmp_path: Path, rng: np.random.Generator) -> Non
     assert len(pd.read_csv(out)) == 3
 
 
-def test_unit_with_one_row(files: tuple[Path, Path, Path], capsys: pytest.CaptureFixture) -> None:
+def test_a_test_unit_with_one_row_is_predicted(
+    files: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # a new asset with one reading: its features (window means, EWM, age...) exist from the
+    # first row on, so it is predicted like the others, and they are left as they were
     train, test, out = files
+    code, _, err = run_cli(cli_args(train, test, out), capsys)
+    assert code == 0, err
+    without = pd.read_csv(out)
     frame = pd.read_csv(test)
-    frame = pd.concat([frame, frame.iloc[[0]].assign(pump="lonely")])
-    frame.to_csv(test, index=False)
+    pd.concat([frame, frame.iloc[[0]].assign(pump="lonely")]).to_csv(test, index=False)
+    code, stdout, err = run_cli(cli_args(train, test, out), capsys)
+    assert code == 0 and err == ""
+    assert "predicted 7 units" in stdout
+    result = pd.read_csv(out)
+    assert result["unit"].tolist() == [*without["unit"], "lonely"]
+    lonely = result.iloc[-1]
+    assert 0 <= lonely["rul_p10"] <= lonely["rul_p50"] <= lonely["rul_p90"]
+    pd.testing.assert_frame_equal(result.iloc[:-1], without)
+
+
+def test_a_train_unit_with_one_row_is_refused(
+    files: tuple[Path, Path, Path], capsys: pytest.CaptureFixture
+) -> None:
+    train, test, out = files
+    frame = pd.read_csv(train)
+    pd.concat([frame, frame.iloc[[0]].assign(pump="lonely")]).to_csv(train, index=False)
     code, _, err = run_cli(cli_args(train, test, out), capsys)
     assert code == 2
     assert err.strip() == (
-        f"bms: error: {test}: unit 'lonely' has 1 row; every unit needs at least 2 rows of history"
+        f"bms: error: {train}: unit 'lonely' has 1 row; every unit needs at least 2 rows of history"
     )
+
+
+def numbered(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
+    """``frame`` with its pumps renamed ``ids[0], ids[1], ...`` in order of appearance."""
+    names = dict(zip(pd.unique(frame["pump"]), ids, strict=True))
+    return frame.assign(pump=frame["pump"].map(names))
+
+
+def test_unit_ids_are_copied_as_written(files: tuple[Path, Path, Path]) -> None:
+    train, test, out = files
+    ids = ["0001", "0002", "0010", "7.0", "1e3", "12"]
+    numbered(pd.read_csv(train), [str(i) for i in range(1, 13)]).to_csv(train, index=False)
+    numbered(pd.read_csv(test), ids).to_csv(test, index=False)
+    run_rul(train, test, out, unit_column="pump", time_column="day")
+    assert pd.read_csv(out, dtype=str)["unit"].tolist() == ids
+
+
+def test_unit_ids_of_a_semicolon_csv_are_copied_as_written(
+    files: tuple[Path, Path, Path],
+) -> None:
+    # Excel's French export: a first line "sep=;", decimal commas, Windows-1252
+    train, test, out = files
+    for path, prefix in ((train, "0"), (test, "00")):
+        frame = pd.read_csv(path).rename(columns={"vibration_mm_s": "vibration_mm/s_é"})
+        frame = numbered(frame, [f"{prefix}{i}" for i in range(frame["pump"].nunique())])
+        frame["day"] = frame["day"].astype(int)
+        text = "sep=;\n" + frame.to_csv(index=False, sep=";", decimal=",")
+        path.write_bytes(text.encode("cp1252"))
+    run_rul(train, test, out, unit_column="pump", time_column="day", sep=";")
+    assert pd.read_csv(out, dtype=str)["unit"].tolist() == [f"00{i}" for i in range(6)]
+
+
+@pytest.mark.parametrize(
+    ("ids", "damage", "message"),
+    [
+        (range(1, 13), "shuffle_8", "rows of unit 8 are not contiguous"),
+        (range(1, 13), "backwards_3", "not increasing within unit 3 at row"),
+        (range(1, 13), "lonely_4", "unit 4 has 1 row;"),
+        (["0001", *map(str, range(2, 13))], "lonely_0001", "unit 0001 has 1 row;"),
+        ([f"{i}.0" for i in range(1, 13)], "lonely_4.0", "unit 4.0 has 1 row;"),
+    ],
+)
+def test_messages_show_unit_ids_as_written(
+    files: tuple[Path, Path, Path],
+    capsys: pytest.CaptureFixture,
+    ids: list[str],
+    damage: str,
+    message: str,
+) -> None:
+    train, test, out = files
+    frame = numbered(pd.read_csv(train), [str(i) for i in ids])
+    how, unit = damage.split("_")
+    rows = frame.index[frame["pump"] == unit]
+    if how == "shuffle":  # the unit's first row moved to the end of the file
+        frame = pd.concat([frame.drop(rows[0]), frame.loc[[rows[0]]]])
+    elif how == "backwards":
+        frame.loc[rows[3], "day"] = frame.loc[rows[1], "day"]
+    else:  # the unit keeps one row
+        frame = frame.drop(rows[1:])
+    frame.to_csv(train, index=False)
+    code, _, err = run_cli(cli_args(train, test, out), capsys)
+    assert code == 2 and message in err, err
+    assert "np." not in err
+
+
+def hourly_local(start: str, n: int, minutes: int) -> list[str]:
+    """Naive local times every ``minutes`` from ``start``, Europe/Paris, as a logger writes
+    them: the autumn change (2026-10-25 03:00 CEST -> 02:00 CET) writes 02:00-03:00 twice."""
+    utc = pd.date_range(pd.Timestamp(start, tz="Europe/Paris"), periods=n, freq=f"{minutes}min")
+    return utc.tz_convert("Europe/Paris").strftime("%Y-%m-%d %H:%M").tolist()
+
+
+@pytest.mark.parametrize(("minutes", "row"), [(60, 13), (10, 68)])
+def test_a_clock_change_is_named_in_the_error(tmp_path: Path, minutes: int, row: int) -> None:
+    # hourly readings step back by 0 (02:00 written twice), 10-minute ones by 50 minutes
+    times = hourly_local("2026-10-24 16:00", 30 * 60 // minutes, minutes)
+    frame = pd.DataFrame({"pump": 1, "time": times, "vibration_mm_s": 1.0})
+    with pytest.raises(SchemaError) as caught:
+        prepare_histories(frame, tmp_path / "a.csv", unit_column="pump", time_column="time")
+    assert str(caught.value) == (
+        f"{tmp_path / 'a.csv'}: time column 'time' is not increasing within unit 1 at row "
+        f"{row} (a clock change? write times in UTC or with their offset)"
+    )
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        ["2026-10-25 01:00", "2026-10-25 02:00", "2026-10-24 23:00"],  # back 3 hours
+        [1.0, 2.0, 1.5],  # numbers: no clock
+    ],
+)
+def test_other_steps_back_get_no_clock_hint(tmp_path: Path, times: list[object]) -> None:
+    frame = pd.DataFrame({"pump": "A", "time": times, "vibration_mm_s": 1.0})
+    with pytest.raises(SchemaError, match=r"within unit 'A' at row 4$"):
+        prepare_histories(frame, tmp_path / "a.csv", unit_column="pump", time_column="time")
 
 
 def test_time_going_backwards(

@@ -92,6 +92,42 @@ def test_window_features_are_causal(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(part.to_numpy(), full[keep.to_numpy()].to_numpy(), atol=1e-9)
 
 
+def test_window_features_of_a_unit_ignore_the_other_units(rng: np.random.Generator) -> None:
+    # the same unit alone, and after a unit of large readings and times in seconds: its
+    # features must be the same to the last bit (window sums used to be differences of one
+    # running sum over every row, whose rounding came from the rows before the unit)
+    names = ["a", "b"]
+    unit = rng.normal(0.0, 1.0, (120, 2))
+    alone = window_features(unit, names, np.zeros(120), np.arange(120) * 3600.0)
+    other = rng.normal(1e4, 1e3, (500, 2))
+    both = window_features(
+        np.vstack([other, unit]),
+        names,
+        np.r_[np.ones(500), np.zeros(120)],
+        np.r_[np.arange(500), np.arange(120)] * 3600.0,  # seconds
+    )
+    np.testing.assert_array_equal(both.iloc[500:].to_numpy(), alone.to_numpy())
+
+
+def test_a_units_prediction_ignores_the_other_units(rng: np.random.Generator) -> None:
+    # relabelling the units in reverse order changes their order, not their predictions.
+    # Readings written to 0.1, as loggers do: window means then take few distinct values,
+    # which the trees' bin edges fall on, so rounding noise of 1e-16 moved predictions by a
+    # cycle before each unit's features were computed from its own rows only
+    train, _ = fleet(rng, 20)
+    test, _ = fleet(rng, 30, cut=True)
+    sensors = ["s_lin", "s_sq", "s_noise"]
+    for frame in (train, test):
+        frame[sensors] = frame[sensors].round(1)
+    model = small_model().fit(train)
+    before = model.predict_rows(test)
+    reverse = {u: 1000 - u for u in test["unit"].unique()}
+    after = model.predict_rows(test.assign(unit=test["unit"].map(reverse)))
+    after["unit"] = 1000 - after["unit"]
+    after = after.set_index(["unit", "cycle"]).loc[before.set_index(["unit", "cycle"]).index]
+    pd.testing.assert_frame_equal(after.reset_index(), before, check_exact=True)
+
+
 def test_linear_degradation_rul_is_recovered(rng: np.random.Generator) -> None:
     train, _ = fleet(rng, 30)
     test, truth = fleet(rng, 40, cut=True)

@@ -6,6 +6,10 @@ feature columns (every other column). OUT has one row per TEST unit, in order of
 appearance: ``unit, rul_p10, rul_p50, rul_p90``, predicted at the unit's last row, in the time
 column's unit (days when the time column holds dates).
 
+Unit ids are read as text and copied to OUT as written (``0001`` stays ``0001``, ``1.0``
+stays ``1.0``). A TRAIN unit needs at least 2 rows (a run to failure); a TEST unit of one row
+(an asset with its first reading) is predicted from that row, like any other.
+
 The model is :class:`bms.models.rul.RunToFailureRUL`. Every problem a user can cause is a
 :class:`bms.errors.SchemaError` with a one-line message naming the file, column or unit.
 """
@@ -23,12 +27,28 @@ from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.wide_csv import numeric_columns, read_wide_csv, saved_index_column
 from bms.models.rul import MIN_TRAIN_UNITS, QUANTILE_COLUMNS, RunToFailureRUL
 
-__all__ = ["RulSummary", "prepare_histories", "run_rul"]
+__all__ = [
+    "MIN_TRAIN_ROWS",
+    "RulSummary",
+    "prepare_histories",
+    "read_histories",
+    "run_rul",
+    "unit_label",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Seconds per day: a date/time column is turned into elapsed days.
 _DAY_SECONDS = 86400.0
+#: Minutes per day: steps of a date/time column are compared in minutes.
+_DAY_MINUTES = 1440.0
+#: Largest step back [minutes] of a date/time column read as a daylight-saving change: local
+#: clocks go back one hour, so readings every p minutes (p <= 60) step back by 60 - p.
+_CLOCK_CHANGE_MINUTES = 60.0
+#: Added to the "not increasing" message when the step back looks like a clock change.
+_CLOCK_CHANGE_HINT = " (a clock change? write times in UTC or with their offset)"
+#: Fewest rows of a TRAIN unit: a run-to-failure history of one row is a data error.
+MIN_TRAIN_ROWS = 2
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,31 @@ def _times(frame: pd.DataFrame, column: str, path: Path) -> tuple[pd.Series, str
     )
 
 
+def unit_label(unit: object) -> str:
+    """A unit id for a message: bare when it reads as a number (``unit 8``), else quoted
+    (``unit 'ENG-001'``); as written, never numpy's repr (``np.int64(8)``)."""
+    text = str(unit)
+    try:
+        float(text)
+    except ValueError:
+        return repr(text)
+    return text
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Each cell as a stripped string; missing cells stay missing."""
+    return values.map(lambda v: v if pd.isna(v) else str(v).strip())
+
+
+def read_histories(path: Path, sep: str, unit_column: str) -> pd.DataFrame:
+    """:func:`read_wide_csv`, with the unit column (when there is one) as the text written
+    (``0001`` read as a number is 1; a Parquet file's typed ids are turned into text)."""
+    frame = read_wide_csv(path, sep, text_columns=(unit_column,))
+    if unit_column in frame.columns:
+        frame[unit_column] = _as_text(frame[unit_column])
+    return frame
+
+
 def prepare_histories(
     frame: pd.DataFrame,
     path: Path,
@@ -69,6 +114,7 @@ def prepare_histories(
     time_column: str,
     features: list[str] | None = None,
     decimal_comma: bool = False,
+    min_rows: int = MIN_TRAIN_ROWS,
 ) -> tuple[pd.DataFrame, str]:
     """Validate one CSV and return ``unit, time, features...`` (numeric, NaN forward-filled).
 
@@ -81,6 +127,11 @@ def prepare_histories(
     unit_column, time_column : str
     features : list of str or None
         The feature columns (TRAIN's); None: every other column.
+    decimal_comma : bool
+        Read ``21,5`` as 21.5 (the field separator is not a comma).
+    min_rows : int
+        Fewest rows a unit may have: :data:`MIN_TRAIN_ROWS` for run-to-failure histories, 1
+        for TEST (a unit is predicted from the rows it has).
 
     Returns
     -------
@@ -121,36 +172,57 @@ def prepare_histories(
     for col in features:
         out[col] = numeric[col].to_numpy()
     histories = pd.DataFrame(out)
-    _check_units(histories, path, unit_column, time_column)
+    units = histories[unit_column]
+    _check_row_counts(units, path, min_rows)
+    _check_contiguous(units, path)
+    _check_increasing(units, histories[time_column], path, time_column, time_unit == "days")
     if features:
         histories[features] = histories.groupby(unit_column, sort=False)[features].ffill()
     return histories, time_unit
 
 
-def _check_units(frame: pd.DataFrame, path: Path, unit_column: str, time_column: str) -> None:
-    units = frame[unit_column]
+def _check_row_counts(units: pd.Series, path: Path, min_rows: int) -> None:
+    """Refuse a unit with fewer than ``min_rows`` rows."""
     counts = units.value_counts(sort=False)
-    single = counts[counts < 2]
-    if len(single):
+    short = counts[counts < min_rows]
+    if len(short):
+        n = int(short.iloc[0])
         raise SchemaError(
-            f"{path}: unit {single.index[0]!r} has {int(single.iloc[0])} row; every unit needs "
-            "at least 2 rows of history"
+            f"{path}: unit {unit_label(short.index[0])} has {n} row{'' if n == 1 else 's'}; "
+            f"every unit needs at least {min_rows} rows of history"
         )
-    # units must be contiguous blocks in time order
-    change = units.ne(units.shift())
-    blocks = units[change]
+
+
+def _check_contiguous(units: pd.Series, path: Path) -> None:
+    """Refuse a unit whose rows are not one block."""
+    blocks = units[units.ne(units.shift())]
     if blocks.duplicated().any():
         unit = blocks[blocks.duplicated()].iloc[0]
         raise SchemaError(
-            f"{path}: rows of unit {unit!r} are not contiguous; sort the file by unit then time"
+            f"{path}: rows of unit {unit_label(unit)} are not contiguous; sort the file by unit "
+            "then time"
         )
-    step = frame[time_column].diff()
-    bad = (~change) & ~(step > 0)
+
+
+def _clock_change_hint(step: float, dates: bool) -> str:
+    """The hint for a step back of at most an hour between dates (``step`` in days, <= 0)."""
+    if dates and -_CLOCK_CHANGE_MINUTES - 1e-6 <= step * _DAY_MINUTES <= 0:
+        return _CLOCK_CHANGE_HINT
+    return ""
+
+
+def _check_increasing(
+    units: pd.Series, times: pd.Series, path: Path, time_column: str, dates: bool
+) -> None:
+    """Refuse a time that does not increase within its unit (``times`` in days for dates)."""
+    step = times.diff()
+    bad = units.eq(units.shift()) & ~(step > 0)
     if bad.any():
         row = int(bad.to_numpy().argmax())
         raise SchemaError(
             f"{path}: time column {time_column!r} is not increasing within unit "
-            f"{units.iloc[row]!r} at row {row + 2}"
+            f"{unit_label(units.iloc[row])} at row {row + 2}"
+            f"{_clock_change_hint(float(step.iloc[row]), dates)}"
         )
 
 
@@ -186,7 +258,7 @@ def run_rul(
     train_path, test_path = Path(train_path), Path(test_path)
     check_out_path(Path(out_path))
     train, time_unit = prepare_histories(
-        read_wide_csv(train_path, sep),
+        read_histories(train_path, sep, unit_column),
         train_path,
         unit_column=unit_column,
         time_column=time_column,
@@ -194,12 +266,13 @@ def run_rul(
     )
     features = [c for c in train.columns if c not in (unit_column, time_column)]
     test, test_unit = prepare_histories(
-        read_wide_csv(test_path, sep),
+        read_histories(test_path, sep, unit_column),
         test_path,
         unit_column=unit_column,
         time_column=time_column,
         features=features,
         decimal_comma=sep != ",",
+        min_rows=1,
     )
     if test_unit != time_unit:
         raise SchemaError(

@@ -113,13 +113,14 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
+def read_wide_csv(path: Path, sep: str, text_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Read a CSV (or a Parquet file, found by its first bytes), refusing a missing or empty
     file, or an Excel workbook, with a one-line error.
 
     ``sep`` is the field separator as typed after ``--sep`` (:func:`field_separator`). A
     first line ``sep=;`` (Excel's) is skipped when it names ``sep``, and refused with the fix
-    when it names another separator.
+    when it names another separator. ``text_columns`` (names without surrounding spaces) are
+    read as the text written, not as numbers: ids such as ``0001``.
     """
     if not path.is_file():
         raise SchemaError(f"{path}: file not found")
@@ -151,6 +152,10 @@ def read_wide_csv(path: Path, sep: str) -> pd.DataFrame:
         "index_col": False,  # longer data lines: dropped or refused below, never an index
         "compression": "gzip" if compressed else None,
     }
+    if text_columns:  # pandas names them as written, surrounding spaces included
+        wanted = set(text_columns)
+        header = header_names(path, encoding, sep, skip_lines)
+        options["dtype"] = {name: str for name in header if name.strip() in wanted}
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)

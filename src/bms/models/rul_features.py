@@ -2,7 +2,12 @@
 
 Every feature at row ``i`` of a unit uses only that unit's rows up to ``i`` (what a model sees
 when it predicts at a test unit's last row). Rows of a unit must be in time order; units are
-contiguous blocks (see :func:`unit_starts`).
+contiguous blocks (see :func:`unit_starts`). A unit's features are the same to the last bit
+whatever the other units are, their names and their order: window sums come from cumulative
+sums restarted at each unit's first row (:func:`unit_cumsum`), not from one running sum over
+every row differenced per unit, whose rounding depends on the rows before the unit (and a
+feature value that moves by 1e-16 can cross a bin edge of the trees). Every feature is
+defined from a unit's first row on, so a unit of one row has features too.
 
 Feature names, for a (normalised) signal ``s`` and a window of ``w`` rows:
 
@@ -17,6 +22,7 @@ Feature names, for a (normalised) signal ``s`` and a window of ``w`` rows:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -29,6 +35,7 @@ __all__ = [
     "SLOPE_WINDOWS",
     "rolling_mean",
     "rolling_slope",
+    "unit_cumsum",
     "unit_ewm",
     "unit_starts",
     "window_features",
@@ -63,16 +70,39 @@ def unit_starts(units: NDArray) -> NDArray[np.int64]:
     return first[np.cumsum(new) - 1].astype(np.int64)
 
 
-def _window_sum(cum: NDArray[np.float64], lo: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Sum of rows ``lo..i`` for each row ``i`` from a cumulative sum with a leading zero row."""
-    n = len(cum) - 1
-    hi = np.arange(1, n + 1)
-    return cum[hi] - cum[lo]
+def unit_cumsum(values: NDArray[np.float64], starts: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Cumulative sum over each unit's rows, restarted at the unit's first row.
+
+    Each unit's sums are computed from its own rows only, so they do not depend (not even in
+    the last bit) on the units before it.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_rows,) or (n_rows, n_columns)
+    starts : ndarray of shape (n_rows,)
+        From :func:`unit_starts`.
+
+    Returns
+    -------
+    ndarray of the shape of ``values``
+        Sum of the unit's rows up to and including each row. [unit of the values]
+    """
+    values = np.asarray(values, dtype=float)
+    out = np.empty_like(values)
+    bounds = [*np.flatnonzero(starts == np.arange(len(starts))).tolist(), len(values)]
+    for lo, hi in pairwise(bounds):
+        np.cumsum(values[lo:hi], axis=0, out=out[lo:hi])
+    return out
 
 
-def _cumsum0(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    zero = np.zeros((1, *values.shape[1:]))
-    return np.concatenate([zero, np.cumsum(values, axis=0)])
+def _window_sum(
+    values: NDArray[np.float64], starts: NDArray[np.int64], lo: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Sum of rows ``lo[i]..i`` for each row ``i`` (``lo[i]`` within row ``i``'s unit)."""
+    cum = unit_cumsum(values, starts)
+    before = np.maximum(lo - 1, 0)
+    inside = (lo > starts).reshape(-1, *([1] * (cum.ndim - 1)))
+    return cum - np.where(inside, cum[before], 0.0)
 
 
 def rolling_mean(
@@ -95,7 +125,7 @@ def rolling_mean(
     idx = np.arange(len(values))
     lo = np.maximum(starts, idx - window + 1)
     count = (idx - lo + 1).astype(float)[:, None]
-    return _window_sum(_cumsum0(values), lo) / count
+    return _window_sum(values, starts, lo) / count
 
 
 def rolling_slope(
@@ -124,10 +154,10 @@ def rolling_slope(
     lo = np.maximum(starts, idx - window + 1)
     n = (idx - lo + 1).astype(float)[:, None]
     t = times[:, None]
-    s_t = _window_sum(_cumsum0(t), lo)
-    s_tt = _window_sum(_cumsum0(t * t), lo)
-    s_x = _window_sum(_cumsum0(values), lo)
-    s_tx = _window_sum(_cumsum0(t * values), lo)
+    s_t = _window_sum(t, starts, lo)
+    s_tt = _window_sum(t * t, starts, lo)
+    s_x = _window_sum(values, starts, lo)
+    s_tx = _window_sum(t * values, starts, lo)
     var = s_tt - s_t * s_t / n
     cov = s_tx - s_t * s_x / n
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -151,8 +181,8 @@ def _baseline(values: NDArray[np.float64], starts: NDArray[np.int64]) -> NDArray
     """Mean of each unit's first :data:`BASELINE_ROWS` rows, using only rows seen so far."""
     idx = np.arange(len(values))
     hi = np.minimum(idx, starts + BASELINE_ROWS - 1)
-    cum = _cumsum0(values)
-    return (cum[hi + 1] - cum[starts]) / (hi - starts + 1).astype(float)[:, None]
+    cum = unit_cumsum(values, starts)
+    return cum[hi] / (hi - starts + 1).astype(float)[:, None]
 
 
 def window_features(
