@@ -992,3 +992,13 @@ def test_a_gzip_compressed_export_is_read_whatever_its_name(csvs, capsys, name):
     code, _, err = run_cli([*args, "--sep", ";", "--ignore", "site"], capsys)
     assert code == 0, err
     pd.testing.assert_frame_equal(pd.read_csv(out), plain)
+
+
+def test_a_test_without_any_reading_is_refused(csvs, capsys):
+    train, test, out = csvs
+    frame = pd.read_csv(test, sep=";")
+    frame[["flow", "pressure"]] = np.nan
+    frame.to_csv(test, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out)]
+    err = error_of([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert err == (f"bms: error: {test}: no feature column holds a reading (400 rows, all empty)\n")

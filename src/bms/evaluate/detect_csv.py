@@ -376,6 +376,10 @@ def run_detect(
         )
         features = [c for c in features if c not in empty]
         x_train, x_test = x_train[features], x_test[features]
+    if not x_test.notna().to_numpy().any():  # nothing to judge: every verdict would be made up
+        raise SchemaError(
+            f"{test_path}: no feature column holds a reading ({len(x_test):,} rows, all empty)"
+        )
     notes += missing_in_test_notes(x_test, Path(test_path))
     utc_clock, test_times, train_utc = False, None, None
     rows = JudgedRows.as_written(len(x_test))
