@@ -1002,3 +1002,17 @@ def test_a_test_without_any_reading_is_refused(csvs, capsys):
     args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out)]
     err = error_of([*args, "--sep", ";", "--ignore", "site"], capsys)
     assert err == (f"bms: error: {test}: no feature column holds a reading (400 rows, all empty)\n")
+
+
+def test_a_saved_index_that_restarts_is_not_a_feature(csvs, capsys):
+    # pd.concat keeps each frame's row numbers: to_csv then writes an index that restarts,
+    # which was judged as a sensor (and TEST was told it was not in TRAIN)
+    before, _ = detect_csvs(csvs, capsys)
+    for path in csvs[:2]:
+        frame = pd.read_csv(path, sep=";")
+        half = len(frame) // 2
+        joined = pd.concat([frame.iloc[:half], frame.iloc[half:].reset_index(drop=True)])
+        joined.to_csv(path, sep=";")  # the index first, with no header name
+    after, err = detect_csvs(csvs, capsys)
+    assert "Unnamed" not in err
+    pd.testing.assert_frame_equal(after, before)

@@ -57,6 +57,7 @@ from bms.evaluate.influx_csv import influx_layout, read_influx_csv, series_point
 from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.wide_csv import (
     field_separator,
+    increasing,
     numeric_columns,
     read_wide_csv,
     saved_index_column,
@@ -180,7 +181,12 @@ def _resolve_columns(
     index_col = saved_index_column(train)
     if index_col == tcol or index_col not in test.columns:
         index_col = None
-    if tcol is None and index_col is not None:
+    if (
+        tcol is None
+        and index_col is not None
+        and increasing(train[index_col])
+        and increasing(test[index_col])
+    ):
         tcol, index_col = index_col, None  # the rows' own numbers: the time of the output
     features = [c for c in train.columns if c not in (tcol, index_col) and c not in ignore]
     if not features:
@@ -190,7 +196,7 @@ def _resolve_columns(
         raise SchemaError(
             f"{test_path}: test columns do not match train: missing {', '.join(map(repr, missing))}"
         )
-    extra = [c for c in test.columns if c not in features and c != tcol and c not in ignore]
+    extra = [c for c in test.columns if c not in (*features, tcol, index_col, *ignore)]
     notes = []
     if extra:
         notes.append(

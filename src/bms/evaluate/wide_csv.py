@@ -38,6 +38,7 @@ __all__ = [
     "MAX_BAD_CELL_SHARE",
     "MISSING_CELLS",
     "field_separator",
+    "increasing",
     "numeric_columns",
     "read_wide_csv",
     "saved_index_column",
@@ -198,17 +199,24 @@ def read_wide_csv(path: Path, sep: str, text_columns: Sequence[str] = ()) -> pd.
 
 
 def saved_index_column(frame: pd.DataFrame) -> str | None:
-    """The first column if it is a saved row index (no header name, increasing integers).
+    """The first column if it is a saved row index (no header name, whole numbers).
 
     ``DataFrame.to_csv`` writes the index first with an empty header, which pandas reads back
-    as ``Unnamed: 0``: row numbers, not a reading.
+    as ``Unnamed: 0``: row numbers, not a reading, whether they increase or restart where
+    frames were joined (``pd.concat`` keeps each frame's numbers); a restarting index was
+    judged as a sensor before, and flagged three times as many rows.
     """
     first = str(frame.columns[0])
     if first != "Unnamed: 0":
         return None
     values = pd.to_numeric(frame[first], errors="coerce")
-    ok = values.notna().all() and (values.diff().iloc[1:] > 0).all()
-    return first if ok and (values % 1 == 0).all() else None
+    return first if values.notna().all() and (values % 1 == 0).all() else None
+
+
+def increasing(values: pd.Series) -> bool:
+    """Whether a column's values increase from row to row (a row index that can be a time)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return bool(numbers.notna().all() and (numbers.diff().iloc[1:] > 0).all())
 
 
 def numeric_columns(
