@@ -31,9 +31,9 @@ def test_judged_rows_send_each_verdict_back_to_every_row_in_the_files_order():
     times = pd.DatetimeIndex(["2026-01-03", "2026-01-02", "2026-01-02", "2026-01-01"])
     x_test = pd.DataFrame({"a": [3.0, 2.0, 2.0, 1.0]}, index=times)
     rows = JudgedRows.of(x_test, time_order(times))
-    assert rows.order.tolist() == [3, 1, 2, 0]  # file rows in time order
-    assert rows.kept.tolist() == [True, False, True, True]  # file row 1 is repeated by row 2
-    assert rows.judged_file_rows().tolist() == [3, 2, 0]
+    assert rows.order.tolist() == [3, 2, 1, 0]  # file rows in time order (ties: newest first)
+    assert rows.kept.tolist() == [True, False, True, True]  # file row 2 is repeated by row 1
+    assert rows.judged_file_rows().tolist() == [3, 1, 0]
     verdicts = np.array(["day 1", "day 2", "day 3"])  # one per judged row, in time order
     per_row = rows.per_row(verdicts)
     assert per_row.tolist() == ["day 1", "day 2", "day 2", "day 3"]
@@ -41,3 +41,13 @@ def test_judged_rows_send_each_verdict_back_to_every_row_in_the_files_order():
     assert out["verdict"].tolist() == ["day 3", "day 2", "day 2", "day 1"]
     plain = JudgedRows.as_written(3)
     assert plain.per_row(np.arange(3)).tolist() == [0, 1, 2]
+
+
+def test_a_file_newest_first_keeps_each_time_s_rows_in_the_order_they_were_read():
+    # readings every 250 ms with times written to the second, newest first: each second's four
+    # rows, sorted stably, came out newest first within their second
+    chronological = pd.date_range("2026-01-01", periods=40, freq="250ms").floor("s")
+    newest_first = chronological[::-1]
+    order = time_order(newest_first)
+    assert order is not None
+    assert order.tolist() == list(range(39, -1, -1))

@@ -354,6 +354,7 @@ def run_detect(
     DetectSummary
     """
     check_out_path(Path(out_path))
+    ignore = [ignore] if isinstance(ignore, str) else list(ignore)  # one name, not its letters
     if timezone is not None:
         check_timezone(timezone)
     train, test = _read_exports((Path(train_path), Path(test_path)), sep)

@@ -20,11 +20,19 @@ __all__ = ["JudgedRows", "repeated_readings", "time_order"]
 
 
 def time_order(times: pd.DatetimeIndex) -> NDArray[np.intp] | None:
-    """Row positions that put ``times`` in order (ties keep the file's order), or None when
-    they are in order already."""
+    """Row positions that put ``times`` in order, or None when they are in order already.
+
+    Rows of one time keep the file's order, read the way the file runs: in a file written
+    newest first (no step forward), the last of them first. Readings every 250 ms
+    with times written to the second, newest first, kept each second's rows reversed.
+    """
     stamps = times.asi8
-    if not (np.diff(stamps) < 0).any():
+    steps = np.diff(stamps)
+    if not (steps < 0).any():
         return None
+    if not (steps > 0).any():  # newest first: ties in reverse too
+        n = len(stamps)
+        return (n - 1 - np.argsort(stamps[::-1], kind="stable")).astype(np.intp)
     return np.argsort(stamps, kind="stable")
 
 
