@@ -1016,3 +1016,15 @@ def test_a_saved_index_that_restarts_is_not_a_feature(csvs, capsys):
     after, err = detect_csvs(csvs, capsys)
     assert "Unnamed" not in err
     pd.testing.assert_frame_equal(after, before)
+
+
+def test_a_feature_that_never_moves_in_train_but_does_in_test_is_said(csvs, capsys):
+    train = csvs[0]
+    frame = pd.read_csv(train, sep=";")
+    frame["pressure"] = 0.5  # stuck while TRAIN was recorded
+    frame.to_csv(train, sep=";", index=False)
+    _, err = detect_csvs(csvs, capsys)
+    assert (
+        f"{train}: 'pressure' holds one value all through TRAIN (0.5) and others in TEST: a "
+        "sensor stuck while TRAIN was recorded, or a setting changed since"
+    ) in err

@@ -36,6 +36,7 @@ from bms.evaluate.detect_clock import (
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_long import widen_pair
 from bms.evaluate.detect_notes import (
+    constant_in_train_notes,
     data_quality_notes,
     label_like_notes,
     missing_in_test_notes,
@@ -388,6 +389,7 @@ def run_detect(
             f"{test_path}: no feature column holds a reading ({len(x_test):,} rows, all empty)"
         )
     notes += missing_in_test_notes(x_test, Path(test_path))
+    notes += constant_in_train_notes(x_train, x_test, Path(train_path))
     utc_clock, test_times, train_utc = False, None, None
     rows = JudgedRows.as_written(len(x_test))
     if tcol is not None:

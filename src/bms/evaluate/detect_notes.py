@@ -1,7 +1,8 @@
 """What ``bms detect`` says about its input besides the detection: lines on standard error
 that help a user judge the result.
 
-A feature named like a label (:func:`label_like_notes`), TEST rows outside the TRAIN range
+A feature named like a label (:func:`label_like_notes`), one that never moves in TRAIN but does
+in TEST (:func:`constant_in_train_notes`), TEST rows outside the TRAIN range
 (:func:`outside_training_range`), TEST's data problems, judged as such and not as faults
 (:func:`data_quality_notes`, :func:`missing_in_test_notes`), and TRAIN and TEST sampled at
 different steps (:func:`step_mismatch_notes`).
@@ -23,6 +24,7 @@ from bms.models.detection_params import DetectionParams
 __all__ = [
     "MISSING_NOTE_SHARE",
     "STEP_RATIO_NOTE",
+    "constant_in_train_notes",
     "data_quality_notes",
     "label_like_notes",
     "median_step",
@@ -173,4 +175,31 @@ def step_mismatch_notes(t_train: pd.DatetimeIndex, t_test: pd.DatetimeIndex) -> 
         f"TEST is sampled every {duration_text(test_step)}, TRAIN every "
         f"{duration_text(train_step)}: the detector's windows are counted in rows, so scores do "
         "not compare across the two; resample both to one step for a like-for-like judgement"
+    ]
+
+
+def constant_in_train_notes(x_train: pd.DataFrame, x_test: pd.DataFrame, path: Path) -> list[str]:
+    """A line naming the features that hold one value all through TRAIN and others in TEST: a
+    sensor stuck while TRAIN was recorded, or a setting changed since. Either way TRAIN gives
+    them no spread, so every TEST row off that value is flagged (a pressure stuck at 0.5 in
+    TRAIN flagged 1,143 of 1,147 TEST rows with no word of why)."""
+    constant = [
+        column
+        for column in x_train.columns
+        if x_train[column].nunique() == 1
+        and (x_test[column].dropna() != x_train[column].dropna().iloc[0]).any()
+    ]
+    if not constant:
+        return []
+    values = {column: f"{x_train[column].dropna().iloc[0]:g}" for column in constant}
+    which = (
+        f"{constant[0]!r} holds one value all through TRAIN ({values[constant[0]]})"
+        if len(constant) == 1
+        else f"{', '.join(f'{c!r} ({v})' for c, v in values.items())} each hold one value "
+        "all through TRAIN"
+    )
+    return [
+        f"{path}: {which} and others in TEST: a sensor stuck while TRAIN was recorded, or a "
+        "setting changed since; TEST rows off that value are flagged, so give TRAIN normal "
+        "data where it moves"
     ]
