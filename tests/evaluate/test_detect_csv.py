@@ -1028,3 +1028,43 @@ def test_a_feature_that_never_moves_in_train_but_does_in_test_is_said(csvs, caps
         f"{train}: 'pressure' holds one value all through TRAIN (0.5) and others in TEST: a "
         "sensor stuck while TRAIN was recorded, or a setting changed since"
     ) in err
+
+
+def _hourly_room(rng: np.random.Generator, days: int) -> tuple[pd.DatetimeIndex, pd.Series]:
+    """Hourly times and a room temperature that swings with the time of day."""
+    times = pd.date_range("2026-03-02", periods=days * 24, freq="h")
+    swing = 3 * np.sin(2 * np.pi * (times.hour - 9) / 24)
+    return times, pd.Series(20 + swing + rng.normal(0, 0.3, len(times)))
+
+
+def test_a_date_beside_whole_hours_makes_one_time(tmp_path, rng, capsys):
+    # "Date;Hour" with the hour a whole number: 'Hour' was judged as a reading (the top
+    # contributor of most rows) and the rows had no times
+    times, room = _hourly_room(rng, 28)
+    frame = pd.DataFrame(
+        {"Date": times.strftime("%Y-%m-%d"), "Hour": times.hour, "T_ambiance": room}
+    )
+    args = detect_args(tmp_path, frame.iloc[: 21 * 24], frame.iloc[21 * 24 :])
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "x 1 features" in stdout and "follow the time of day" in stdout
+    assert pd.read_csv(args[-1])["time"].iloc[0] == "2026-03-23 00:00"
+
+
+def test_a_time_written_in_parts_makes_one_time(tmp_path, rng, capsys):
+    times, room = _hourly_room(rng, 28)
+    frame = pd.DataFrame(
+        {
+            "Year": times.year,
+            "Month": times.month,
+            "Day": times.day,
+            "Hour": times.hour,
+            "T_ambiance": room,
+        }
+    )
+    args = detect_args(tmp_path, frame.iloc[: 21 * 24], frame.iloc[21 * 24 :])
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "the times are written in parts ('Year', 'Month', 'Day', 'Hour'): read as one" in err
+    assert "x 1 features" in stdout and "follow the time of day" in stdout
+    assert pd.read_csv(args[-1])["time"].iloc[0] == "2026-03-23 00:00:00"

@@ -56,6 +56,7 @@ from bms.evaluate.detect_times import (
 )
 from bms.evaluate.influx_csv import influx_layout, read_influx_csv, series_points
 from bms.evaluate.out_path import check_out_path, write_out
+from bms.evaluate.time_parts import assembled_times, find_time_parts, whole_hours
 from bms.evaluate.wide_csv import (
     field_separator,
     increasing,
@@ -175,10 +176,24 @@ def _resolve_columns(
             if name not in test.columns:
                 raise SchemaError(f"{test_path}: column {name!r} (TRAIN's times) is missing")
         for frame in (train, test):
+            hour_cells = frame[hours]
+            if whole_hours(hour_cells):  # 7 for 07:00
+                hour_cells = pd.to_numeric(hour_cells).astype(int).map("{:02d}:00".format)
             frame[tcol] = (
-                frame[tcol].astype(str).str.strip() + " " + frame[hours].astype(str).str.strip()
+                frame[tcol].astype(str).str.strip() + " " + hour_cells.astype(str).str.strip()
             )
         ignore = [*ignore, hours]
+    notes = []
+    parts = find_time_parts(train) if tcol is None else None
+    if parts is not None and all(column in test.columns for column in parts.values()):
+        tcol = "time" if "time" not in train.columns else "time (assembled)"
+        for frame in (train, test):  # a year, month, day... column each: one time
+            frame[tcol] = assembled_times(frame, parts)
+        ignore = [*ignore, *parts.values()]
+        notes.append(
+            f"{train_path}: the times are written in parts ({', '.join(map(repr, parts.values()))})"
+            ": read as one time, not as features"
+        )
     index_col = saved_index_column(train)
     if index_col == tcol or index_col not in test.columns:
         index_col = None
@@ -198,7 +213,6 @@ def _resolve_columns(
             f"{test_path}: test columns do not match train: missing {', '.join(map(repr, missing))}"
         )
     extra = [c for c in test.columns if c not in (*features, tcol, index_col, *ignore)]
-    notes = []
     if extra:
         notes.append(
             f"{test_path}: column(s) {', '.join(map(repr, extra))} not in TRAIN: not judged"

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from bms.evaluate.time_parts import whole_hours
+
 __all__ = [
     "EPOCH_RANGES",
     "EXCEL_SERIAL_RANGE",
@@ -99,7 +101,8 @@ def split_date_time(frame: pd.DataFrame, time_column: str) -> tuple[str, str] | 
     Many exports (French BMS front ends above all) write ``Date;Heure;...``: the dates in one
     column, the times of day in another. Whichever of the two ``time_column`` is, its partner
     is a column named like the other half (date/jour/day, or time/heure/hour) whose cells are
-    dates without a time (no ``:``), or times of day (:data:`_TIME_OF_DAY`).
+    dates without a time (no ``:``), or times of day (:data:`_TIME_OF_DAY`), or hours of the
+    day as whole numbers (:func:`bms.evaluate.time_parts.whole_hours`).
     """
 
     def dates_only(column: pd.Series) -> bool:
@@ -116,8 +119,8 @@ def split_date_time(frame: pd.DataFrame, time_column: str) -> tuple[str, str] | 
     if _times_of_day(frame[time_column]):
         dates = partner(r"(date|jour|day)", dates_only)
         return (dates, time_column) if dates is not None else None
-    if dates_only(frame[time_column]):
-        hours = partner(r"(time|heure|hour)", _times_of_day)
+    if dates_only(frame[time_column]):  # hours written 07:00, or 7
+        hours = partner(r"(time|heure|hour)", lambda c: _times_of_day(c) or whole_hours(c))
         return (time_column, hours) if hours is not None else None
     return None
 
