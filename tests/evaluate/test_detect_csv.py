@@ -1068,3 +1068,15 @@ def test_a_time_written_in_parts_makes_one_time(tmp_path, rng, capsys):
     assert "the times are written in parts ('Year', 'Month', 'Day', 'Hour'): read as one" in err
     assert "x 1 features" in stdout and "follow the time of day" in stdout
     assert pd.read_csv(args[-1])["time"].iloc[0] == "2026-03-23 00:00:00"
+
+
+def test_a_row_counter_is_left_out_not_judged(csvs, capsys):
+    # a row id let the detector predict the signals from the row's position
+    before, _ = detect_csvs(csvs, capsys)
+    for path, start in zip(csvs[:2], (0, 600), strict=False):
+        frame = pd.read_csv(path, sep=";")
+        frame.insert(1, "id", np.arange(start, start + len(frame)))
+        frame.to_csv(path, sep=";", index=False)
+    after, err = detect_csvs(csvs, capsys)
+    assert f"{csvs[0]}: 'id' counts the rows: not a reading, left out" in err
+    pd.testing.assert_frame_equal(after, before)

@@ -55,6 +55,7 @@ from bms.evaluate.detect_times import (
     unread_times_notes,
 )
 from bms.evaluate.influx_csv import influx_layout, read_influx_csv, series_points
+from bms.evaluate.not_readings import counter_columns, id_like_notes, time_columns
 from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.time_parts import assembled_times, find_time_parts, whole_hours
 from bms.evaluate.wide_csv import (
@@ -387,6 +388,21 @@ def run_detect(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
     notes = [*wide.notes, *columns.notes, *train_notes, *test_notes, *label_like_notes(features)]
+    # row counters and times written as numbers are not readings (module not_readings)
+    times = time_columns(x_train, x_test)
+    left_out = {
+        **{c: "holds times" for c in times},
+        **{c: "counts the rows" for c in counter_columns(x_train, x_test) if c not in times},
+    }
+    if left_out and len(left_out) < len(features):
+        notes.append(
+            f"{train_path}: "
+            + ", ".join(f"{column!r} {what}" for column, what in left_out.items())
+            + ": not a reading, left out (name it in --time-column if it is the time)"
+        )
+        features = [c for c in features if c not in left_out]
+        x_train, x_test = x_train[features], x_test[features]
+    notes += id_like_notes(x_train, features, Path(train_path))
     # a sensor offline all through TRAIN teaches nothing, and any TEST value would look abnormal
     empty = [c for c in features if x_train[c].isna().all()]
     if len(empty) == len(features):
