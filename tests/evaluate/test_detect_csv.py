@@ -1080,3 +1080,17 @@ def test_a_row_counter_is_left_out_not_judged(csvs, capsys):
     after, err = detect_csvs(csvs, capsys)
     assert f"{csvs[0]}: 'id' counts the rows: not a reading, left out" in err
     pd.testing.assert_frame_equal(after, before)
+
+
+def test_a_time_column_mixing_cells_with_and_without_offsets_is_read_as_written(csvs, capsys):
+    # two exports appended, the second with offsets: its times were converted to UTC, the
+    # first's taken as UTC, and the rows of the two hours interleaved
+    def offsets_from_row_200(*paths: Path) -> None:
+        frame = pd.read_csv(paths[1], sep=";")
+        frame.loc[200:, "Timestamp"] = frame.loc[200:, "Timestamp"].str.replace(" ", "T") + "+02:00"
+        frame.to_csv(paths[1], sep=";", index=False)
+
+    before, after, err = out_before_and_after(csvs, capsys, offsets_from_row_200)
+    assert "mixes times with and without a UTC offset: all read on the clock as written" in err
+    columns = ["score", "anomaly", "top_contributor"]
+    pd.testing.assert_frame_equal(after[columns], before[columns])

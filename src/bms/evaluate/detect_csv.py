@@ -31,6 +31,7 @@ from bms.evaluate.detect_clock import (
     site_clock,
     unfold_clock_change,
     with_numeric_offsets,
+    without_mixed_offsets,
     written_naive,
 )
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
@@ -248,8 +249,16 @@ def _time_axes(
     one ambiguous day reads as TRAIN), on the site's clock, with the order that sorts each file
     by time and a line for a file out of order, for different steps, or for dates that could
     not be read."""
-    # zone abbreviations (Niagara's "1:30:47 PM CET") as the offsets they stand for
-    cells = with_numeric_offsets(train[tcol]), with_numeric_offsets(test[tcol])
+    # zone abbreviations (Niagara's "1:30:47 PM CET") as the offsets they stand for; a column
+    # mixing cells with and without an offset read on the clock as written
+    unmixed = [without_mixed_offsets(with_numeric_offsets(f[tcol])) for f in (train, test)]
+    cells = unmixed[0][0], unmixed[1][0]
+    mixed_notes = [
+        f"{path}: time column {tcol!r} mixes times with and without a UTC offset: all read "
+        "on the clock as written, their offsets left out"
+        for path, (_, mixed) in zip(paths, unmixed, strict=True)
+        if mixed
+    ]
     dayfirst = day_first(pd.concat(cells, ignore_index=True))
     (t_train, unread_train), (t_test, unread_test) = (
         read_times(cells[0], dayfirst),
@@ -259,13 +268,13 @@ def _time_axes(
         notes = unread_times_notes(
             ((paths[0], cells[0], t_train), (paths[1], cells[1], t_test)), tcol, dayfirst
         )
-        return _TimeAxes(None, None, None, None, utc_clock=False, notes=notes)
+        return _TimeAxes(None, None, None, None, utc_clock=False, notes=[*mixed_notes, *notes])
     # the time of day on the site's clock (daily profiles), the order of UTC's
     clock_train, utc_train = site_clock(cells[0], t_train, timezone)
     clock_test, utc_test = site_clock(cells[1], t_test, timezone)
     if utc_train != utc_test:  # one file on UTC's clock for want of a zone: both, so hours agree
         clock_train, clock_test, utc_train = t_train, t_test, True
-    notes = [
+    notes = mixed_notes + [
         filled_times_note(path, tcol, written, unread)
         for path, written, unread in zip(
             paths, (train[tcol], test[tcol]), (unread_train, unread_test), strict=True
