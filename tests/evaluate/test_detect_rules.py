@@ -233,3 +233,18 @@ def test_a_wall_clock_without_offsets_is_judged_as_with_them_across_the_autumn_c
     assert "the clock goes back an hour at data row" in err
     columns = ["score", "anomaly", "top_contributor", "rule"]
     pd.testing.assert_frame_equal(outs["without"][columns], outs["with offsets"][columns])
+
+
+def test_a_short_test_is_said_and_keeps_the_rule_column(tmp_path, capsys):
+    # five rows of an AHU: the rules cannot confirm anything in five minutes, and OUT lost its
+    # 'rule' column, so its columns changed with TEST's length
+    train, test = _ahu(3, 0.0), _ahu(1, 4.0).iloc[600:605]
+    paths = [tmp_path / name for name in ("tr.csv", "te.csv", "o.csv")]
+    train.to_csv(paths[0], index=False)
+    test.to_csv(paths[1], index=False)
+    args = ["detect", "--train", str(paths[0]), "--test", str(paths[1]), "--out", str(paths[2])]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "5 row(s) to judge, fewer than the detector's smoothing window (30 rows)" in err
+    out = pd.read_csv(paths[2], keep_default_na=False)
+    assert list(out.columns) == ["time", "score", "anomaly", "top_contributor", "rule"]

@@ -459,6 +459,12 @@ def run_detect(
             "Europe/Paris)"
         )
     x_judged = x_test[rows.kept]
+    if len(x_judged) < model.window_rows:
+        notes.append(
+            f"{test_path}: {len(x_judged)} row(s) to judge, fewer than the detector's smoothing "
+            f"window ({model.window_rows} rows): each is judged on a part of a window, so a "
+            "fault weighs less; score a longer stretch when you can"
+        )
     scored = model.score(x_judged).iloc[rows.judged]  # a row per TEST row, in time order
     file_rows = rows.judged_file_rows()
     judged_cells = written[rows.kept] if written is not None else None
@@ -497,8 +503,7 @@ def run_detect(
         out["score"] = np.where(found.flags, np.maximum(out["score"], 0.5), out["score"])
         out["anomaly"] = (out["anomaly"].to_numpy() | found.flags).astype(np.int64)
         out["top_contributor"] = np.where(rule_only, found.columns, out["top_contributor"])
-        if found.applied:
-            out["rule"] = found.codes
+        out["rule"] = found.codes  # whenever the columns name an AHU: OUT's columns are stable
     write_out(rows.as_written_order(out), Path(out_path))
     outside = outside_training_range(x_train, x_test)
     per_feature = outside.mean()
