@@ -937,13 +937,22 @@ def test_an_out_that_cannot_be_written_is_refused_before_the_work(csvs, capsys, 
     assert err.startswith(f"bms: error: {target}: {reason}"), err
 
 
+def edit_train(csvs: tuple[Path, Path, Path], edit: Callable[[pd.DataFrame], None]) -> Path:
+    """The ``csvs`` fixture's TRAIN rewritten after ``edit(frame)``; its path."""
+    train = csvs[0]
+    frame = pd.read_csv(train, sep=";")
+    edit(frame)
+    frame.to_csv(train, sep=";", index=False)
+    return train
+
+
 def test_a_logger_s_error_codes_in_train_are_missing_readings(csvs, capsys):
     # three -9999 cells (a logger's "no reading") among the training pressures raised the
     # threshold until the fault in TEST went unflagged
-    train = csvs[0]
-    frame = pd.read_csv(train, sep=";")
-    frame.loc[[100, 300, 500], "pressure"] = -9999
-    frame.to_csv(train, sep=";", index=False)
+    def error_codes(frame: pd.DataFrame) -> None:
+        frame.loc[[100, 300, 500], "pressure"] = -9999
+
+    train = edit_train(csvs, error_codes)
     result, err = detect_csvs(csvs, capsys)
     assert (
         f"{train}: 'pressure': 3 cell(s) hold an error code far outside its readings (first "
@@ -1019,10 +1028,10 @@ def test_a_saved_index_that_restarts_is_not_a_feature(csvs, capsys):
 
 
 def test_a_feature_that_never_moves_in_train_but_does_in_test_is_said(csvs, capsys):
-    train = csvs[0]
-    frame = pd.read_csv(train, sep=";")
-    frame["pressure"] = 0.5  # stuck while TRAIN was recorded
-    frame.to_csv(train, sep=";", index=False)
+    def stuck(frame: pd.DataFrame) -> None:
+        frame["pressure"] = 0.5  # stuck while TRAIN was recorded
+
+    train = edit_train(csvs, stuck)
     _, err = detect_csvs(csvs, capsys)
     assert (
         f"{train}: 'pressure' holds one value all through TRAIN (0.5) and others in TEST: a "

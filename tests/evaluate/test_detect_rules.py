@@ -114,18 +114,26 @@ def _ahu(n_days: int, sat_offset_k: float) -> pd.DataFrame:
     )
 
 
+def _detect_ahu(
+    tmp_path: Path, capsys, train: pd.DataFrame, test: pd.DataFrame, **to_csv: str
+) -> tuple[pd.DataFrame, str]:
+    """``bms detect`` on an AHU's TRAIN and TEST frames written as CSVs (``to_csv``: the
+    separator and decimal mark, given to the command too); its OUT and what it said."""
+    paths = [tmp_path / name for name in ("tr.csv", "te.csv", "o.csv")]
+    train.to_csv(paths[0], index=False, **to_csv)
+    test.to_csv(paths[1], index=False, **to_csv)
+    args = ["detect", "--train", str(paths[0]), "--test", str(paths[1]), "--out", str(paths[2])]
+    sep = ["--sep", to_csv["sep"]] if "sep" in to_csv else []
+    code, _, err = run_cli([*args, *sep], capsys)
+    assert code == 0, err
+    return pd.read_csv(paths[2], keep_default_na=False), err
+
+
 def test_a_rule_that_holds_on_train_is_left_out(tmp_path, capsys):
     # this unit runs 3 K above its supply set point all the time (a set point the controller
     # does not follow, say): TRAIN is normal operation, so APAR_SAT_CONTROL is not for it
-    train, test = _ahu(3, 3.0), _ahu(2, 3.0)
-    paths = [tmp_path / name for name in ("tr.csv", "te.csv", "o.csv")]
-    train.to_csv(paths[0], index=False)
-    test.to_csv(paths[1], index=False)
-    args = ["detect", "--train", str(paths[0]), "--test", str(paths[1]), "--out", str(paths[2])]
-    code, _, err = run_cli(args, capsys)
-    assert code == 0, err
+    out, err = _detect_ahu(tmp_path, capsys, _ahu(3, 3.0), _ahu(2, 3.0))
     assert "AHU rule APAR_SAT_CONTROL holds on" in err and "left out" in err
-    out = pd.read_csv(paths[2], keep_default_na=False)
     assert not out["rule"].str.contains("APAR_SAT_CONTROL").any()
 
 
@@ -171,14 +179,8 @@ def test_a_french_export_of_an_ahu_gets_the_rules(tmp_path, capsys):
         "Heating Coil Valve": "Vanne batterie chaude",
     }
     train, test = _ahu(2, 0.0).rename(columns=french), _ahu(1, 4.0).rename(columns=french)
-    paths = [tmp_path / name for name in ("tr.csv", "te.csv", "o.csv")]
-    train.to_csv(paths[0], index=False, sep=";", decimal=",")
-    test.to_csv(paths[1], index=False, sep=";", decimal=",")
-    args = ["detect", "--train", str(paths[0]), "--test", str(paths[1]), "--out", str(paths[2])]
-    code, _, err = run_cli([*args, "--sep", ";"], capsys)
-    assert code == 0, err
+    out, err = _detect_ahu(tmp_path, capsys, train, test, sep=";", decimal=",")
     assert "9 air-handling-unit points recognised by name" in err
-    out = pd.read_csv(paths[2], keep_default_na=False)
     office = pd.to_datetime(out["time"]).dt.hour.between(7, 17)
     assert out.loc[office, "rule"].str.contains("APAR_SAT_CONTROL").mean() > 0.8
 
@@ -200,13 +202,7 @@ def test_times_with_offsets_across_the_autumn_change_get_the_rules(tmp_path, cap
             "%Y-%m-%dT%H:%M:%SZ"
         )
     test = _written_with_offsets(_ahu(2, 4.0), "2026-10-24T12:00", "Europe/Paris")
-    paths = [tmp_path / name for name in ("tr.csv", "te.csv", "o.csv")]
-    train.to_csv(paths[0], index=False)
-    test.to_csv(paths[1], index=False)
-    args = ["detect", "--train", str(paths[0]), "--test", str(paths[1]), "--out", str(paths[2])]
-    code, _, err = run_cli(args, capsys)
-    assert code == 0, err
-    out = pd.read_csv(paths[2], keep_default_na=False)
+    out, _ = _detect_ahu(tmp_path, capsys, train, test)
     assert (out["time"] == test["time"]).all()
     assert out["rule"].str.contains("APAR_SAT_CONTROL").mean() > 0.3
 
@@ -223,13 +219,7 @@ def test_a_wall_clock_without_offsets_is_judged_as_with_them_across_the_autumn_c
         test.loc[720:779, "Supply Fan Status"] = 0.0  # the fan stops in the first 02:00 hour
         if written == "without":
             train["time"], test["time"] = train["time"].str[:16], test["time"].str[:16]
-        paths = [tmp_path / f"{name}.csv" for name in ("tr", "te", "o")]
-        train.to_csv(paths[0], index=False)
-        test.to_csv(paths[1], index=False)
-        args = ["detect", "--train", str(paths[0]), "--test", str(paths[1])]
-        code, _, err = run_cli([*args, "--out", str(paths[2])], capsys)
-        assert code == 0, err
-        outs[written] = pd.read_csv(paths[2], keep_default_na=False)
+        outs[written], err = _detect_ahu(tmp_path, capsys, train, test)
     assert "the clock goes back an hour at data row" in err
     columns = ["score", "anomaly", "top_contributor", "rule"]
     pd.testing.assert_frame_equal(outs["without"][columns], outs["with offsets"][columns])
@@ -238,13 +228,6 @@ def test_a_wall_clock_without_offsets_is_judged_as_with_them_across_the_autumn_c
 def test_a_short_test_is_said_and_keeps_the_rule_column(tmp_path, capsys):
     # five rows of an AHU: the rules cannot confirm anything in five minutes, and OUT lost its
     # 'rule' column, so its columns changed with TEST's length
-    train, test = _ahu(3, 0.0), _ahu(1, 4.0).iloc[600:605]
-    paths = [tmp_path / name for name in ("tr.csv", "te.csv", "o.csv")]
-    train.to_csv(paths[0], index=False)
-    test.to_csv(paths[1], index=False)
-    args = ["detect", "--train", str(paths[0]), "--test", str(paths[1]), "--out", str(paths[2])]
-    code, _, err = run_cli(args, capsys)
-    assert code == 0, err
+    out, err = _detect_ahu(tmp_path, capsys, _ahu(3, 0.0), _ahu(1, 4.0).iloc[600:605])
     assert "5 row(s) to judge, fewer than the detector's smoothing window (30 rows)" in err
-    out = pd.read_csv(paths[2], keep_default_na=False)
     assert list(out.columns) == ["time", "score", "anomaly", "top_contributor", "rule"]
