@@ -1103,3 +1103,12 @@ def test_a_time_column_mixing_cells_with_and_without_offsets_is_read_as_written(
     assert "mixes times with and without a UTC offset: all read on the clock as written" in err
     columns = ["score", "anomaly", "top_contributor"]
     pd.testing.assert_frame_equal(after[columns], before[columns])
+
+
+def test_a_column_that_copies_another_is_said(csvs, capsys):
+    for path in csvs[:2]:
+        frame = pd.read_csv(path, sep=";")
+        frame.insert(2, "flow_copy", frame["flow"])
+        frame.to_csv(path, sep=";", index=False)
+    _, err = detect_csvs(csvs, capsys)
+    assert f"{csvs[0]}: 'flow_copy' = 'flow' on every TRAIN row: one point exported twice?" in err

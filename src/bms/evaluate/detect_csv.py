@@ -38,6 +38,7 @@ from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_long import widen_pair
 from bms.evaluate.detect_notes import (
     constant_in_train_notes,
+    copied_column_notes,
     data_quality_notes,
     label_like_notes,
     missing_in_test_notes,
@@ -429,6 +430,7 @@ def run_detect(
         )
     notes += missing_in_test_notes(x_test, Path(test_path))
     notes += constant_in_train_notes(x_train, x_test, Path(train_path))
+    notes += copied_column_notes(x_train, Path(train_path))
     utc_clock, test_times, train_utc = False, None, None
     rows = JudgedRows.as_written(len(x_test))
     if tcol is not None:

@@ -1,8 +1,9 @@
 """What ``bms detect`` says about its input besides the detection: lines on standard error
 that help a user judge the result.
 
-A feature named like a label (:func:`label_like_notes`), one that never moves in TRAIN but does
-in TEST (:func:`constant_in_train_notes`), TEST rows outside the TRAIN range
+A feature named like a label (:func:`label_like_notes`), one that never moves in TRAIN but
+does in TEST (:func:`constant_in_train_notes`), one that copies another
+(:func:`copied_column_notes`), TEST rows outside the TRAIN range
 (:func:`outside_training_range`), TEST's data problems, judged as such and not as faults
 (:func:`data_quality_notes`, :func:`missing_in_test_notes`), and TRAIN and TEST sampled at
 different steps (:func:`step_mismatch_notes`).
@@ -25,6 +26,7 @@ __all__ = [
     "MISSING_NOTE_SHARE",
     "STEP_RATIO_NOTE",
     "constant_in_train_notes",
+    "copied_column_notes",
     "data_quality_notes",
     "label_like_notes",
     "median_step",
@@ -202,4 +204,31 @@ def constant_in_train_notes(x_train: pd.DataFrame, x_test: pd.DataFrame, path: P
         f"{path}: {which} and others in TEST: a sensor stuck while TRAIN was recorded, or a "
         "setting changed since; TEST rows off that value are flagged, so give TRAIN normal "
         "data where it moves"
+    ]
+
+
+def copied_column_notes(x_train: pd.DataFrame, path: Path) -> list[str]:
+    """A line naming the features that hold, row for row, the same values as an earlier one in
+    TRAIN: a point exported twice under two names. Both are judged, so a fault in that signal
+    counts twice and the others' share of it falls (on SKAB valve1/0 a copy of the temperature
+    took a fifth of the faults' flagged rows away); ``--ignore`` one unless they are two
+    sensors that should agree."""
+    first_of: dict[bytes, str] = {}
+    copies = []
+    for column in x_train.columns:
+        values = x_train[column]
+        if values.nunique() <= 1:
+            continue  # constant columns are alike without being copies
+        key = pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes()
+        if key in first_of:
+            copies.append((str(column), first_of[key]))
+        else:
+            first_of[key] = str(column)
+    if not copies:
+        return []
+    named = ", ".join(f"{copy!r} = {original!r}" for copy, original in copies)
+    return [
+        f"{path}: {named} on every TRAIN row: one point exported twice? Both are judged, so a "
+        "fault in it counts twice; --ignore the copy unless they are two sensors that should "
+        "agree"
     ]
