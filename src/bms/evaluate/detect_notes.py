@@ -24,6 +24,7 @@ from bms.models.detection_params import DetectionParams
 
 __all__ = [
     "MISSING_NOTE_SHARE",
+    "COPY_MIN_LEVELS",
     "STEP_RATIO_NOTE",
     "constant_in_train_notes",
     "copied_column_notes",
@@ -207,9 +208,15 @@ def constant_in_train_notes(x_train: pd.DataFrame, x_test: pd.DataFrame, path: P
     ]
 
 
+#: Fewest distinct TRAIN values of a feature looked at for copies: a fan's status and the
+#: occupancy mode are alike on every row of a day without being one point.
+COPY_MIN_LEVELS = 10
+
+
 def copied_column_notes(x_train: pd.DataFrame, path: Path) -> list[str]:
-    """A line naming the features that hold, row for row, the same values as an earlier one in
-    TRAIN: a point exported twice under two names. Both are judged, so a fault in that signal
+    """A line naming the measured features (more than :data:`COPY_MIN_LEVELS` values) that
+    hold, row for row, the same values as an earlier one in TRAIN: a point exported twice
+    under two names. Both are judged, so a fault in that signal
     counts twice and the others' share of it falls (on SKAB valve1/0 a copy of the temperature
     took a fifth of the faults' flagged rows away); ``--ignore`` one unless they are two
     sensors that should agree."""
@@ -217,8 +224,8 @@ def copied_column_notes(x_train: pd.DataFrame, path: Path) -> list[str]:
     copies = []
     for column in x_train.columns:
         values = x_train[column]
-        if values.nunique() <= 1:
-            continue  # constant columns are alike without being copies
+        if values.nunique() <= COPY_MIN_LEVELS:
+            continue  # statuses and modes move together without being copies
         key = pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes()
         if key in first_of:
             copies.append((str(column), first_of[key]))
