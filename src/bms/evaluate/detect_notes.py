@@ -23,8 +23,8 @@ from bms.models.anomaly_pipeline import TimeSeriesDetector
 from bms.models.detection_params import DetectionParams
 
 __all__ = [
-    "MISSING_NOTE_SHARE",
     "COPY_MIN_LEVELS",
+    "MISSING_NOTE_SHARE",
     "STEP_RATIO_NOTE",
     "constant_in_train_notes",
     "copied_column_notes",
