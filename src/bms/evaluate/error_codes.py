@@ -15,6 +15,8 @@ reading, ``-9999`` beside volts near 230 is not.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -48,6 +50,13 @@ def error_code_cells(values: pd.Series) -> NDArray[np.bool_]:
     ndarray of bool, shape (n_rows,)
     """
     array = values.to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column of NaN only
+        extremes = np.array([np.nanmin(array), np.nanmax(array)]) if len(array) else array
+    # a code far outside the readings is the column's smallest or largest value: two
+    # reductions spare a million-row column the search for codes
+    if not (np.isin(extremes, ERROR_CODES).any() or (np.abs(extremes) >= HUGE).any()):
+        return np.zeros(len(array), dtype=bool)
     with np.errstate(invalid="ignore"):
         coded = np.isin(array, ERROR_CODES) | (np.abs(array) >= HUGE)
     if not coded.any():
