@@ -7,7 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bms.evaluate.not_readings import counter_columns, id_like_notes, time_columns
+from bms.evaluate.not_readings import (
+    counter_columns,
+    id_like_notes,
+    stacked_machines_notes,
+    time_columns,
+)
 
 
 def _frames(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -36,3 +41,16 @@ def test_whole_numbers_named_like_ids_are_named(rng):
     notes = id_like_notes(train, ["engine", "flow", "meter_kwh"], Path("tr.csv"))
     assert len(notes) == 1 and notes[0].startswith("tr.csv: 'engine' look(s) like an id")
     assert id_like_notes(train, ["flow"], Path("tr.csv")) == []
+
+
+def test_two_machines_stacked_in_one_file_are_said(rng):
+    times = pd.date_range("2026-01-01", periods=300, freq="min")
+    one = pd.DataFrame({"sensor_id": 1, "flow": rng.normal(30, 1, 300)}, index=times)
+    two = pd.DataFrame({"sensor_id": 2, "flow": rng.normal(50, 1, 300)}, index=times)
+    stacked = pd.concat([one, two]).sort_index(kind="stable")
+    notes = stacked_machines_notes(stacked, ["sensor_id", "flow"], Path("tr.csv"))
+    assert notes == [
+        "tr.csv: most times hold rows of several 'sensor_id' values (2): several machines in "
+        "one file? They are judged as one stream; run bms detect once per machine"
+    ]
+    assert stacked_machines_notes(one, ["sensor_id", "flow"], Path("tr.csv")) == []

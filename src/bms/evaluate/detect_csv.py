@@ -57,7 +57,12 @@ from bms.evaluate.detect_times import (
     unread_times_notes,
 )
 from bms.evaluate.influx_csv import influx_layout, read_influx_csv, series_points
-from bms.evaluate.not_readings import counter_columns, id_like_notes, time_columns
+from bms.evaluate.not_readings import (
+    counter_columns,
+    id_like_notes,
+    stacked_machines_notes,
+    time_columns,
+)
 from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.time_parts import assembled_times, find_time_parts, whole_hours
 from bms.evaluate.wide_csv import (
@@ -446,6 +451,7 @@ def run_detect(
             if timed.train_order is not None:
                 x_train = x_train.iloc[timed.train_order]
                 train_utc = train_utc[timed.train_order]
+            notes += stacked_machines_notes(x_train, features, Path(train_path))
             train_kept, _ = repeated_readings(x_train)
             x_train, train_utc = x_train[train_kept], train_utc[train_kept]
             rows = JudgedRows.of(x_test, timed.test_order)

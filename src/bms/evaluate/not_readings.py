@@ -12,7 +12,11 @@ top contributor of most rows of a normal AHU day. So:
   never decrease, beside the time column, are left out, with a line;
 * :func:`id_like_notes`: whole numbers named like an id, a unit or a cycle (an engine's
   number, a cycle count that restarts per unit) are kept, since a name is not proof, with a
-  line suggesting ``--ignore``.
+  line suggesting ``--ignore``;
+* :func:`stacked_machines_notes`: when most times hold rows of several values of such a
+  column, the file stacks several machines, which ``bms detect`` judges as one stream (two
+  SKAB runs stacked by a ``sensor_id``: 470 rows of the first flagged instead of 152): a line
+  says so.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import pandas as pd
 
 from bms.evaluate.detect_times import parse_times
 
-__all__ = ["counter_columns", "id_like_notes", "time_columns"]
+__all__ = ["counter_columns", "id_like_notes", "stacked_machines_notes", "time_columns"]
 
 #: Names of columns that number things rather than measure them (case-insensitive, whole name
 #: or its last word).
@@ -84,5 +88,32 @@ def id_like_notes(x_train: pd.DataFrame, features: Sequence[str], path: Path) ->
     return [
         f"{path}: {', '.join(map(repr, named))} look(s) like an id or a count (whole numbers "
         "named so): judged as reading(s); --ignore them if they number things rather than "
-        "measure them (several machines in one file: run bms detect once per machine)"
+        "measure them"
     ]
+
+
+#: Most values an id column of stacked machines takes (more: a count, not machines).
+MAX_MACHINES = 50
+#: Share of the times holding rows of several ids from which a file stacks machines.
+STACKED_SHARE = 0.5
+
+
+def stacked_machines_notes(x_train: pd.DataFrame, features: Sequence[str], path: Path) -> list[str]:
+    """A line when most times of TRAIN (rows indexed by time) hold rows of several values of a
+    whole-number column named like an id: several machines in one file."""
+    if not isinstance(x_train.index, pd.DatetimeIndex) or x_train.index.is_unique:
+        return []
+    for column in features:
+        values = x_train[column]
+        if not (_ID_NAME.fullmatch(str(column).strip()) and _whole(values)):
+            continue
+        if not 2 <= values.nunique() <= MAX_MACHINES:
+            continue
+        ids_per_time = values.groupby(level=0).nunique()
+        if (ids_per_time > 1).mean() > STACKED_SHARE:
+            return [
+                f"{path}: most times hold rows of several {column!r} values "
+                f"({values.nunique()}): several machines in one file? They are judged as one "
+                "stream; run bms detect once per machine"
+            ]
+    return []
