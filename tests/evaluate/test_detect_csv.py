@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from bms.cli import main
-from bms.evaluate.detect_csv import MIN_TRAIN_ROWS
+from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, run_detect
 from bms.evaluate.detect_notes import outside_training_range
 from bms.evaluate.detect_times import find_time_column, parse_times
 
@@ -1089,6 +1089,8 @@ def test_a_row_counter_is_left_out_not_judged(csvs, capsys):
     after, err = detect_csvs(csvs, capsys)
     assert f"{csvs[0]}: 'id' counts the rows: not a reading, left out" in err
     pd.testing.assert_frame_equal(after, before)
+    summary = run_detect(*csvs, sep=";", ignore="site")
+    assert list(summary.features) == ["flow", "pressure"]
 
 
 def test_a_time_column_mixing_cells_with_and_without_offsets_is_read_as_written(csvs, capsys):

@@ -348,6 +348,56 @@ def _repeated_reading_notes(
     ]
 
 
+def _judged_columns(
+    x_train: pd.DataFrame, x_test: pd.DataFrame, paths: tuple[Path, Path]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The numeric columns the detector judges, and what to say about them: row counters and
+    times written as numbers left out (module not_readings), as is a column empty all through
+    TRAIN (it teaches nothing, and any TEST value would look abnormal); ids, columns stuck in
+    TRAIN, copies and TEST's missing readings named.
+
+    Raises
+    ------
+    SchemaError
+        Every TRAIN column empty, or no reading at all in TEST (every verdict would be made
+        up).
+    """
+    train_path, test_path = paths
+    notes = []
+    features = list(x_train.columns)
+    times = time_columns(x_train, x_test)
+    left_out = {
+        **{c: "holds times" for c in times},
+        **{c: "counts the rows" for c in counter_columns(x_train, x_test) if c not in times},
+    }
+    if left_out and len(left_out) < len(features):
+        notes.append(
+            f"{train_path}: "
+            + ", ".join(f"{column!r} {what}" for column, what in left_out.items())
+            + ": not a reading, left out (name it in --time-column if it is the time)"
+        )
+        features = [c for c in features if c not in left_out]
+    notes += id_like_notes(x_train, features, train_path)
+    empty = [c for c in features if x_train[c].isna().all()]
+    if len(empty) == len(features):
+        raise SchemaError(f"{train_path}: every feature column is empty")
+    if empty:
+        notes.append(
+            f"{train_path}: {', '.join(map(repr, empty))} hold(s) no value in TRAIN: "
+            "not used as feature(s)"
+        )
+        features = [c for c in features if c not in empty]
+    x_train, x_test = x_train[features], x_test[features]
+    if not x_test.notna().to_numpy().any():
+        raise SchemaError(
+            f"{test_path}: no feature column holds a reading ({len(x_test):,} rows, all empty)"
+        )
+    notes += missing_in_test_notes(x_test, test_path)
+    notes += constant_in_train_notes(x_train, x_test, train_path)
+    notes += copied_column_notes(x_train, train_path)
+    return x_train, x_test, notes
+
+
 def run_detect(
     train_path: Path,
     test_path: Path,
@@ -403,39 +453,11 @@ def run_detect(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
     notes = [*wide.notes, *columns.notes, *train_notes, *test_notes, *label_like_notes(features)]
-    # row counters and times written as numbers are not readings (module not_readings)
-    times = time_columns(x_train, x_test)
-    left_out = {
-        **{c: "holds times" for c in times},
-        **{c: "counts the rows" for c in counter_columns(x_train, x_test) if c not in times},
-    }
-    if left_out and len(left_out) < len(features):
-        notes.append(
-            f"{train_path}: "
-            + ", ".join(f"{column!r} {what}" for column, what in left_out.items())
-            + ": not a reading, left out (name it in --time-column if it is the time)"
-        )
-        features = [c for c in features if c not in left_out]
-        x_train, x_test = x_train[features], x_test[features]
-    notes += id_like_notes(x_train, features, Path(train_path))
-    # a sensor offline all through TRAIN teaches nothing, and any TEST value would look abnormal
-    empty = [c for c in features if x_train[c].isna().all()]
-    if len(empty) == len(features):
-        raise SchemaError(f"{train_path}: every feature column is empty")
-    if empty:
-        notes.append(
-            f"{train_path}: {', '.join(map(repr, empty))} hold(s) no value in TRAIN: "
-            "not used as feature(s)"
-        )
-        features = [c for c in features if c not in empty]
-        x_train, x_test = x_train[features], x_test[features]
-    if not x_test.notna().to_numpy().any():  # nothing to judge: every verdict would be made up
-        raise SchemaError(
-            f"{test_path}: no feature column holds a reading ({len(x_test):,} rows, all empty)"
-        )
-    notes += missing_in_test_notes(x_test, Path(test_path))
-    notes += constant_in_train_notes(x_train, x_test, Path(train_path))
-    notes += copied_column_notes(x_train, Path(train_path))
+    x_train, x_test, column_notes = _judged_columns(
+        x_train, x_test, (Path(train_path), Path(test_path))
+    )
+    features = list(x_train.columns)
+    notes += column_notes
     utc_clock, test_times, train_utc = False, None, None
     rows = JudgedRows.as_written(len(x_test))
     if tcol is not None:
