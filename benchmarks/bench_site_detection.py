@@ -59,8 +59,10 @@ def baseline_detections(result, site, train_days: float) -> tuple[pd.DataFrame, 
         frame = frame.loc[:, frame.std() > 0]
         if frame.shape[1] < 2:
             continue
-        model = TimeSeriesDetector(window_rows=24).fit(frame[frame.index < train_end])
-        test = frame[frame.index >= train_end]
+        train = frame[frame.index < train_end]
+        read = train.columns[train.notna().any()]  # a point that reports only later: left out
+        model = TimeSeriesDetector(window_rows=24).fit(train[read])
+        test = frame.loc[frame.index >= train_end, read]
         scores = model.score(test).rename(columns={"score": "anomaly_score"})
         shares = scores[[c for c in scores if c.startswith(CONTRIBUTION_PREFIX)]]
         shares.columns = [c[len(CONTRIBUTION_PREFIX) :] for c in shares.columns]

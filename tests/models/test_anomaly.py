@@ -172,8 +172,9 @@ def test_trailing_mean_is_causal():
 
 
 def test_time_series_detector_rejects_a_bad_window():
+    # parameters are checked by fit, as scikit-learn's estimators do: clone and set_params work
     with pytest.raises(ValueError, match="window_rows"):
-        TimeSeriesDetector(window_rows=0)
+        TimeSeriesDetector(window_rows=0).fit(pd.DataFrame({"a": np.arange(100.0)}))
 
 
 def test_decorrelation_time_separates_noise_from_slow_drift(rng):

@@ -210,3 +210,11 @@ def test_on_the_simulated_site_the_rules_see_a_leaking_valve_and_a_stuck_damper(
         running = report.states.isin(["heating", "economiser", "ventilation", "cooling"])
         assert any_fault[during & running].mean() > 0.5, equipment_id
         assert any_fault[~during & running].mean() < 0.05, equipment_id
+
+
+def test_rows_out_of_time_order_are_refused():
+    # newest first, no step runs forward and no fault could be confirmed: the report said PASS
+    index = pd.date_range("2026-06-01", periods=120, freq="min", tz="UTC")
+    frame = pd.DataFrame({"fan_status": 1.0, "sat": 14.0, "sat_sp": 14.0}, index=index)
+    with pytest.raises(SchemaError, match="not in time order"):
+        evaluate_rules(frame.iloc[::-1])

@@ -47,7 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
 
 from bms.models.anomaly import EnsembleDetector
 from bms.models.anomaly_calibration import smoothed_threshold
@@ -63,6 +64,7 @@ from bms.models.anomaly_regimes import (
 from bms.models.daily_profile import DailyProfile
 from bms.models.gap_fill import FeatureFill, GapFiller
 from bms.models.operating_points import OperatingPoints
+from bms.models.series_checks import check_series, on_training_clock
 
 __all__ = [
     "CONTRIBUTION_PREFIX",
@@ -258,7 +260,7 @@ def trailing_mean(
     return out
 
 
-class TimeSeriesDetector:
+class TimeSeriesDetector(BaseEstimator):
     """Unsupervised anomaly detection on a wide, time-ordered frame of numeric signals.
 
     Parameters
@@ -337,10 +339,6 @@ class TimeSeriesDetector:
         daily_profiles: bool = True,
         operating_points: bool = True,
     ) -> None:
-        if window_rows < 1:
-            raise ValueError(f"window_rows must be >= 1, got {window_rows}")
-        if not 0.0 < false_alarm_rate < 0.5:
-            raise ValueError(f"false_alarm_rate must be in (0, 0.5), got {false_alarm_rate}")
         self.window_rows = window_rows
         self.false_alarm_rate = false_alarm_rate
         self.differences = differences
@@ -416,7 +414,20 @@ class TimeSeriesDetector:
         -------
         self
         """
+        if self.window_rows < 1:
+            raise ValueError(f"window_rows must be >= 1, got {self.window_rows}")
+        if not 0.0 < self.false_alarm_rate < 0.5:
+            raise ValueError(f"false_alarm_rate must be in (0, 0.5), got {self.false_alarm_rate}")
+        check_series(train, "training rows")
+        empty = [str(c) for c in train.columns if train[c].isna().all()]
+        if empty:
+            raise ValueError(
+                f"training rows: signal(s) {empty} hold no value: leave them out (every value "
+                "they take later would look abnormal)"
+            )
         self.signals_ = [str(c) for c in train.columns]
+        #: the training index's time zone: rows scored in another are read on this one's clock
+        self.train_tz_ = getattr(train.index, "tz", None)
         raw = train.to_numpy(dtype=np.float64, copy=True)
         raw[np.isinf(raw)] = np.nan
         # missing readings: short gaps hold, outages are estimated from the other signals
@@ -529,21 +540,36 @@ class TimeSeriesDetector:
         return self
 
     def score(
-        self, test: pd.DataFrame, *, contributions: bool = True, levels: bool = False
+        self,
+        test: pd.DataFrame,
+        *,
+        contributions: bool = True,
+        levels: bool = False,
+        context: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Score rows in time order.
+
+        Each call reads its rows as one stream from its first row: the smoothing window, the
+        level means and the drift changes start there. To score a stream in batches, give each
+        batch the rows before it as ``context`` (a window's worth at least, 2 × the drift
+        horizon for slow signals: the last few hundred rows are plenty); scored one by one
+        without it, batches of 60 SKAB rows lost every alarm.
 
         Parameters
         ----------
         test : DataFrame of shape (n_samples, n_signals)
             The training signals (same names; extra columns ignored), rows in time order;
-            indexed by time when the model learnt daily profiles (``profiled_signals_``).
+            indexed by time when the model learnt daily profiles (``profiled_signals_``), in
+            any time zone (read on the training rows' zone).
         contributions : bool, default=True
             Also compute per-signal shares and ``top_contributor``.
         levels : bool, default=False
             Also give ``level``: the smoothed anomaly over the global threshold, one scale
             for every operating regime (``score`` is relative to the row's own regime), for
             ranking whole periods such as days.
+        context : DataFrame or None, default=None
+            Rows just before ``test`` (same signals), read first and not returned: the
+            history a batch's first rows are judged with.
 
         Returns
         -------
@@ -552,10 +578,20 @@ class TimeSeriesDetector:
             regime), ``anomaly`` (0/1 int), ``top_contributor`` (signal name) and
             ``contribution:<signal>`` shares (sum 1); ``level`` if asked.
         """
+        check_is_fitted(self, "signals_")
         test = test.rename(columns=str)
         missing = [s for s in self.signals_ if s not in test.columns]
         if missing:
             raise KeyError(f"test frame lacks signals {missing}")
+        if context is not None:  # read the history first, return the batch's rows only
+            joined = pd.concat([context.rename(columns=str)[self.signals_], test[self.signals_]])
+            scored = self.score(joined, contributions=contributions, levels=levels)
+            return scored.iloc[len(context) :]
+        check_series(test[self.signals_], "rows scored")
+        if test.empty:
+            return self._empty_result(test.index, contributions=contributions, levels=levels)
+        given_index = test.index
+        test = test.set_axis(on_training_clock(test.index, getattr(self, "train_tz_", None)))
         raw = test[self.signals_].to_numpy(dtype=np.float64)
         values, unknown = self.gap_filler_.transform(raw, despike=True)  # spikes: readings lost
         values = self.operating_points_.transform(values)
@@ -601,7 +637,15 @@ class TimeSeriesDetector:
                 columns=[f"{CONTRIBUTION_PREFIX}{name}" for name in self.signals_],
             )
             out = pd.concat([out, shares_frame], axis=1)
-        return out
+        return out.set_axis(given_index)
+
+    def _empty_result(self, index: pd.Index, *, contributions: bool, levels: bool) -> pd.DataFrame:
+        """The result of scoring no row: its columns, no row."""
+        columns = ["score", "anomaly"] + (["level"] if levels else [])
+        if contributions:
+            columns += ["top_contributor"]
+            columns += [f"{CONTRIBUTION_PREFIX}{name}" for name in self.signals_]
+        return pd.DataFrame(columns=columns, index=index)
 
     def _with_regimes(
         self, X: NDArray[np.float64], regimes: NDArray[np.int64]

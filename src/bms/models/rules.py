@@ -223,10 +223,15 @@ def evaluate_rules(
     Raises
     ------
     SchemaError
-        ``ahu`` is not indexed by time.
+        ``ahu`` is not indexed by time, or its rows are not in time order.
     """
     if not isinstance(ahu.index, pd.DatetimeIndex):
         raise SchemaError("the AHU frame must have a DatetimeIndex (one row per time step)")
+    if not ahu.index.is_monotonic_increasing:  # a rule's confirmation runs forward in time
+        raise SchemaError(
+            "the AHU frame's rows are not in time order: sort them (frame.sort_index()); "
+            "newest first, no fault could ever be confirmed"
+        )
     resolved = resolve_params(params)
     state_params = StateParams(
         valve_open_pct=resolved.valve_open_pct,
