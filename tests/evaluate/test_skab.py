@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bms.cli import main
+from bms.errors import BmsError
 from bms.evaluate.detection_metrics import Confusion
 from bms.evaluate.skab import evaluate_skab, iter_skab_files
 
@@ -69,3 +70,20 @@ def test_the_leaderboards_counting_adds_every_training_row_flagged_in_sample(dat
     assert "with_training_rows" not in evaluate_skab(
         dataset("skab"), predictor=flag_unseen_rows, limit=1, with_training_rows=False
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("datetime,a,anomaly\n2020-01-01,1,0\n", "no 'datetime' column"),  # ','-separated
+        ("datetime;a;anomaly\n" + "2020-01-01;1;0\n" * 300, "300 rows; the protocol trains"),
+        ("datetime;a;anomaly\n" + "2020-01-01;1;\n" * 500, "'anomaly' must be 0 or 1"),
+    ],
+    ids=["comma", "short", "unlabelled rows"],
+)
+def test_a_malformed_file_is_named_with_its_fault(tmp_path, content, reason):
+    (tmp_path / "valve1").mkdir()
+    (tmp_path / "valve1" / "1.csv").write_text(content)
+    with pytest.raises(BmsError, match=reason) as raised:
+        evaluate_skab(tmp_path)
+    assert str(raised.value).startswith(str(tmp_path / "valve1" / "1.csv"))

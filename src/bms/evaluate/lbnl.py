@@ -80,7 +80,7 @@ RowPredictor = Callable[
 ]
 
 
-def read_lbnl(path: Path) -> pd.DataFrame:
+def read_lbnl(path: Path | str) -> pd.DataFrame:
     """Read one LBNL AHU CSV: stripped names, ``Datetime`` parsed, a ``day`` column added.
 
     Cells that are not numbers (the files hold a few spreadsheet errors such as ``#VALUE!``)
@@ -91,6 +91,7 @@ def read_lbnl(path: Path) -> pd.DataFrame:
     DataFrame of shape (n_minutes, n_columns + 1)
         Signals, ``LABEL`` (0/1) and ``day`` (datetime.date), rows in time order.
     """
+    path = Path(path)
     if not path.is_file():
         raise BmsError(f"LBNL file not found: {path}")
     frame = pd.read_csv(path)

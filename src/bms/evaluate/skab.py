@@ -55,10 +55,25 @@ def read_skab_file(path: Path) -> tuple[pd.DataFrame, NDArray[np.int64]]:
     labels : ndarray of shape (n_rows,)
         The 0/1 ``anomaly`` column.
     """
-    frame = pd.read_csv(path, sep=";", index_col="datetime", parse_dates=True)
+    frame = pd.read_csv(path, sep=";")
+    if "datetime" not in frame.columns:
+        raise BmsError(f"{path}: no 'datetime' column (SKAB files are ';'-separated)")
     if "anomaly" not in frame.columns:
         raise BmsError(f"{path}: no 'anomaly' column; is this a labelled SKAB file?")
-    labels = frame["anomaly"].to_numpy().astype(np.int64)
+    if len(frame) <= TRAIN_ROWS:
+        raise BmsError(
+            f"{path}: {len(frame)} rows; the protocol trains on the first {TRAIN_ROWS} and "
+            "tests the rest"
+        )
+    anomaly = pd.to_numeric(frame["anomaly"], errors="coerce")
+    if not anomaly.isin([0, 1]).all():
+        row = int(np.flatnonzero(~anomaly.isin([0, 1]).to_numpy())[0])
+        cell = frame["anomaly"].iloc[row]
+        raise BmsError(f"{path}: 'anomaly' must be 0 or 1; data row {row + 1} holds {cell!r}")
+    frame = frame.set_index(
+        pd.DatetimeIndex(pd.to_datetime(frame.pop("datetime")), name="datetime")
+    )
+    labels = anomaly.to_numpy().astype(np.int64)
     return frame.drop(columns=[c for c in _LABELS if c in frame.columns]), labels
 
 
