@@ -218,3 +218,9 @@ def test_rows_out_of_time_order_are_refused():
     frame = pd.DataFrame({"fan_status": 1.0, "sat": 14.0, "sat_sp": 14.0}, index=index)
     with pytest.raises(SchemaError, match="not in time order"):
         evaluate_rules(frame.iloc[::-1])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -5.0, True])
+def test_a_parameter_that_is_not_a_finite_number_at_least_zero_is_refused(bad):
+    with pytest.raises(ConfigError, match="confirm_seconds"):
+        resolve_params(confirm_seconds=bad)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -72,7 +73,8 @@ def resolve_params(
     Raises
     ------
     ConfigError
-        An unknown parameter name or a non-numeric value.
+        An unknown parameter name, or a value that is not a finite number >= 0 (every
+        parameter is a tolerance, a share or a duration).
     """
     base = params if isinstance(params, RuleParams) else RuleParams()
     changes = dict(params) if isinstance(params, Mapping) else {}
@@ -81,8 +83,12 @@ def resolve_params(
     for key, value in changes.items():
         if key not in names:
             raise ConfigError(f"unknown rule parameter {key!r}; known: {', '.join(sorted(names))}")
-        if value is not None and not isinstance(value, int | float):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"rule parameter {key!r} must be a number, got {value!r}")
+        if not math.isfinite(value) or value < 0:  # tolerances, shares, durations: all >= 0
+            raise ConfigError(f"rule parameter {key!r} must be a finite number >= 0, got {value}")
     return dataclasses.replace(base, **changes)
 
 
