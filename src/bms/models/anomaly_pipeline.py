@@ -552,7 +552,7 @@ class TimeSeriesDetector(BaseEstimator):
         Each call reads its rows as one stream from its first row: the smoothing window, the
         level means and the drift changes start there. To score a stream in batches, give each
         batch the rows before it as ``context`` (a window's worth at least, 2 × the drift
-        horizon for slow signals: the last few hundred rows are plenty); scored one by one
+        horizon for slow signals: the last few hundred rows are plenty); scored batch by batch
         without it, batches of 60 SKAB rows lost every alarm.
 
         Parameters
