@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from bms.errors import ConfigError, SchemaError
-from bms.features.roles import apply_role_map, lbnl_ahu_frame
+from bms.features.roles import LBNL_MZVAV_ROLE_MAP, apply_role_map, lbnl_ahu_frame
 from bms.models.rules import (
     AHU_RULES,
     RuleParams,
@@ -224,3 +224,19 @@ def test_rows_out_of_time_order_are_refused():
 def test_a_parameter_that_is_not_a_finite_number_at_least_zero_is_refused(bad):
     with pytest.raises(ConfigError, match="confirm_seconds"):
         resolve_params(confirm_seconds=bad)
+
+
+def test_a_frame_in_fahrenheit_or_fractions_is_refused(dataset):
+    # LBNL's raw units read every running minute as ventilation: FC8 on all 13 normal days
+    from bms.evaluate.lbnl import read_lbnl
+
+    raw = read_lbnl(dataset("lbnl_ahu") / "MZVAV-2-2.csv")
+    frame = apply_role_map(raw.iloc[:2880], LBNL_MZVAV_ROLE_MAP)
+    with pytest.raises(SchemaError, match="°F"):
+        evaluate_rules(frame)
+    celsius = frame.assign(
+        **{r: (frame[r] - 32) * 5 / 9 for r in ("sat", "sat_sp", "oat", "mat", "rat")}
+    )
+    with pytest.raises(SchemaError, match="fractions"):
+        evaluate_rules(celsius)
+    evaluate_rules(lbnl_ahu_frame(raw.iloc[:2880]))  # converted: accepted

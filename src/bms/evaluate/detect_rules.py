@@ -55,7 +55,7 @@ class RuleFlags:
 
 def _train_fault_shares(frame: pd.DataFrame) -> pd.Series:
     """Per rule: share of its evaluated (pass or fault) rows in fault."""
-    report = evaluate_rules(frame)
+    report = evaluate_rules(frame, check_units=False)  # units decided by ahu_role_frame
     evaluated = report.rows.isin([RuleResult.FAULT.value, RuleResult.PASS.value]).sum()
     return report.faults().sum() / evaluated.where(evaluated > 0)
 
@@ -92,7 +92,7 @@ def ahu_rule_flags(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | N
     shares = _train_fault_shares(train)
     noisy = shares[shares > RULE_FALSE_ALARM_RATE]
     kept = tuple(rule for rule in AHU_RULES if rule.code not in noisy.index)
-    report = evaluate_rules(test, rules=kept)
+    report = evaluate_rules(test, rules=kept, check_units=False)  # decided on TRAIN
     faults = report.faults()
     evaluated = (RuleResult.PASS, RuleResult.FAULT)
     ran = tuple(code for code, result in report.summary.items() if result in evaluated)

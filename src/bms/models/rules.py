@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from bms.errors import ConfigError, SchemaError
+from bms.features.role_names import FAHRENHEIT_ABOVE
 from bms.features.states import StateParams, ahu_states, fan_on
 from bms.models.rules_ahu import AHU_RULES, Rule, RuleParams
 from bms.site.model import Equipment
@@ -204,10 +205,36 @@ def _missing(ahu: pd.DataFrame, rule: Rule, params: RuleParams) -> tuple[str, ..
     return (*roles, *(name for name in rule.requires_params if getattr(params, name) is None))
 
 
+#: The role frame's commands, in % of full travel.
+_COMMAND_ROLES = ("fan_speed", "oa_damper", "cooling_valve", "heating_valve")
+
+
+def _check_canonical_units(ahu: pd.DataFrame) -> None:
+    """Raise SchemaError when the role frame's temperatures look like °F or its commands like
+    0-1 fractions: the rules' thresholds are in °C and %, and such a frame gave plausible,
+    wrong results (every running minute read as ventilation, FC8 on all 13 normal LBNL days)."""
+    basis = next((r for r in ("rat", "sat", "mat") if r in ahu and ahu[r].notna().any()), None)
+    if basis is not None and float(np.nanmedian(ahu[basis])) > FAHRENHEIT_ABOVE:
+        raise SchemaError(
+            f"the AHU frame's {basis!r} has a median of {float(np.nanmedian(ahu[basis])):.0f}: "
+            "°F? The rules take °C; build the frame with bms.features.role_names.ahu_role_frame, "
+            "which converts"
+        )
+    commands = [r for r in _COMMAND_ROLES if r in ahu and ahu[r].notna().any()]
+    if commands and float(ahu[commands].max().max()) <= 1.0 and ahu[commands].to_numpy().any():
+        raise SchemaError(
+            f"the AHU frame's commands ({', '.join(commands)}) stay within 0-1: fractions? The "
+            "rules take %; build the frame with bms.features.role_names.ahu_role_frame, which "
+            "converts"
+        )
+
+
 def evaluate_rules(
     ahu: pd.DataFrame,
     params: RuleParams | Mapping[str, Any] | None = None,
     rules: Iterable[Rule] = AHU_RULES,
+    *,
+    check_units: bool = True,
 ) -> RulesReport:
     """Evaluate the AHU rules at every step of a role frame.
 
@@ -221,6 +248,10 @@ def evaluate_rules(
         Thresholds; defaults are G36's (see :class:`RuleParams`).
     rules : iterable of Rule
         Default :data:`AHU_RULES`.
+    check_units : bool, default=True
+        Refuse temperatures that look like °F and commands that look like 0-1 fractions
+        (off when the caller decided the units on other rows, as ``bms detect`` does on TRAIN:
+        a short TEST with every valve under 1 % is not a frame of fractions).
 
     Returns
     -------
@@ -229,7 +260,8 @@ def evaluate_rules(
     Raises
     ------
     SchemaError
-        ``ahu`` is not indexed by time, or its rows are not in time order.
+        ``ahu`` is not indexed by time, its rows are not in time order, or (``check_units``)
+        its temperatures look like °F or its commands like 0-1 fractions.
     """
     if not isinstance(ahu.index, pd.DatetimeIndex):
         raise SchemaError("the AHU frame must have a DatetimeIndex (one row per time step)")
@@ -238,6 +270,8 @@ def evaluate_rules(
             "the AHU frame's rows are not in time order: sort them (frame.sort_index()); "
             "newest first, no fault could ever be confirmed"
         )
+    if check_units:
+        _check_canonical_units(ahu)
     resolved = resolve_params(params)
     state_params = StateParams(
         valve_open_pct=resolved.valve_open_pct,
