@@ -14,7 +14,8 @@ column per point, in the order the points first appear, a row per time.
 * **Cells kept as written.** Values are moved, not parsed: each point's column is then read by
   the wide file's cell rules (decimal commas, statuses as words, units in cells).
 * **Rows.** When the points are sampled together (most lines share their time with the other
-  points), a row per distinct time cell, in time order, the time as written. When they are not
+  points), a row per distinct time (one instant written two ways is one row), in time order,
+  the time as first written. When they are not
   (sensors that each report on their own clock), rows would hold one reading each, so the
   readings are put in steps of the points' typical reporting interval (the median over the
   points of their median step), the last reading of each point in each step, the row's time
@@ -154,12 +155,14 @@ def widen(
     utc = parse_times(cells)
     if utc is not None:
         utc = utc.as_unit("ns")  # a step's value is in nanoseconds
-    aligned = len(frame) > ALIGNED_SHARE * cells.nunique() * points.nunique()
+    distinct_times = len(np.unique(utc.asi8)) if utc is not None else cells.nunique()
+    aligned = len(frame) > ALIGNED_SHARE * distinct_times * points.nunique()
     if not aligned and step is None and utc is not None:
         step = reporting_step(utc, points)
     lines = pd.DataFrame({"point": points, "value": frame[layout.value]})
-    if aligned:  # a row per time cell, in time order, the time as written
-        lines["key"] = pd.factorize(cells)[0]
+    if aligned:  # a row per time, in time order, the time as first written
+        # one instant written two ways ('2026-01-01 00:00:00', '2026-01-01T00:00:00') is one row
+        lines["key"] = pd.factorize(utc.asi8 if utc is not None else cells)[0]
         order = utc.asi8 if utc is not None else lines["key"].to_numpy()
         rank = pd.Series(order).groupby(lines["key"].to_numpy()).first()
         rank = rank.sort_values(kind="stable")
