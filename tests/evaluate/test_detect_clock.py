@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bms.evaluate.detect_clock import site_clock, unfold_clock_change, with_numeric_offsets
+from bms.evaluate.detect_clock import (
+    fold_spring_change,
+    site_clock,
+    unfold_clock_change,
+    with_numeric_offsets,
+)
 from bms.evaluate.detect_times import parse_times
 from tests.evaluate.test_detect_csv import detect_args, run_cli
 
@@ -153,3 +158,14 @@ def test_niagara_s_zone_abbreviations_are_read_on_the_wall_clock(tmp_path, rng, 
     assert times is not None and (times == utc).all()
     wall, utc_clock = site_clock(with_numeric_offsets(frame["timestamp"]), times, None)
     assert not utc_clock and (wall.hour == paris.hour).all()
+
+
+def test_spring_s_skipped_hour_is_folded_away():
+    wall = _wall_clock("2026-03-28T22:00", 8 * 60)  # 01:59 then 03:00 on the 29th
+    folded = fold_spring_change(wall)
+    steps = np.diff(folded.asi8)
+    assert (steps == steps[0]).all()  # one step all through
+    in_order = pd.date_range("2026-03-28", periods=1440, freq="min", tz="UTC")
+    assert (fold_spring_change(in_order) == in_order).all()  # nothing to fold
+    gap_at_noon = in_order.delete(range(720, 780))  # an hour of readings missing at noon
+    assert (fold_spring_change(gap_at_noon) == gap_at_noon).all()

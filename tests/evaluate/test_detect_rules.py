@@ -231,3 +231,28 @@ def test_a_short_test_is_said_and_keeps_the_rule_column(tmp_path, capsys):
     out, err = _detect_ahu(tmp_path, capsys, _ahu(3, 0.0), _ahu(1, 4.0).iloc[600:605])
     assert "5 row(s) to judge, fewer than the detector's smoothing window (30 rows)" in err
     assert list(out.columns) == ["time", "score", "anomaly", "top_contributor", "rule"]
+
+
+@pytest.mark.parametrize("written", ["with offsets", "without"])
+def test_spring_s_skipped_hour_is_no_gap(tmp_path, capsys, written):
+    # 01:59 then 03:00 on 2026-03-29 in Paris: read as a gap, the features restarted at 03:00
+    # and the first minutes after it were judged on part of a window
+    train = _written_with_offsets(_ahu(3, 0.0), "2026-03-24", "Europe/Paris")
+    test = _written_with_offsets(_ahu(1, 4.0), "2026-03-28T12:00", "Europe/Paris")
+    reference = test.assign(
+        time=pd.date_range("2026-03-28T12:00", periods=len(test), freq="min").strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+    )
+    if written == "without":
+        train["time"], test["time"] = train["time"].str[:16], test["time"].str[:16]
+    out, _ = _detect_ahu(tmp_path, capsys, train, test)
+    (tmp_path / "utc").mkdir()
+    utc_train = train.assign(
+        time=pd.date_range("2026-03-24", periods=len(train), freq="min").strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+    )
+    expected, _ = _detect_ahu(tmp_path / "utc", capsys, utc_train, reference)
+    columns = ["score", "anomaly", "rule"]
+    pd.testing.assert_frame_equal(out[columns], expected[columns])

@@ -88,3 +88,12 @@ def test_a_signal_empty_all_through_training_is_refused(fitted):
     _, test = fitted
     with pytest.raises(ValueError, match=r"signal\(s\) \['co2'\] hold no value"):
         TimeSeriesDetector().fit(test.assign(co2=np.nan))
+
+
+def test_elapsed_times_are_checked(fitted):
+    # their effect, spring's skipped hour read as no gap: tests/evaluate/test_detect_rules.py
+    model, test = fitted
+    with pytest.raises(ValueError, match="elapsed holds 3 times for 10 rows"):
+        model.score(test.iloc[:10], elapsed=test.index[:3])
+    with pytest.raises(ValueError, match="elapsed times or context, not both"):
+        model.score(test.iloc[10:20], context=test.iloc[:10], elapsed=test.index[10:20])

@@ -36,6 +36,7 @@ from bms.evaluate.detect_times import is_excel_serial
 __all__ = [
     "ZONE_ABBREVIATIONS",
     "check_timezone",
+    "fold_spring_change",
     "site_clock",
     "unfold_clock_change",
     "with_numeric_offsets",
@@ -219,3 +220,26 @@ def without_mixed_offsets(cells: pd.Series) -> tuple[pd.Series, bool]:
         return cells, False
     text = cells.astype("string")
     return text.str.replace(_OFFSET_SUFFIX, r"\1", regex=True).astype(object), True
+
+
+def fold_spring_change(times: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Times written on a wall clock without offsets, made to run on through spring's skipped
+    hour: a step forward of an hour and one step (01:59 then 03:00 for minutes), between 01:00
+    and 04:00, loses its hour from the rows after it. Read as written, the skipped hour was a
+    gap in the data, and the detector's features restarted after it (nine minutes of a fault
+    went unflagged at 03:00). Other times are returned as they are."""
+    stamps = times.as_unit("ns").asi8
+    steps = np.diff(stamps)
+    forward = steps[steps > 0]
+    if forward.size == 0:
+        return times
+    step = int(np.median(forward))
+    jumps = np.flatnonzero(np.abs(steps - _HOUR_NS - step) <= step / 2)
+    jumps = jumps[np.isin(times[jumps].hour, _CHANGE_HOURS)]
+    if jumps.size == 0:
+        return times
+    shift = np.zeros(len(stamps), dtype=np.int64)
+    for position in jumps:
+        shift[position + 1 :] -= _HOUR_NS
+    as_ns = pd.DatetimeIndex((stamps + shift).astype("datetime64[ns]"))
+    return as_ns if times.tz is None else as_ns.tz_localize(times.tz)

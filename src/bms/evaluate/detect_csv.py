@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from bms.errors import SchemaError
 from bms.evaluate.detect_clock import (
     check_timezone,
+    fold_spring_change,
     site_clock,
     unfold_clock_change,
     with_numeric_offsets,
@@ -295,13 +296,16 @@ def _time_axes(
         ("", "; OUT keeps its row order"),
         strict=True,
     ):
-        unfolded = unfold_clock_change(times) if written_naive(file_cells) else None
+        wall_clock = written_naive(file_cells)
+        unfolded = unfold_clock_change(times) if wall_clock else None
         if unfolded is not None:  # in order but for autumn's repeated hour: kept as written
             times, first = unfolded
             notes.append(
                 f"{path}: the clock goes back an hour at data row {first + 1} (autumn's "
                 "change): the rows are read in the file's order"
             )
+        if wall_clock:  # spring's skipped hour is no gap in the data
+            times = fold_spring_change(times)
         back = np.flatnonzero(np.diff(times.asi8) < 0)
         if back.size:
             notes.append(
@@ -481,7 +485,7 @@ def run_detect(
             test_times = timed.test_utc[rows.order]
     x_test = x_test.iloc[rows.order]  # every TEST row, in time order
     written = test[tcol].iloc[rows.order] if tcol is not None else None  # their time cells
-    model = TimeSeriesDetector().fit(x_train)
+    model = TimeSeriesDetector().fit(x_train, elapsed=train_utc)  # gaps in elapsed time
     if utc_clock and model.profiled_signals_:
         notes.append(
             "the times are in UTC, so the daily profiles follow the UTC clock, an hour off the "
@@ -495,7 +499,8 @@ def run_detect(
             f"window ({model.window_rows} rows): each is judged on a part of a window, so a "
             "fault weighs less; score a longer stretch when you can"
         )
-    scored = model.score(x_judged).iloc[rows.judged]  # a row per TEST row, in time order
+    judged_times = test_times[rows.kept] if test_times is not None else None
+    scored = model.score(x_judged, elapsed=judged_times).iloc[rows.judged]  # in time order
     file_rows = rows.judged_file_rows()
     judged_cells = written[rows.kept] if written is not None else None
 
@@ -518,7 +523,7 @@ def run_detect(
         on_utc = train_utc is not None and test_times is not None
         found = ahu_rule_flags(
             x_train.set_axis(train_utc) if on_utc else x_train,
-            x_judged.set_axis(test_times[rows.kept]) if on_utc else x_judged,
+            x_judged.set_axis(judged_times) if on_utc else x_judged,
         )
     rule_only = np.zeros(len(out), dtype=bool)
     if found is not None:
@@ -556,7 +561,9 @@ def run_detect(
         episodes=anomaly_episodes(
             _readable_times(out, written, test_times),
             model.window_rows,
-            segment_bounds(x_test.index, model.window_rows),
+            segment_bounds(
+                test_times if test_times is not None else x_test.index, model.window_rows
+            ),
             shares=_signal_shares(scored),
         ),
     )

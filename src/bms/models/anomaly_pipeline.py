@@ -207,6 +207,16 @@ def segment_bounds(index: pd.Index, window_rows: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(edges))
 
 
+def _gap_times(frame: pd.DataFrame, elapsed: pd.DatetimeIndex | None) -> pd.Index:
+    """The times gaps are told by: ``elapsed`` when given (checked against ``frame``), else
+    ``frame``'s index."""
+    if elapsed is None:
+        return frame.index
+    if len(elapsed) != len(frame):
+        raise ValueError(f"elapsed holds {len(elapsed)} times for {len(frame)} rows")
+    return pd.DatetimeIndex(elapsed)
+
+
 def per_segment(
     function: Any, values: NDArray[np.float64], bounds: Sequence[tuple[int, int]]
 ) -> NDArray[np.float64]:
@@ -402,13 +412,19 @@ class TimeSeriesDetector(BaseEstimator):
         return max(1, min(DRIFT_HORIZON_WINDOWS * self.window_rows, n_rows // 4))
 
     # -- fit / score ----------------------------------------------------------------------
-    def fit(self, train: pd.DataFrame) -> TimeSeriesDetector:
+    def fit(
+        self, train: pd.DataFrame, *, elapsed: pd.DatetimeIndex | None = None
+    ) -> TimeSeriesDetector:
         """Fit on mostly-normal rows (oldest first) and calibrate the threshold.
 
         Parameters
         ----------
         train : DataFrame of shape (n_samples, n_signals)
             Numeric signals only, one column each, rows in time order. NaN allowed.
+        elapsed : DatetimeIndex of shape (n_samples,) or None
+            The rows' times as they run, when ``train``'s index is a wall clock: gaps are
+            told by them (a clock's spring change is no gap), the time of day by the index.
+            None: the index tells both.
 
         Returns
         -------
@@ -467,7 +483,7 @@ class TimeSeriesDetector(BaseEstimator):
         self.profiled_signals_ = [
             s for s, kept in zip(self.signals_, self.daily_profile_.profiled_, strict=True) if kept
         ]
-        bounds = segment_bounds(train.index, self.window_rows)
+        bounds = segment_bounds(_gap_times(train, elapsed), self.window_rows)
         #: contiguous stretches of the training rows (gaps in time split them)
         self.n_train_segments_ = len(bounds)
         self.slow_mask_ = np.zeros(len(self.signals_), dtype=bool)
@@ -546,6 +562,7 @@ class TimeSeriesDetector(BaseEstimator):
         contributions: bool = True,
         levels: bool = False,
         context: pd.DataFrame | None = None,
+        elapsed: pd.DatetimeIndex | None = None,
     ) -> pd.DataFrame:
         """Score rows in time order.
 
@@ -570,6 +587,8 @@ class TimeSeriesDetector(BaseEstimator):
         context : DataFrame or None, default=None
             Rows just before ``test`` (same signals), read first and not returned: the
             history a batch's first rows are judged with.
+        elapsed : DatetimeIndex of shape (n_samples,) or None
+            As in :meth:`fit` (not with ``context``).
 
         Returns
         -------
@@ -583,6 +602,8 @@ class TimeSeriesDetector(BaseEstimator):
         missing = [s for s in self.signals_ if s not in test.columns]
         if missing:
             raise KeyError(f"test frame lacks signals {missing}")
+        if context is not None and elapsed is not None:
+            raise ValueError("give elapsed times or context, not both")
         if context is not None:  # read the history first, return the batch's rows only
             joined = pd.concat([context.rename(columns=str)[self.signals_], test[self.signals_]])
             scored = self.score(joined, contributions=contributions, levels=levels)
@@ -596,7 +617,7 @@ class TimeSeriesDetector(BaseEstimator):
         values, unknown = self.gap_filler_.transform(raw, despike=True)  # spikes: readings lost
         values = self.operating_points_.transform(values)
         values = self.daily_profile_.transform(values, test.index)
-        bounds = segment_bounds(test.index, self.window_rows)
+        bounds = segment_bounds(_gap_times(test, elapsed), self.window_rows)
         regimes = self.regimes_.transform(values)
         X = per_segment(self._features, values, bounds)
         estimated = self._estimated_features(unknown)
