@@ -33,7 +33,7 @@ from bms.evaluate.detect_clock import (
     unfold_clock_change,
     with_numeric_offsets,
     without_mixed_offsets,
-    written_naive,
+    written_clock,
 )
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
 from bms.evaluate.detect_long import widen_pair
@@ -277,26 +277,28 @@ def _time_axes(
         )
         return _TimeAxes(None, None, None, None, utc_clock=False, notes=[*mixed_notes, *notes])
     # the time of day on the site's clock (daily profiles), the order of UTC's
-    clock_train, utc_train = site_clock(cells[0], t_train, timezone)
-    clock_test, utc_test = site_clock(cells[1], t_test, timezone)
+    # how each column is written, read once: its offsets are a regex over every cell
+    clocks = written_clock(cells[0]), written_clock(cells[1])
+    clock_train, utc_train = site_clock(cells[0], t_train, timezone, clocks[0])
+    clock_test, utc_test = site_clock(cells[1], t_test, timezone, clocks[1])
     if utc_train != utc_test:  # one file on UTC's clock for want of a zone: both, so hours agree
         clock_train, clock_test, utc_train = t_train, t_test, True
     notes = mixed_notes + [
-        filled_times_note(path, tcol, written, unread)
-        for path, written, unread in zip(
+        filled_times_note(path, tcol, as_written, unread)
+        for path, as_written, unread in zip(
             paths, (train[tcol], test[tcol]), (unread_train, unread_test), strict=True
         )
         if unread.any()
     ]
     running = []  # each file's times as they run (durations, order): UTC's, or the wall clock's
-    for path, file_cells, times, kept in zip(
+    for path, clock, times, kept in zip(
         paths,
-        cells,
+        clocks,
         (t_train, t_test),
         ("", "; OUT keeps its row order"),
         strict=True,
     ):
-        wall_clock = written_naive(file_cells)
+        wall_clock = clock.naive
         unfolded = unfold_clock_change(times) if wall_clock else None
         if unfolded is not None:  # in order but for autumn's repeated hour: kept as written
             times, first = unfolded
