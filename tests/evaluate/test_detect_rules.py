@@ -134,7 +134,24 @@ def test_a_rule_that_holds_on_train_is_left_out(tmp_path, capsys):
     # does not follow, say): TRAIN is normal operation, so APAR_SAT_CONTROL is not for it
     out, err = _detect_ahu(tmp_path, capsys, _ahu(3, 3.0), _ahu(2, 3.0))
     assert "AHU rule APAR_SAT_CONTROL holds on" in err and "left out" in err
+    assert "of them on" not in err  # every day alike: no day to name
     assert not out["rule"].str.contains("APAR_SAT_CONTROL").any()
+
+
+def test_a_rule_that_holds_on_one_training_day_names_it(dataset, tmp_path, capsys):
+    # a faulted day slipped into TRAIN (3/24/2017: a heating valve stuck shut, FC7 holds
+    # through its occupied hours): the rule is left out as for any rule TRAIN contradicts,
+    # and the note names the day, so that the user can check it and take it out
+    args = [*_szcav_days(dataset, tmp_path, "4/1/2017", "3/23/2017"), "--ignore", LABEL]
+    lines = (dataset("lbnl_ahu") / "SZCAV.csv").read_text().splitlines()
+    faulted_day = [row for row in lines[1:] if row.startswith("3/24/2017 ")]
+    with Path(args[2]).open("a") as train_csv:
+        train_csv.write("\n".join(faulted_day) + "\n")
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    note = next(line for line in err.splitlines() if line.startswith("AHU rule FC7 holds on"))
+    assert re.search(r"left out, as TRAIN is normal operation; \d+% of them on 2017-03-24 \(", note)
+    assert "take that day out of TRAIN and run again" in note
 
 
 def _timed(frame: pd.DataFrame) -> pd.DataFrame:
