@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bms.evaluate.detect_rules import ahu_rule_flags
+from bms.evaluate.detect_rules import ahu_rule_flags, one_day_note
 from tests.evaluate.test_detect_csv import run_cli
 
 LABEL = "Fault Detection Ground Truth"
@@ -152,6 +152,19 @@ def test_a_rule_that_holds_on_one_training_day_names_it(dataset, tmp_path, capsy
     note = next(line for line in err.splitlines() if line.startswith("AHU rule FC7 holds on"))
     assert re.search(r"left out, as TRAIN is normal operation; \d+% of them on 2017-03-24 \(", note)
     assert "take that day out of TRAIN and run again" in note
+
+
+def test_a_day_is_named_for_a_fault_under_way_not_a_start_up():
+    index = pd.date_range("2026-06-01", periods=3 * 1440, freq="min")
+    start_up = pd.Series(False, index=index)
+    start_up["2026-06-02 07:00":"2026-06-02 07:04"] = True  # 5 minutes: a start-up
+    assert one_day_note(start_up) == ""
+    under_way = pd.Series(False, index=index)
+    under_way["2026-06-02 07:00":"2026-06-02 08:29"] = True  # 90 minutes on one day of three
+    assert one_day_note(under_way).startswith("; 100% of them on 2026-06-02 (07:00 to 08:29)")
+    every_morning = pd.Series(index.hour == 7, index=index)  # each day alike: a misfit rule
+    assert one_day_note(every_morning) == ""
+    assert one_day_note(every_morning[:1440]) == ""  # TRAIN of one day: no day to name
 
 
 def _timed(frame: pd.DataFrame) -> pd.DataFrame:

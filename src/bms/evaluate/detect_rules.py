@@ -30,7 +30,13 @@ from numpy.typing import NDArray
 from bms.features.role_names import ahu_role_frame, guess_ahu_roles
 from bms.models.rules import AHU_RULES, RuleResult, evaluate_rules
 
-__all__ = ["MIN_AHU_ROLES", "RULE_FALSE_ALARM_RATE", "RuleFlags", "ahu_rule_flags"]
+__all__ = [
+    "MIN_AHU_ROLES",
+    "RULE_FALSE_ALARM_RATE",
+    "RuleFlags",
+    "ahu_rule_flags",
+    "one_day_note",
+]
 
 #: Fewest recognised AHU roles (besides the fan's) for the rules to run: fewer would leave
 #: nearly every rule skipped for missing points.
