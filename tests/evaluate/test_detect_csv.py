@@ -961,6 +961,22 @@ def test_a_logger_s_error_codes_in_train_are_missing_readings(csvs, capsys):
     assert result["anomaly"].iloc[230:300].mean() > 0.9
 
 
+def test_a_glitch_in_train_is_a_lost_reading(csvs, capsys):
+    # one pressure reading of 100 bar among readings near 3 (a logger's glitch, not a code):
+    # read as operation, it would widen what TRAIN calls normal
+    def glitch(frame: pd.DataFrame) -> None:
+        frame.loc[100, "pressure"] = 100.0
+
+    train = edit_train(csvs, glitch)
+    result, err = detect_csvs(csvs, capsys)
+    assert (
+        f"{train}: 1 reading(s) alone between their neighbours and beyond their feature's usual "
+        "range (1-99 %) by more than 10 times its width (first in 'pressure', data row 101) read "
+        "as lost readings: a glitch is not normal operation"
+    ) in err
+    assert result["anomaly"].iloc[230:300].mean() > 0.9
+
+
 def test_a_column_to_ignore_may_be_in_one_file_only(csvs, capsys):
     # labels written in TRAIN only, as a data scientist splits a labelled file
     train, test, out = csvs

@@ -45,6 +45,7 @@ from bms.evaluate.detect_notes import (
     missing_in_test_notes,
     outside_training_range,
     step_mismatch_notes,
+    train_glitch_notes,
 )
 from bms.evaluate.detect_rows import JudgedRows, repeated_readings, time_order
 from bms.evaluate.detect_rules import ahu_rule_flags
@@ -466,6 +467,7 @@ def run_detect(
     notes += column_notes
     utc_clock, test_times, train_utc = False, None, None
     rows = JudgedRows.as_written(len(x_test))
+    train_rows = np.arange(len(x_train))  # each x_train row's row of TRAIN as read
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
@@ -479,15 +481,24 @@ def run_detect(
             if timed.train_order is not None:
                 x_train = x_train.iloc[timed.train_order]
                 train_utc = train_utc[timed.train_order]
+                train_rows = train_rows[timed.train_order]
             notes += stacked_machines_notes(x_train, features, Path(train_path))
             train_kept, _ = repeated_readings(x_train)
             x_train, train_utc = x_train[train_kept], train_utc[train_kept]
+            train_rows = train_rows[train_kept]
             rows = JudgedRows.of(x_test, timed.test_order)
             notes += _repeated_reading_notes((train_path, test_path), (train_kept, rows.kept))
             test_times = timed.test_utc[rows.order]
     x_test = x_test.iloc[rows.order]  # every TEST row, in time order
     written = test[tcol].iloc[rows.order] if tcol is not None else None  # their time cells
     model = TimeSeriesDetector().fit(x_train, elapsed=train_utc)  # gaps in elapsed time
+
+    def where_in_train(i: int) -> str:  # row i of x_train, in the file
+        if long_file and tcol is not None:  # a row per time: its time says where it is
+            return f"the row of {train[tcol].iloc[train_rows[i]]}"
+        return f"data row {train_rows[i] + 1}"
+
+    notes += train_glitch_notes(model, x_train, Path(train_path), where=where_in_train)
     if utc_clock and model.profiled_signals_:
         notes.append(
             "the times are in UTC, so the daily profiles follow the UTC clock, an hour off the "

@@ -5,7 +5,8 @@ A feature named like a label (:func:`label_like_notes`), one that never moves in
 does in TEST (:func:`constant_in_train_notes`), one that copies another
 (:func:`copied_column_notes`), TEST rows outside the TRAIN range
 (:func:`outside_training_range`), TEST's data problems, judged as such and not as faults
-(:func:`data_quality_notes`, :func:`missing_in_test_notes`), and TRAIN and TEST sampled at
+(:func:`data_quality_notes`, :func:`missing_in_test_notes`), TRAIN's glitches, not learnt as
+operation (:func:`train_glitch_notes`), and TRAIN and TEST sampled at
 different steps (:func:`step_mismatch_notes`).
 """
 
@@ -21,6 +22,7 @@ import pandas as pd
 from bms.evaluate.detect_times import duration_text
 from bms.models.anomaly_pipeline import TimeSeriesDetector
 from bms.models.detection_params import DetectionParams
+from bms.models.gap_fill import GLITCH_SPANS, training_glitches
 
 __all__ = [
     "COPY_MIN_LEVELS",
@@ -34,6 +36,7 @@ __all__ = [
     "missing_in_test_notes",
     "outside_training_range",
     "step_mismatch_notes",
+    "train_glitch_notes",
 ]
 
 #: Column names that look like ground-truth labels rather than readings (case-insensitive).
@@ -124,6 +127,30 @@ def data_quality_notes(
                 "estimated from the other features, not judged"
             )
     return notes
+
+
+def train_glitch_notes(
+    model: TimeSeriesDetector,
+    x_train: pd.DataFrame,
+    path: Path,
+    where: Callable[[int], str] | None = None,
+) -> list[str]:
+    """A line for the training readings the model read as glitches
+    (:func:`bms.models.gap_fill.training_glitches`), naming the first: ``where(i)`` says where
+    ``x_train``'s row ``i`` is in the file (default ``data row i + 1``)."""
+    if not model.train_glitches_.any():
+        return []
+    values = x_train.to_numpy(dtype=np.float64, copy=True)
+    values[np.isinf(values)] = np.nan  # as the model reads them
+    rows, cols = np.nonzero(training_glitches(values))
+    first = int(np.argmin(rows))
+    at = (where or _data_row)(int(rows[first]))
+    return [
+        f"{path}: {len(rows):,} reading(s) alone between their neighbours and beyond their "
+        f"feature's usual range (1-99 %) by more than {GLITCH_SPANS:g} times its width (first "
+        f"in {x_train.columns[cols[first]]!r}, {at}) read as lost readings: a glitch is not "
+        "normal operation"
+    ]
 
 
 def missing_in_test_notes(x_test: pd.DataFrame, path: Path) -> list[str]:

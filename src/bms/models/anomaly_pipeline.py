@@ -7,7 +7,8 @@ series need and a row-wise estimator cannot do:
    (any gap of a sparse, change-of-value signal) holds the reading before it; a longer one, an
    outage, is estimated from the signals read in the same row, and so are its features (step
    2), so that the row is judged on what it holds and an offline sensor is not a fault; in the
-   rows scored, a one-row spike is a reading lost, replaced by the mean of its neighbours. A
+   rows scored, a one-row spike is a reading lost, replaced by the mean of its neighbours, and
+   in the training rows a spike far outside every other reading of its signal is too. A
    NaN never crashes scoring. Without mode signals, a signal that follows the clock is judged
    against its time-of-day profile (:mod:`bms.models.daily_profile`).
 2. **Features.** Each signal's level, denoised by a short trailing mean (a third of the
@@ -62,7 +63,7 @@ from bms.models.anomaly_regimes import (
     regime_thresholds,
 )
 from bms.models.daily_profile import DailyProfile
-from bms.models.gap_fill import FeatureFill, GapFiller
+from bms.models.gap_fill import FeatureFill, GapFiller, training_glitches
 from bms.models.operating_points import OperatingPoints
 from bms.models.series_checks import check_series, on_training_clock
 
@@ -311,6 +312,9 @@ class TimeSeriesDetector(BaseEstimator):
     ----------
     gap_filler_ : GapFiller
         How missing readings are filled (:mod:`bms.models.gap_fill`).
+    train_glitches_ : ndarray of int, shape (n_signals,)
+        Training readings of each signal read as glitches, lost readings rather than operation
+        (:func:`~bms.models.gap_fill.training_glitches`).
     feature_fill_ : FeatureFill
         How the features of an outage are estimated from the row's other features.
     slow_signals_ : list of str
@@ -446,6 +450,11 @@ class TimeSeriesDetector(BaseEstimator):
         self.train_tz_ = getattr(train.index, "tz", None)
         raw = train.to_numpy(dtype=np.float64, copy=True)
         raw[np.isinf(raw)] = np.nan
+        # a gross one-row spike is a reading lost, not operation: left in, its held-out
+        # residuals set the residual scales, and one such reading silenced a SKAB file
+        glitches = training_glitches(raw)
+        raw[glitches] = np.nan
+        self.train_glitches_ = glitches.sum(axis=0)
         # missing readings: short gaps hold, outages are estimated from the other signals
         self.gap_filler_ = GapFiller(self.window_rows).fit(raw)
         values, unknown = self.gap_filler_.transform(raw)

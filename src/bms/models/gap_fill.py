@@ -10,7 +10,10 @@ A one-row spike (a jump out and back, each beyond 8 training spreads of the sign
 :func:`bms.features.quality.spike_mask`) in the rows scored is a reading lost too: it becomes
 the mean of its two neighbours (``transform(despike=True)``). Left in, each spike lifted a whole
 smoothing window over the threshold. Training rows keep theirs: blanking them too took SKAB
-from F1 0.786 to 0.727.
+from F1 0.786 to 0.727. Only a training spike that is also *gross*, far outside every other
+reading of its signal (:func:`training_glitches`), is a reading lost: one such reading (a
+temperature of 700 among readings near 70) in 400 SKAB training rows silenced the detector on
+4 of 8 files, 0 % of their fault rows flagged.
 
 :class:`GapFiller` tells two kinds of gap apart, per signal:
 
@@ -43,12 +46,14 @@ from bms.models.anomaly import mean_and_covariance
 from bms.models.anomaly_regimes import MAX_MODE_LEVELS
 
 __all__ = [
+    "GLITCH_SPANS",
     "RIDGE",
     "SPARSE_SHARE",
     "ConditionalMean",
     "FeatureFill",
     "GapFiller",
     "outage_cells",
+    "training_glitches",
 ]
 
 #: A signal missing on more than this share of its training rows is sparse (written only when
@@ -62,6 +67,44 @@ MAX_FIT_ROWS = 20_000
 #: An operating regime gets a features' model of its own with at least this many training rows
 #: per feature (as the detector's per-regime models).
 ROWS_PER_FEATURE = 10
+#: A training spike is a glitch when it lies beyond its signal's 1-99 % range by more than this
+#: many times that range: the rule that tells an error code from a reading
+#: (:data:`bms.evaluate.error_codes.FAR_SPANS`).
+GLITCH_SPANS = 10.0
+#: Fewest readings of a signal to say what is far from them.
+MIN_GLITCH_READINGS = 10
+
+
+def training_glitches(values: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Cells of training rows that are glitches, not operation.
+
+    A glitch is a one-row spike (:func:`bms.features.quality.spike_mask`, against the signal's
+    own changes) that also lies beyond the signal's 1-99 % range by more than
+    :data:`GLITCH_SPANS` times that range. Both are needed: a spike within reach of the other
+    readings may be operation (a valve's blip), and a reading far out for several rows is a
+    condition, not a lost reading.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_rows, n_signals)
+        Training readings in time order, NaN where missing.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_rows, n_signals)
+    """
+    out = np.zeros(np.shape(values), dtype=bool)
+    for j, column in enumerate(np.asarray(values, dtype=np.float64).T):
+        finite = column[np.isfinite(column)]
+        if len(finite) < MIN_GLITCH_READINGS:
+            continue
+        low, high = np.percentile(finite, [1.0, 99.0])
+        span = max(high - low, 1e-9 * max(1.0, abs(high), abs(low)))
+        with np.errstate(invalid="ignore"):
+            far = (column < low - GLITCH_SPANS * span) | (column > high + GLITCH_SPANS * span)
+        if far.any():
+            out[:, j] = far & spike_mask(column, *difference_spread(column, moves_only=True))
+    return out
 
 
 def outage_cells(missing: NDArray[np.bool_], max_hold_rows: int) -> NDArray[np.bool_]:
