@@ -3,7 +3,8 @@
 SKAB (``BMS_DATASETS/skab``), the leaderboard protocol (each file's first 400 rows train, the
 rest test, figures over all test points pooled), with one training reading of one signal
 replaced by a glitch: the signal's largest training reading plus 50 times its training range,
-at training row 200. Each of the 8 signals in turn, so 8 runs over the 34 files. Printed: the
+at training row 200 (and, apart, a burst of three: rows 200-202). Each of the 8 signals in
+turn, so 8 runs over the 34 files per glitch. Printed: the
 pooled F1, FAR and MAR [%] of the clean protocol; then, for each signal, the same with the
 glitch, for the product's detector (:class:`bms.models.anomaly_pipeline.TimeSeriesDetector`,
 which reads a glitch as a lost reading: :func:`bms.models.gap_fill.training_glitches`), for
@@ -32,9 +33,11 @@ from bms.evaluate.skab import TRAIN_ROWS, iter_skab_files, read_skab_file
 from bms.models import anomaly_pipeline
 from bms.models.anomaly_pipeline import TimeSeriesDetector
 
-#: Training row that holds the glitch, and how far out it is [training ranges].
+#: Training row where the glitch starts, how far out it is [training ranges], and the lengths
+#: of the bursts tried [rows].
 GLITCH_ROW = 200
 GLITCH_RANGES = 50.0
+BURST_ROWS = (1, 3)
 
 Flags = Callable[[pd.DataFrame, pd.DataFrame], np.ndarray]
 
@@ -59,7 +62,10 @@ def forest_flags(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
 
 
 def pooled(
-    files: list[tuple[pd.DataFrame, np.ndarray]], flags: Flags, glitch_in: str | None
+    files: list[tuple[pd.DataFrame, np.ndarray]],
+    flags: Flags,
+    glitch_in: str | None,
+    burst_rows: int = 1,
 ) -> str:
     """``F1 x / FAR y / MAR z`` of ``flags`` over every file's test points."""
     confusion = Confusion()
@@ -68,7 +74,8 @@ def pooled(
         if glitch_in is not None:
             column = train[glitch_in]
             glitch = column.max() + GLITCH_RANGES * (column.max() - column.min())
-            train.iloc[GLITCH_ROW, train.columns.get_loc(glitch_in)] = glitch
+            rows = slice(GLITCH_ROW, GLITCH_ROW + burst_rows)
+            train.iloc[rows, train.columns.get_loc(glitch_in)] = glitch
         confusion.add(labels[TRAIN_ROWS:], flags(train, test))
     return f"{confusion.f1:.3f} / {confusion.far_pct:4.1f} / {confusion.mar_pct:4.1f}"
 
@@ -86,10 +93,14 @@ def main() -> None:
         "IsolationForest": forest_flags,
     }
     print(f"SKAB, {len(files)} files; F1 / FAR % / MAR % over the test points")
-    print(f"{'glitch in':22s}" + "".join(f"{name:24s}" for name in detectors))
-    for glitch_in in [None, *names]:
-        cells = [pooled(files, flags, glitch_in) for flags in detectors.values()]
-        print(f"{glitch_in or '(none)':22s}" + "".join(f"{cell:24s}" for cell in cells))
+    print(f"{'glitch in':30s}" + "".join(f"{name:24s}" for name in detectors))
+    cells = [pooled(files, flags, None) for flags in detectors.values()]
+    print(f"{'(none)':30s}" + "".join(f"{cell:24s}" for cell in cells))
+    for burst_rows in BURST_ROWS:
+        for glitch_in in names:
+            cells = [pooled(files, flags, glitch_in, burst_rows) for flags in detectors.values()]
+            label = f"{glitch_in}, {burst_rows} row(s)"
+            print(f"{label:30s}" + "".join(f"{cell:24s}" for cell in cells))
 
 
 if __name__ == "__main__":

@@ -115,22 +115,29 @@ def test_one_row_spikes_in_test_are_lost_readings_not_faults(rng, column):
     assert flagged[flagged.index.hour >= 21].mean() > 0.9
 
 
-def test_a_training_glitch_is_a_gross_lone_spike():
+def test_a_training_glitch_lies_far_outside_its_signal_s_other_readings():
     rng = np.random.default_rng(0)
     values = np.column_stack([70 + rng.normal(0, 0.5, 2000), np.zeros(2000)])
-    values[100, 0] = 700.0  # a glitch: alone, far beyond every other reading
-    values[200, 0] = 75.0  # a lone spike within reach of the readings: may be operation
-    values[300:303, 0] = 700.0  # far out for three rows: a condition, not a lost reading
-    values[50, 0] = np.nan  # a spike beside a missing reading is not judged
-    values[51, 0] = 700.0
-    values[150, 1] = 1.0  # a valve that moves once: no usual move to judge a jump by
-    assert np.argwhere(training_glitches(values)).tolist() == [[100, 0]]
+    values[100, 0] = 700.0  # a glitch: far beyond every other reading
+    values[300:303, 0] = -500.0  # a burst of three
+    values[200, 0] = 75.0  # within reach of the readings: may be operation
+    values[50, 0] = np.nan  # missing: not judged
+    values[150, 1] = 100.0  # a valve shut on 98 % of the rows: its rare values are operation
+    assert np.argwhere(training_glitches(values)).tolist() == [
+        [100, 0],
+        [300, 0],
+        [301, 0],
+        [302, 0],
+    ]
+    values[1000:1030, 0] = 700.0  # far out on 1.5 % of the rows: a condition, not a glitch
+    assert not training_glitches(values)[1000:1030, 0].any()
 
 
 def test_one_glitch_in_training_does_not_silence_the_detector(dataset):
     # SKAB valve1/15 (a real pump rig, 1 s rows): one temperature reading of 10 x its largest
-    # in the 400 training rows set the held-out residual scales and left every fault row
-    # unflagged (0 % against 93 %); read as a lost reading, the fault is flagged as without it
+    # in the 400 training rows, or a burst of three, set the held-out residual scales and left
+    # every fault row unflagged (0 % against 93 %); read as lost readings, the fault is flagged
+    # as without them
     frame = pd.read_csv(
         dataset("skab") / "valve1" / "15.csv", sep=";", index_col="datetime", parse_dates=True
     )
@@ -138,11 +145,13 @@ def test_one_glitch_in_training_does_not_silence_the_detector(dataset):
     train, test = frame.iloc[:400][signals], frame.iloc[400:]
     faulty = test["anomaly"].to_numpy() == 1
     clean = TimeSeriesDetector().fit(train).score(test[signals], contributions=False)
-    train = train.copy()
-    train.iloc[100, train.columns.get_loc("Temperature")] = 10 * train["Temperature"].max()
-    model = TimeSeriesDetector().fit(train)
-    assert model.train_glitches_.tolist() == [int(s == "Temperature") for s in signals]
-    flagged = model.score(test[signals], contributions=False)["anomaly"].to_numpy()
-    assert flagged[faulty].mean() > 0.9
-    # the glitch's cell holds the reading before it: the scores move by a fraction of a percent
-    assert np.abs(flagged - clean["anomaly"].to_numpy()).mean() < 0.01
+    for burst in (1, 3):
+        glitched = train.copy()
+        column = glitched.columns.get_loc("Temperature")
+        glitched.iloc[100 : 100 + burst, column] = 10 * train["Temperature"].max()
+        model = TimeSeriesDetector().fit(glitched)
+        assert model.train_glitches_.tolist() == [burst * (s == "Temperature") for s in signals]
+        flagged = model.score(test[signals], contributions=False)["anomaly"].to_numpy()
+        assert flagged[faulty].mean() > 0.9
+        # a glitch's cell holds the reading before it: the flags move by under a percent
+        assert np.abs(flagged - clean["anomaly"].to_numpy()).mean() < 0.01

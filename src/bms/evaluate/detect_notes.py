@@ -146,10 +146,9 @@ def train_glitch_notes(
     first = int(np.argmin(rows))
     at = (where or _data_row)(int(rows[first]))
     return [
-        f"{path}: {len(rows):,} reading(s) alone between their neighbours and beyond their "
-        f"feature's usual range (1-99 %) by more than {GLITCH_SPANS:g} times its width (first "
-        f"in {x_train.columns[cols[first]]!r}, {at}) read as lost readings: a glitch is not "
-        "normal operation"
+        f"{path}: {len(rows):,} reading(s) beyond their feature's usual range (1-99 %) by more "
+        f"than {GLITCH_SPANS:g} times its width (first in {x_train.columns[cols[first]]!r}, "
+        f"{at}) read as lost readings: a glitch is not normal operation"
     ]
 
 

@@ -67,8 +67,8 @@ MAX_FIT_ROWS = 20_000
 #: An operating regime gets a features' model of its own with at least this many training rows
 #: per feature (as the detector's per-regime models).
 ROWS_PER_FEATURE = 10
-#: A training spike is a glitch when it lies beyond its signal's 1-99 % range by more than this
-#: many times that range: the rule that tells an error code from a reading
+#: A training reading is a glitch when it lies beyond its signal's 1-99 % range by more than
+#: this many times that range: the rule that tells an error code from a reading
 #: (:data:`bms.evaluate.error_codes.FAR_SPANS`).
 GLITCH_SPANS = 10.0
 #: Fewest readings of a signal to say what is far from them.
@@ -78,16 +78,16 @@ MIN_GLITCH_READINGS = 10
 def training_glitches(values: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Cells of training rows that are glitches, not operation.
 
-    A glitch is a one-row spike (:func:`bms.features.quality.spike_mask`, against the signal's
-    own changes) that also lies beyond the signal's 1-99 % range by more than
-    :data:`GLITCH_SPANS` times that range. Both are needed: a spike within reach of the other
-    readings may be operation (a valve's blip), and a reading far out for several rows is a
-    condition, not a lost reading.
+    A glitch lies beyond its signal's 1-99 % range by more than :data:`GLITCH_SPANS` times that
+    range. A run of them is a burst of bad readings only while it is shorter than 1 % of the
+    rows: a longer one moves the range and is no longer far from it. A signal that holds one
+    value on 98 % of the rows (a valve shut all summer) has no range to judge by: its rare
+    values are operation.
 
     Parameters
     ----------
     values : ndarray of shape (n_rows, n_signals)
-        Training readings in time order, NaN where missing.
+        Training readings, NaN where missing.
 
     Returns
     -------
@@ -99,11 +99,11 @@ def training_glitches(values: NDArray[np.float64]) -> NDArray[np.bool_]:
         if len(finite) < MIN_GLITCH_READINGS:
             continue
         low, high = np.percentile(finite, [1.0, 99.0])
-        span = max(high - low, 1e-9 * max(1.0, abs(high), abs(low)))
+        if high <= low:
+            continue
+        reach = GLITCH_SPANS * (high - low)
         with np.errstate(invalid="ignore"):
-            far = (column < low - GLITCH_SPANS * span) | (column > high + GLITCH_SPANS * span)
-        if far.any():
-            out[:, j] = far & spike_mask(column, *difference_spread(column, moves_only=True))
+            out[:, j] = (column < low - reach) | (column > high + reach)
     return out
 
 
