@@ -352,8 +352,14 @@ def detect(
             f"(most often {summary.outside_most!r}): a fault, or conditions TRAIN lacks "
             "(another season, load or set point); in the latter case add such normal data to TRAIN"
         )
-    if summary.slow_features:
-        slow = summary.slow_features
+    if summary.running_totals:
+        totals = ", ".join(map(repr, summary.running_totals))
+        typer.echo(
+            f"{totals} only rise(s) in TRAIN and TEST, as a running total does (a meter's index, "
+            "a counter of hours): judged by the rate, not the total"
+        )
+    slow = [name for name in summary.slow_features if name not in summary.running_totals]
+    if slow:
         typer.echo(
             f"{len(slow)} of {len(summary.features)} features vary too slowly for TRAIN to show "
             f"their normal range (first {slow[0]!r}): only their changes are judged, so an offset "

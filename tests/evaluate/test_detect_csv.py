@@ -87,6 +87,30 @@ def test_detect_says_how_many_test_rows_lie_outside_the_training_range(csvs, cap
     assert "of TEST rows have a feature outside its TRAIN range (most often 'pressure')" in stdout
 
 
+def test_a_meter_s_running_total_is_judged_by_its_rate(csvs, capsys):
+    # an energy meter's index (kWh, 0.01 resolution) beside the pump's readings: TEST's values
+    # all lie beyond TRAIN's, which the line on the TRAIN range named as most often outside
+    train, test, _ = csvs
+    frames = [pd.read_csv(path, sep=";") for path in (train, test)]
+    power_kw = np.concatenate([0.5 * frame["flow"].to_numpy() for frame in frames])
+    index = np.round(20_000 + np.cumsum(power_kw / 3600), 2)  # one row a second
+    frames[0]["energy_kwh"], frames[1]["energy_kwh"] = index[:600], index[600:]
+    for frame, path in zip(frames, (train, test), strict=True):
+        frame.to_csv(path, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(csvs[2])]
+    code, stdout, err = run_cli([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert (
+        "'energy_kwh' only rise(s) in TRAIN and TEST, as a running total does (a meter's index, "
+        "a counter of hours): judged by the rate, not the total"
+    ) in stdout
+    assert "(most often 'pressure')" in stdout  # not the meter
+    assert "vary too slowly" not in stdout
+    result = pd.read_csv(csvs[2])
+    assert result["anomaly"].iloc[230:300].mean() > 0.9  # the pressure offset
+    assert result["anomaly"].iloc[:200].mean() < 0.1
+
+
 def test_detect_names_the_features_too_slow_for_a_short_train(tmp_path, rng, capsys):
     # a temperature cycling every 300 rows: 150 rows show half a cycle, not its normal range
     n = 4000

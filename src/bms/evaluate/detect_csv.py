@@ -44,6 +44,7 @@ from bms.evaluate.detect_notes import (
     label_like_notes,
     missing_in_test_notes,
     outside_training_range,
+    running_totals,
     step_mismatch_notes,
     train_glitch_notes,
 )
@@ -92,7 +93,8 @@ class DetectSummary:
     features: list[str]
     time_column: str | None
     #: Share of TEST rows with a feature outside its TRAIN range [0-1]
-    #: (:func:`outside_training_range`).
+    #: (:func:`outside_training_range`), among the features whose level is judged (not the
+    #: slow ones).
     outside_share: float = 0.0
     #: The feature most often outside its TRAIN range, if any.
     outside_most: str | None = None
@@ -102,8 +104,11 @@ class DetectSummary:
     notes: tuple[str, ...] = ()
     #: Features whose TRAIN rows are too short to show their normal range (too few
     #: decorrelation times: :attr:`TimeSeriesDetector.slow_signals_`); only their changes are
-    #: judged.
+    #: judged. Running totals are among them, and also named apart:
     slow_features: tuple[str, ...] = ()
+    #: Features that only rise in TRAIN and TEST (a meter's index:
+    #: :func:`~bms.evaluate.detect_notes.running_totals`), judged by their change.
+    running_totals: tuple[str, ...] = ()
     #: Features judged against their daily profile (no mode signal, TRAIN spans days and the
     #: profile predicts held-out TRAIN days: :attr:`TimeSeriesDetector.profiled_signals_`).
     profiled_features: tuple[str, ...] = ()
@@ -553,8 +558,10 @@ def run_detect(
         out["top_contributor"] = np.where(rule_only, found.columns, out["top_contributor"])
         out["rule"] = found.codes  # whenever the columns name an AHU: OUT's columns are stable
     write_out(rows.as_written_order(out), Path(out_path))
-    outside = outside_training_range(x_train, x_test)
+    levels_judged = [c for c in x_train.columns if c not in model.slow_signals_]
+    outside = outside_training_range(x_train[levels_judged], x_test[levels_judged])
     per_feature = outside.mean()
+    totals = [c for c in running_totals(x_train, x_test) if c in model.slow_signals_]
     return DetectSummary(
         n_train=len(x_train),
         n_test=len(x_test),
@@ -562,9 +569,12 @@ def run_detect(
         features=features,
         time_column=tcol,
         outside_share=float(outside.any(axis=1).mean()) if len(outside) else 0.0,
-        outside_most=str(per_feature.idxmax()) if per_feature.max() > 0 else None,
+        outside_most=str(per_feature.idxmax())
+        if len(per_feature) and per_feature.max() > 0
+        else None,
         notes=tuple(notes),
         slow_features=tuple(model.slow_signals_),
+        running_totals=tuple(totals),
         profiled_features=tuple(model.profiled_signals_),
         point_features=tuple(model.point_signals_),
         setting_features=tuple(model.setting_signals_),

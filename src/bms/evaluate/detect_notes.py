@@ -35,6 +35,7 @@ __all__ = [
     "median_step",
     "missing_in_test_notes",
     "outside_training_range",
+    "running_totals",
     "step_mismatch_notes",
     "train_glitch_notes",
 ]
@@ -82,6 +83,24 @@ def outside_training_range(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFr
     """
     low, high = DetectionParams().familiar_range(train.to_numpy(dtype=np.float64))
     return test.lt(low, axis=1) | test.gt(high, axis=1)
+
+
+#: A feature that never falls is a running total when it rises on at least this many steps of
+#: each file (a meter's index rises, by its resolution, while the equipment runs).
+RUNNING_TOTAL_MIN_RISES = 3
+
+
+def running_totals(train: pd.DataFrame, test: pd.DataFrame) -> list[str]:
+    """Features that only rise, in TRAIN and in TEST (rows in time order): an energy or water
+    meter's index, a counter of running hours. Each file must rise on at least
+    :data:`RUNNING_TOTAL_MIN_RISES` steps and fall on none (missing readings are stepped over);
+    TEST's values then lie beyond TRAIN's, and only the rate means anything."""
+    out = []
+    for name in train.columns:
+        steps = [frame[name].dropna().diff().iloc[1:] for frame in (train, test)]
+        if all((d >= 0).all() and (d > 0).sum() >= RUNNING_TOTAL_MIN_RISES for d in steps):
+            out.append(str(name))
+    return out
 
 
 #: A TEST feature missing on more than this share of rows gets a line saying how it was filled.
