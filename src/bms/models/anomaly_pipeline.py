@@ -8,7 +8,7 @@ series need and a row-wise estimator cannot do:
    outage, is estimated from the signals read in the same row, and so are its features (step
    2), so that the row is judged on what it holds and an offline sensor is not a fault; in the
    rows scored, a one-row spike is a reading lost, replaced by the mean of its neighbours, and
-   in the training rows a spike far outside every other reading of its signal is too. A
+   in the training rows a reading far outside every other reading of its signal is too. A
    NaN never crashes scoring. Without mode signals, a signal that follows the clock is judged
    against its time-of-day profile (:mod:`bms.models.daily_profile`).
 2. **Features.** Each signal's level, denoised by a short trailing mean (a third of the
@@ -450,8 +450,8 @@ class TimeSeriesDetector(BaseEstimator):
         self.train_tz_ = getattr(train.index, "tz", None)
         raw = train.to_numpy(dtype=np.float64, copy=True)
         raw[np.isinf(raw)] = np.nan
-        # a gross one-row spike is a reading lost, not operation: left in, its held-out
-        # residuals set the residual scales, and one such reading silenced a SKAB file
+        # a reading far outside its signal's others is a glitch, not operation: left in, its
+        # held-out residuals set the residual scales, and one such reading silenced SKAB files
         glitches = training_glitches(raw)
         raw[glitches] = np.nan
         self.train_glitches_ = glitches.sum(axis=0)

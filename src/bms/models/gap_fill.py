@@ -10,10 +10,10 @@ A one-row spike (a jump out and back, each beyond 8 training spreads of the sign
 :func:`bms.features.quality.spike_mask`) in the rows scored is a reading lost too: it becomes
 the mean of its two neighbours (``transform(despike=True)``). Left in, each spike lifted a whole
 smoothing window over the threshold. Training rows keep theirs: blanking them too took SKAB
-from F1 0.786 to 0.727. Only a training spike that is also *gross*, far outside every other
-reading of its signal (:func:`training_glitches`), is a reading lost: one such reading (a
-temperature of 700 among readings near 70) in 400 SKAB training rows silenced the detector on
-4 of 8 files, 0 % of their fault rows flagged.
+from F1 0.786 to 0.727. Only a training reading far outside every other reading of its signal
+(:func:`training_glitches`: a glitch, or a short burst of them) is a reading lost: one such
+reading (a temperature of 700 among readings near 70) in 400 SKAB training rows silenced the
+detector on 4 of 8 files, 0 % of their fault rows flagged.
 
 :class:`GapFiller` tells two kinds of gap apart, per signal:
 
