@@ -985,6 +985,23 @@ def test_a_logger_s_error_codes_in_train_are_missing_readings(csvs, capsys):
     assert result["anomaly"].iloc[230:300].mean() > 0.9
 
 
+def test_a_feature_test_lacks_is_refused_naming_a_close_name(csvs, capsys):
+    # TEST exported later, with a point renamed: the error names what TEST holds instead
+    train, test, out = csvs
+    frame = pd.read_csv(test, sep=";")
+    frame.rename(columns={"pressure": "Pressure (bar)"}).to_csv(test, sep=";", index=False)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out)]
+    err = error_of([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert err == (
+        f"bms: error: {test}: test columns do not match train: missing 'pressure' (TEST has "
+        "'Pressure (bar)': renamed? give both files the same names, or --ignore the columns "
+        "TEST lacks)\n"
+    )
+    frame.drop(columns="pressure").to_csv(test, sep=";", index=False)
+    err = error_of([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert err == f"bms: error: {test}: test columns do not match train: missing 'pressure'\n"
+
+
 def test_a_glitch_in_train_is_a_lost_reading(csvs, capsys):
     # one pressure reading of 100 bar among readings near 3 (a logger's glitch, not a code):
     # read as operation, it would widen what TRAIN calls normal

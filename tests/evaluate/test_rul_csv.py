@@ -273,7 +273,15 @@ def test_missing_unit_column(files: tuple[Path, Path, Path], capsys: pytest.Capt
 def test_test_lacks_a_feature(files: tuple[Path, Path, Path]) -> None:
     train, test, out = files
     pd.read_csv(test).drop(columns=["flow_m3_h"]).to_csv(test, index=False)
-    with pytest.raises(SchemaError, match="TEST lacks feature column.*'flow_m3_h'"):
+    with pytest.raises(SchemaError, match="TEST lacks feature column.*'flow_m3_h'$"):
+        run_rul(train, test, out, unit_column="pump", time_column="day")
+
+
+def test_a_feature_renamed_in_test_is_named(files: tuple[Path, Path, Path]) -> None:
+    train, test, out = files
+    pd.read_csv(test).rename(columns={"flow_m3_h": "Flow (m3/h)"}).to_csv(test, index=False)
+    renamed = r"'flow_m3_h' \(TEST has 'Flow \(m3/h\)': renamed\? give both files the same names\)"
+    with pytest.raises(SchemaError, match=renamed):
         run_rul(train, test, out, unit_column="pump", time_column="day")
 
 

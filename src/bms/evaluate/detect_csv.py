@@ -73,6 +73,7 @@ from bms.evaluate.wide_csv import (
     increasing,
     numeric_columns,
     read_wide_csv,
+    renamed_hint,
     saved_index_column,
 )
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
@@ -81,6 +82,8 @@ __all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "run_detect"]
 
 #: Fewest training rows: the threshold is a quantile of held-out training scores.
 MIN_TRAIN_ROWS = 50
+#: What to do when TEST lacks a feature that it seems to hold under another name.
+RENAMED_FIX = "give both files the same names, or --ignore the columns TEST lacks"
 
 
 @dataclass(frozen=True)
@@ -223,11 +226,13 @@ def _resolve_columns(
     if not features:
         raise SchemaError(f"{train_path}: no feature columns left after the time and ignored ones")
     missing = [c for c in features if c not in test.columns]
+    extra = [c for c in test.columns if c not in (*features, tcol, index_col, *ignore)]
     if missing:
         raise SchemaError(
-            f"{test_path}: test columns do not match train: missing {', '.join(map(repr, missing))}"
+            f"{test_path}: test columns do not match train: missing "
+            f"{', '.join(map(repr, missing))}"
+            f"{renamed_hint(missing, extra, RENAMED_FIX)}"
         )
-    extra = [c for c in test.columns if c not in (*features, tcol, index_col, *ignore)]
     if extra:
         notes.append(
             f"{test_path}: column(s) {', '.join(map(repr, extra))} not in TRAIN: not judged"

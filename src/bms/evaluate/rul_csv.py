@@ -24,7 +24,12 @@ import pandas as pd
 
 from bms.errors import SchemaError
 from bms.evaluate.out_path import check_out_path, write_out
-from bms.evaluate.wide_csv import numeric_columns, read_wide_csv, saved_index_column
+from bms.evaluate.wide_csv import (
+    numeric_columns,
+    read_wide_csv,
+    renamed_hint,
+    saved_index_column,
+)
 from bms.models.rul import MIN_TRAIN_UNITS, QUANTILE_COLUMNS, RunToFailureRUL
 
 __all__ = [
@@ -159,8 +164,10 @@ def prepare_histories(
     else:
         missing = [c for c in features if c not in frame.columns]
         if missing:
+            others = [c for c in frame.columns if c not in (*features, unit_column, time_column)]
             raise SchemaError(
                 f"{path}: TEST lacks feature column(s) of TRAIN: {', '.join(map(repr, missing))}"
+                f"{renamed_hint(missing, others, 'give both files the same names')}"
             )
     times, time_unit = _times(frame, time_column, path)
     out = {unit_column: frame[unit_column].to_numpy(), time_column: times.to_numpy()}

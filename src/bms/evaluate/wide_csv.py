@@ -12,6 +12,7 @@ words: :mod:`bms.evaluate.state_words`), naming the cells it could not read;
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import re
 import warnings
@@ -41,6 +42,7 @@ __all__ = [
     "increasing",
     "numeric_columns",
     "read_wide_csv",
+    "renamed_hint",
     "saved_index_column",
     "text_encoding",
 ]
@@ -320,3 +322,19 @@ def _unreadable_notes(unreadable: list[tuple[str, int, object, int]], path: Path
                 f"(first {value!r} in data row {row}), read as missing"
             )
     return notes
+
+
+def renamed_hint(missing: Sequence[str], available: Sequence[str], fix: str) -> str:
+    """``" (TEST has 'Pressure (bar)': renamed? <fix>)"`` when some of ``available`` (the
+    columns the file holds that nothing asked for) are named closely to ``missing`` ones (a
+    changed case, a unit added to the name, an abbreviation), else ``""``: the tail of the
+    error that refuses a file lacking columns."""
+    by_key = {str(name).casefold(): str(name) for name in available}
+    close = []
+    for name in missing:
+        found = difflib.get_close_matches(str(name).casefold(), list(by_key), n=1, cutoff=0.6)
+        if found:
+            close.append(by_key[found[0]])
+    if not close:
+        return ""
+    return f" (TEST has {', '.join(map(repr, close))}: renamed? {fix})"
