@@ -286,8 +286,12 @@ def detect(
         ),
     ] = None,
     sep: Annotated[
-        str, typer.Option(help="Field separator of both CSVs (a tab: '\\t' or tab).")
-    ] = ",",
+        str | None,
+        typer.Option(
+            help="Field separator of both CSVs (a tab: '\\t' or tab); default: each file's "
+            "own, found from its lines (, ; tab |)."
+        ),
+    ] = None,
     ignore: Annotated[
         list[str] | None,
         typer.Option(help="Columns that are not features: --ignore A B or --ignore A --ignore B."),
@@ -533,8 +537,12 @@ def rul(
         str, typer.Option(help="Time column (numbers, or dates: RUL is then in days).")
     ],
     sep: Annotated[
-        str, typer.Option(help="Field separator of both CSVs (a tab: '\\t' or tab).")
-    ] = ",",
+        str | None,
+        typer.Option(
+            help="Field separator of both CSVs (a tab: '\\t' or tab); default: each file's "
+            "own, found from its lines (, ; tab |)."
+        ),
+    ] = None,
     max_rul: Annotated[
         float | None,
         typer.Option(help="Cap of the learned RUL [time unit]; default: from the run lengths."),

@@ -442,12 +442,33 @@ def test_without_a_time_column_the_row_number_is_the_time(tmp_path, rng, capsys)
     assert pd.read_csv(out)["time"].tolist() == list(range(20))
 
 
-def test_a_wrong_separator_is_explained(csvs, capsys):
+def test_each_file_s_separator_is_found_and_a_wrong_one_explained(csvs, capsys):
     train, test, out = csvs  # written with ';'
-    err = error_of(
-        ["detect", "--train", str(train), "--test", str(test), "--out", str(out)], capsys
-    )
-    assert "--sep ';'" in err
+    given, _ = detect_csvs(csvs, capsys)  # --sep ';'
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out)]
+    code, _, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert f"{train}: fields separated by ';' (found from its lines; --sep sets it)" in err
+    pd.testing.assert_frame_equal(pd.read_csv(out), given)
+    # TEST exported again with commas and decimal points: read as it is written
+    pd.read_csv(test, sep=";").to_csv(test, index=False)
+    code, _, err = run_cli([*args, "--ignore", "site"], capsys)
+    assert code == 0, err
+    assert f"{test}: fields separated by" not in err
+    pd.testing.assert_frame_equal(pd.read_csv(out), given)
+    err = error_of([*args, "--sep", ",", "--ignore", "site"], capsys)  # given, and wrong
+    assert f"{train}: one column only with sep=',', but the header holds ';'; pass --sep ';'" in err
+
+
+def test_a_decimal_comma_file_is_read_without_sep(tmp_path, rng, capsys):
+    # a French export: fields separated by ';', numbers with a decimal comma
+    frame = pump(rng, 600, "2026-01-01").drop(columns="site")
+    frame.loc[400:, "pressure"] += 0.2
+    args = detect_args(tmp_path, frame.iloc[:300], frame.iloc[300:], sep=";", decimal=",")
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "fields separated by ';'" in err and "not numbers" not in err
+    assert pd.read_csv(args[6])["anomaly"].iloc[130:300].mean() > 0.9
 
 
 def test_infinite_and_missing_readings_are_imputed_not_fatal(tmp_path, rng, capsys):
@@ -518,7 +539,10 @@ def test_excel_s_separator_line_is_read_and_a_title_above_the_header_explained(
     code, stdout, err = run_cli([*args, "--sep", ";", "--ignore", "site"], capsys)
     assert code == 0, err
     assert "trained on" in stdout and "x 2 features" in stdout
-    assert "the first line says 'sep=;'; pass --sep ';'" in error_of(args, capsys)
+    code, stdout, err = run_cli([*args, "--ignore", "site"], capsys)  # sep= names it
+    assert code == 0, err
+    assert "x 2 features" in stdout
+    assert "the first line says 'sep=;'; pass --sep ';'" in error_of([*args, "--sep", ","], capsys)
     frame = pd.read_csv(train, sep=";").drop(columns="site")
     args = detect_args(tmp_path, frame, frame)  # ','-separated
     titled = Path(args[2])
@@ -591,7 +615,10 @@ def test_a_time_column_with_too_many_unreadable_cells_is_said(tmp_path, rng, cap
 def test_a_tab_is_typed_as_backslash_t_or_tab(typed, tmp_path, rng, capsys):
     frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
     args = detect_args(tmp_path, frame, frame, sep="\t")
-    assert "pass --sep '\\t'" in error_of(args, capsys)  # what to type, not a raw tab
+    assert "pass --sep '\\t'" in error_of([*args, "--sep", ","], capsys)  # not a raw tab
+    code, stdout, err = run_cli(args, capsys)  # found from the lines
+    assert code == 0, err
+    assert "fields separated by a tab" in err
     code, stdout, err = run_cli([*args, "--sep", typed], capsys)
     assert code == 0, err
     assert "trained on 300 rows x 2 features" in stdout and "Warning" not in err

@@ -181,6 +181,11 @@ def test_unit_ids_of_a_semicolon_csv_are_copied_as_written(
         path.write_bytes(text.encode("cp1252"))
     run_rul(train, test, out, unit_column="pump", time_column="day", sep=";")
     assert pd.read_csv(out, dtype=str)["unit"].tolist() == [f"00{i}" for i in range(6)]
+    given = pd.read_csv(out)
+    for path in (train, test):  # without its "sep=;" line: the separator found from the lines
+        path.write_bytes(path.read_bytes().split(b"\n", 1)[1])
+    run_rul(train, test, out, unit_column="pump", time_column="day")
+    pd.testing.assert_frame_equal(pd.read_csv(out), given)
 
 
 @pytest.mark.parametrize(

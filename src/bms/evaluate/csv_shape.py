@@ -11,6 +11,10 @@ Two shapes pandas reads silently into the wrong columns:
 * **A name given to two columns**, as written or once surrounding spaces are taken off (LBNL's
   headers end some names with spaces): pandas renames the second ``name.1``, which the user
   never wrote and cannot tell apart in OUT. Refused: :func:`duplicate_names_error`.
+
+And the separator of a file given without one (:func:`sniff_separator`): French and most
+European exports separate fields with ``;`` (their decimal mark is the comma), others with a
+tab; read with pandas' ``,`` such a file is one column.
 """
 
 from __future__ import annotations
@@ -24,15 +28,21 @@ from typing import IO
 
 __all__ = [
     "GZIP_MAGIC",
+    "SNIFFED_SEPARATORS",
     "duplicate_names_error",
     "header_names",
     "longer_line_error",
     "open_text",
+    "sniff_separator",
 ]
 
 #: The first bytes of a gzip-compressed file (``.csv.gz``, or a compressed export named
 #: ``.csv``).
 GZIP_MAGIC = b"\x1f\x8b"
+#: The separators a file given without one is tried with, the first preferred on a tie.
+SNIFFED_SEPARATORS = (",", ";", "\t", "|")
+#: Data lines read to check a separator.
+SNIFFED_LINES = 20
 
 
 def open_text(path: Path, encoding: str) -> IO[str]:
@@ -88,3 +98,30 @@ def longer_line_error(path: Path, encoding: str, sep: str, skip_lines: int = 0) 
                     "quote it)"
                 )
     return None
+
+
+def sniff_separator(path: Path, encoding: str, skip_lines: int = 0) -> str:
+    """The separator of a CSV given without one.
+
+    Of :data:`SNIFFED_SEPARATORS`, the one that splits the header into the most fields, when
+    each of the first :data:`SNIFFED_LINES` data lines splits into as many (or one more, empty:
+    a trailing separator; a blank line counts for nothing). A decimal comma cannot pass for
+    the separator: the header holds none. ``","`` when no separator splits the header (a file
+    of one column).
+    """
+    with open_text(path, encoding) as file:
+        lines = list(islice(file, skip_lines, skip_lines + 1 + SNIFFED_LINES))
+    if not lines:
+        return ","
+    lines[0] = lines[0].lstrip("\ufeff")
+    best, best_fields = ",", 1
+    for sep in SNIFFED_SEPARATORS:
+        rows = list(csv.reader(lines, delimiter=sep))
+        fields = len(rows[0]) if rows else 0
+        consistent = all(
+            not row or len(row) == fields or (len(row) == fields + 1 and not row[-1].strip())
+            for row in rows[1:]
+        )
+        if consistent and fields > best_fields:
+            best, best_fields = sep, fields
+    return best

@@ -69,12 +69,12 @@ from bms.evaluate.not_readings import (
 from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.time_parts import assembled_times, find_time_parts, whole_hours
 from bms.evaluate.wide_csv import (
-    field_separator,
     increasing,
     numeric_columns,
     read_wide_csv,
     renamed_hint,
     saved_index_column,
+    separator_name,
 )
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
 
@@ -339,7 +339,7 @@ def _time_axes(
     )
 
 
-def _read_exports(paths: tuple[Path, Path], sep: str) -> list[pd.DataFrame]:
+def _read_exports(paths: tuple[Path, Path], sep: str | None) -> list[pd.DataFrame]:
     """TRAIN and TEST as read: an InfluxDB CSV export as its long readings, a point per series
     named alike in both files (:mod:`bms.evaluate.influx_csv`), else a CSV."""
     influx = [influx_layout(path) is not None for path in paths]
@@ -421,7 +421,7 @@ def run_detect(
     out_path: Path,
     *,
     time_column: str | None = None,
-    sep: str = ",",
+    sep: str | None = None,
     ignore: Sequence[str] = (),
     rules: bool = True,
     timezone: str | None = None,
@@ -437,8 +437,9 @@ def run_detect(
         Where to write the result (one row per TEST row, same order).
     time_column : str or None
         The time column; auto-detected by name when None, else the row index is the time.
-    sep : str
-        Field separator of both inputs.
+    sep : str or None
+        Field separator of both inputs; None: each file's own, found from its lines (and said
+        when it is not a comma).
     ignore : sequence of str
         Columns that are not features.
     rules : bool
@@ -456,20 +457,30 @@ def run_detect(
     if timezone is not None:
         check_timezone(timezone)
     train, test = _read_exports((Path(train_path), Path(test_path)), sep)
+    # each file's separator: a decimal comma is read where it is not the separator
+    separators = [frame.attrs.get("sep", ",") for frame in (train, test)]
+    found_notes = [
+        f"{path}: fields separated by {separator_name(found)} (found from its lines; --sep sets it)"
+        for path, found in zip((train_path, test_path), separators, strict=True)
+        if sep is None and found != ","
+    ]
     # one reading per line (time, point, value): a column per point
     wide = widen_pair(train, test, time_column, (Path(train_path), Path(test_path)))
     train, test, long_file = wide.train, wide.test, wide.widened  # long: a row per time
     ignore = [c for c in ignore if str(c).strip() not in wide.left_out]
     columns = _resolve_columns(train, test, (train_path, test_path), time_column, ignore)
     tcol, features = columns.time, columns.features
-    comma = field_separator(sep) != ","
-    x_train, train_notes = numeric_columns(train, features, Path(train_path), decimal_comma=comma)
-    x_test, test_notes = numeric_columns(test, features, Path(test_path), decimal_comma=comma)
+    train_comma, test_comma = (found != "," for found in separators)
+    x_train, train_notes = numeric_columns(
+        train, features, Path(train_path), decimal_comma=train_comma
+    )
+    x_test, test_notes = numeric_columns(test, features, Path(test_path), decimal_comma=test_comma)
     if len(x_train) < MIN_TRAIN_ROWS:
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
-    notes = [*wide.notes, *columns.notes, *train_notes, *test_notes, *label_like_notes(features)]
+    notes = [*found_notes, *wide.notes, *columns.notes, *train_notes, *test_notes]
+    notes += label_like_notes(features)
     x_train, x_test, column_notes = _judged_columns(
         x_train, x_test, (Path(train_path), Path(test_path))
     )

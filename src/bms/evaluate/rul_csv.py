@@ -102,7 +102,7 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.map(lambda v: v if pd.isna(v) else str(v).strip())
 
 
-def read_histories(path: Path, sep: str, unit_column: str) -> pd.DataFrame:
+def read_histories(path: Path, sep: str | None, unit_column: str) -> pd.DataFrame:
     """:func:`read_wide_csv`, with the unit column (when there is one) as the text written
     (``0001`` read as a number is 1; a Parquet file's typed ids are turned into text)."""
     frame = read_wide_csv(path, sep, text_columns=(unit_column,))
@@ -240,7 +240,7 @@ def run_rul(
     *,
     unit_column: str,
     time_column: str,
-    sep: str = ",",
+    sep: str | None = None,
     max_rul: float | None = None,
 ) -> RulSummary:
     """Fit on TRAIN, predict each TEST unit's RUL at its last row, write OUT.
@@ -249,8 +249,8 @@ def run_rul(
     ----------
     train_path, test_path, out_path : Path
     unit_column, time_column : str
-    sep : str
-        Field separator of both inputs.
+    sep : str or None
+        Field separator of both inputs; None: each file's own, found from its lines.
     max_rul : float or None
         Target cap [time unit]; None: chosen from the training run lengths.
 
@@ -264,21 +264,22 @@ def run_rul(
         raise SchemaError(f"--max-rul must be > 0, got {max_rul}")
     train_path, test_path = Path(train_path), Path(test_path)
     check_out_path(Path(out_path))
+    train_frame, test_frame = (read_histories(p, sep, unit_column) for p in (train_path, test_path))
     train, time_unit = prepare_histories(
-        read_histories(train_path, sep, unit_column),
+        train_frame,
         train_path,
         unit_column=unit_column,
         time_column=time_column,
-        decimal_comma=sep != ",",
+        decimal_comma=train_frame.attrs.get("sep", ",") != ",",  # not the field separator
     )
     features = [c for c in train.columns if c not in (unit_column, time_column)]
     test, test_unit = prepare_histories(
-        read_histories(test_path, sep, unit_column),
+        test_frame,
         test_path,
         unit_column=unit_column,
         time_column=time_column,
         features=features,
-        decimal_comma=sep != ",",
+        decimal_comma=test_frame.attrs.get("sep", ",") != ",",
         min_rows=1,
     )
     if test_unit != time_unit:

@@ -29,6 +29,7 @@ from bms.evaluate.csv_shape import (
     header_names,
     longer_line_error,
     open_text,
+    sniff_separator,
 )
 from bms.evaluate.error_codes import error_code_cells
 from bms.evaluate.number_cells import read_number_cells
@@ -44,6 +45,7 @@ __all__ = [
     "read_wide_csv",
     "renamed_hint",
     "saved_index_column",
+    "separator_name",
     "text_encoding",
 ]
 
@@ -116,14 +118,16 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_wide_csv(path: Path, sep: str, text_columns: Sequence[str] = ()) -> pd.DataFrame:
+def read_wide_csv(path: Path, sep: str | None, text_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Read a CSV (or a Parquet file, found by its first bytes), refusing a missing or empty
     file, or an Excel workbook, with a one-line error.
 
-    ``sep`` is the field separator as typed after ``--sep`` (:func:`field_separator`). A
-    first line ``sep=;`` (Excel's) is skipped when it names ``sep``, and refused with the fix
-    when it names another separator. ``text_columns`` (names without surrounding spaces) are
-    read as the text written, not as numbers: ids such as ``0001``.
+    ``sep`` is the field separator as typed after ``--sep`` (:func:`field_separator`); None:
+    the one a first line ``sep=;`` names (Excel writes one), else the one the file's lines
+    show (:func:`~bms.evaluate.csv_shape.sniff_separator`). A first line ``sep=;`` is skipped
+    when it names the separator, and refused with the fix when it names another one.
+    ``text_columns`` (names without surrounding spaces) are read as the text written, not as
+    numbers: ids such as ``0001``. The separator used is kept in ``frame.attrs["sep"]``.
     """
     if not path.is_file():
         raise SchemaError(f"{path}: file not found")
@@ -139,14 +143,16 @@ def read_wide_csv(path: Path, sep: str, text_columns: Sequence[str] = ()) -> pd.
         raise SchemaError(
             f"{path}: a zip archive (an Excel workbook?), not a CSV: save the sheet as CSV"
         )
-    sep = field_separator(sep)
     encoding = text_encoding(start)
     hint = _separator_hint(path, encoding)
+    skip_lines = 1 if hint is not None else 0
+    if sep is None:
+        sep = hint or sniff_separator(path, encoding, skip_lines)
+    sep = field_separator(sep)
     if hint is not None and hint != sep:
         raise SchemaError(
             f"{path}: the first line says 'sep={_typed(hint)}'; pass --sep '{_typed(hint)}'"
         )
-    skip_lines = 1 if hint is not None else 0
     options = {
         "sep": sep,
         "skipinitialspace": True,
@@ -197,7 +203,13 @@ def read_wide_csv(path: Path, sep: str, text_columns: Sequence[str] = ()) -> pd.
             )
     if frame.empty:
         raise SchemaError(f"{path}: file has a header but no data rows")
+    frame.attrs["sep"] = sep
     return frame
+
+
+def separator_name(sep: str) -> str:
+    """How a line names a separator: ``';'``, ``a tab``."""
+    return "a tab" if sep == "\t" else repr(sep)
 
 
 def saved_index_column(frame: pd.DataFrame) -> str | None:
