@@ -1012,6 +1012,25 @@ def test_a_logger_s_error_codes_in_train_are_missing_readings(csvs, capsys):
     assert result["anomaly"].iloc[230:300].mean() > 0.9
 
 
+def test_a_short_burst_of_glitches_in_test_is_lost_readings(csvs, capsys):
+    # three pressure readings of 100 bar among readings near 3 (a logger's hiccup): judged, they
+    # flagged the window after them
+    def burst(*paths: Path) -> None:
+        frame = pd.read_csv(paths[1], sep=";")
+        frame.loc[100:102, "pressure"] = 100.0
+        frame.to_csv(paths[1], sep=";", index=False)
+
+    before, after, err = out_before_and_after(csvs, capsys, burst)
+    test = csvs[1]
+    assert (
+        f"{test}: 3 reading(s) beyond their feature's TRAIN range (1-99 %) by more than 10 "
+        "times its width, in bursts of at most 10 rows (first in 'pressure', data row 101), "
+        "read as lost readings: glitches, not faults"
+    ) in err
+    assert after["anomaly"].iloc[90:200].sum() <= before["anomaly"].iloc[90:200].sum()
+    assert after["anomaly"].iloc[230:300].mean() > 0.9
+
+
 def test_a_feature_test_lacks_is_refused_naming_a_close_name(csvs, capsys):
     # TEST exported later, with a point renamed: the error names what TEST holds instead
     train, test, out = csvs

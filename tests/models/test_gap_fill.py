@@ -155,3 +155,35 @@ def test_one_glitch_in_training_does_not_silence_the_detector(dataset):
         assert flagged[faulty].mean() > 0.9
         # a glitch's cell holds the reading before it: the flags move by under a percent
         assert np.abs(flagged - clean["anomaly"].to_numpy()).mean() < 0.01
+
+
+def test_a_short_burst_beyond_the_training_readings_is_lost_readings():
+    rng = np.random.default_rng(1)
+    filler = GapFiller(max_hold_rows=30).fit(np.column_stack([70 + rng.normal(0, 0.5, 500)]))
+    assert filler.max_burst_rows == 10
+    values = np.column_stack([70 + rng.normal(0, 0.5, 300)])
+    values[50:53, 0] = 700.0  # a burst of three glitches
+    values[100:110, 0] = -300.0  # ten: still a burst
+    values[150:161, 0] = 700.0  # eleven: a sensor or a process gone wrong, judged
+    values[200:203, 0] = 75.0  # within reach of the training readings: judged
+    bursts = filler.bursts(values)[:, 0]
+    assert np.flatnonzero(bursts).tolist() == [*range(50, 53), *range(100, 110)]
+    filled, unknown = filler.transform(values, despike=True)
+    # estimated as an outage is (here from no other signal: the training mean)
+    assert np.flatnonzero(unknown[:, 0]).tolist() == [*range(50, 53), *range(100, 110)]
+    assert filled[50:53, 0] == pytest.approx(70.0, abs=0.1)
+
+
+@pytest.mark.parametrize("column", ["oat", "mat"])
+def test_short_bursts_of_glitches_in_test_are_not_faults(rng, column):
+    model = TimeSeriesDetector().fit(mzvav_like(rng, 4, "2026-06-01"))
+    test = mzvav_like(rng, 1, "2026-06-10")
+    clean = model.score(test, contributions=False)["anomaly"].mean()
+    j = test.columns.get_loc(column)
+    for start in range(60, len(test) - 3, 120):  # three rows of 500 every 2 hours
+        test.iloc[start : start + 3, j] = 500.0
+    # before, each burst lifted a window and more: 30 % of a normal LBNL day flagged
+    assert model.score(test, contributions=False)["anomaly"].mean() <= clean + 0.03
+    test.loc[test.index.hour >= 20, column] = 500.0  # far out for hours: a sensor gone wrong
+    flagged = model.score(test, contributions=False)["anomaly"]
+    assert flagged[flagged.index.hour >= 21].mean() > 0.9

@@ -117,11 +117,12 @@ def data_quality_notes(
     path: Path,
     where: Callable[[int], str] | None = None,
 ) -> list[str]:
-    """A line for the one-row spikes of TEST and one per feature offline in TEST for longer
-    than a smoothing window (on at most 10 % of its rows: more gets its own line): read as
-    lost readings, not judged as faults (:mod:`bms.models.gap_fill`). ``where(i)`` says where
-    ``x_test``'s row ``i`` is in the file (default ``data row i + 1``); the first data problem
-    named is the first in ``x_test``'s order."""
+    """A line for the one-row spikes of TEST, one for its short bursts of glitches, and one per
+    feature offline in TEST for longer than a smoothing window (on at most 10 % of its rows:
+    more gets its own line): read as lost readings, not judged as faults
+    (:mod:`bms.models.gap_fill`). ``where(i)`` says where ``x_test``'s row ``i`` is in the
+    file (default ``data row i + 1``); the first data problem named is the first in
+    ``x_test``'s order."""
     values = x_test.to_numpy(dtype=np.float64)
     if where is None:
         where = _data_row
@@ -134,6 +135,16 @@ def data_quality_notes(
             f"{path}: {int(spikes.sum()):,} one-row spike(s) (first in "
             f"{x_test.columns[cols[first]]!r}, {where(int(rows[first]))}) read as lost "
             "readings: each is the mean of its neighbours, not a fault"
+        )
+    bursts = model.gap_filler_.bursts(values)
+    if bursts.any():
+        rows, cols = np.nonzero(bursts)
+        first = int(np.argmin(rows))
+        notes.append(
+            f"{path}: {int(bursts.sum()):,} reading(s) beyond their feature's TRAIN range "
+            f"(1-99 %) by more than {GLITCH_SPANS:g} times its width, in bursts of at most "
+            f"{model.gap_filler_.max_burst_rows} rows (first in {x_test.columns[cols[first]]!r}, "
+            f"{where(int(rows[first]))}), read as lost readings: glitches, not faults"
         )
     outages = model.gap_filler_.outages(values)
     for j in np.flatnonzero(outages.any(axis=0)):

@@ -8,12 +8,13 @@ those hours flagged on the normal days (``benchmarks/bench_detect_outages.py``).
 
 A one-row spike (a jump out and back, each beyond 8 training spreads of the signal's changes:
 :func:`bms.features.quality.spike_mask`) in the rows scored is a reading lost too: it becomes
-the mean of its two neighbours (``transform(despike=True)``). Left in, each spike lifted a whole
-smoothing window over the threshold. Training rows keep theirs: blanking them too took SKAB
-from F1 0.786 to 0.727. Only a training reading far outside every other reading of its signal
-(:func:`training_glitches`: a glitch, or a short burst of them) is a reading lost: one such
-reading (a temperature of 700 among readings near 70) in 400 SKAB training rows silenced the
-detector on 4 of 8 files, 0 % of their fault rows flagged.
+the mean of its two neighbours (``transform(despike=True)``); so is a short burst far beyond
+every training reading (:meth:`GapFiller.bursts`), estimated as an outage is. Left in, each
+spike lifted a whole smoothing window over the threshold. Training rows keep their spikes:
+blanking them too took SKAB from F1 0.786 to 0.727. Only a training reading far outside every
+other reading of its signal (:func:`training_glitches`: a glitch, or a short burst of them) is
+a reading lost: one such reading (a temperature of 700 among readings near 70) in 400 SKAB
+training rows silenced the detector on 4 of 8 files, 0 % of their fault rows flagged.
 
 :class:`GapFiller` tells two kinds of gap apart, per signal:
 
@@ -41,7 +42,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from bms.features.quality import difference_spread, spike_mask
+from bms.features.quality import difference_spread, run_lengths, spike_mask
 from bms.models.anomaly import mean_and_covariance
 from bms.models.anomaly_regimes import MAX_MODE_LEVELS
 
@@ -52,6 +53,7 @@ __all__ = [
     "ConditionalMean",
     "FeatureFill",
     "GapFiller",
+    "glitch_bounds",
     "outage_cells",
     "training_glitches",
 ]
@@ -73,16 +75,44 @@ ROWS_PER_FEATURE = 10
 GLITCH_SPANS = 10.0
 #: Fewest readings of a signal to say what is far from them.
 MIN_GLITCH_READINGS = 10
+#: In the rows scored, a burst beyond the glitch bounds is lost readings while it is at most
+#: ``max_hold_rows // BURST_HOLD_DIVISOR`` rows long (:attr:`GapFiller.max_burst_rows`).
+BURST_HOLD_DIVISOR = 3
+
+
+def glitch_bounds(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per signal, the readings beyond which a reading is a glitch: its 1-99 % range widened
+    by :data:`GLITCH_SPANS` times that range on each side; no bound (``-inf``, ``inf``) for a
+    signal with fewer than :data:`MIN_GLITCH_READINGS` readings, or one that holds one value on
+    98 % of the rows (a valve shut all summer: its rare values are operation).
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_rows, n_signals)
+        Training readings, NaN where missing.
+
+    Returns
+    -------
+    low, high : ndarray of shape (n_signals,)
+    """
+    n_signals = np.shape(values)[1]
+    low, high = np.full(n_signals, -np.inf), np.full(n_signals, np.inf)
+    for j, column in enumerate(np.asarray(values, dtype=np.float64).T):
+        finite = column[np.isfinite(column)]
+        if len(finite) < MIN_GLITCH_READINGS:
+            continue
+        bottom, top = np.percentile(finite, [1.0, 99.0])
+        if top > bottom:
+            reach = GLITCH_SPANS * (top - bottom)
+            low[j], high[j] = bottom - reach, top + reach
+    return low, high
 
 
 def training_glitches(values: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """Cells of training rows that are glitches, not operation.
+    """Cells of training rows that are glitches, not operation: beyond :func:`glitch_bounds`.
 
-    A glitch lies beyond its signal's 1-99 % range by more than :data:`GLITCH_SPANS` times that
-    range. A run of them is a burst of bad readings only while it is shorter than 1 % of the
-    rows: a longer one moves the range and is no longer far from it. A signal that holds one
-    value on 98 % of the rows (a valve shut all summer) has no range to judge by: its rare
-    values are operation.
+    A run of them is a burst of bad readings only while it is shorter than 1 % of the rows: a
+    longer one moves the range and is no longer far from it.
 
     Parameters
     ----------
@@ -93,18 +123,9 @@ def training_glitches(values: NDArray[np.float64]) -> NDArray[np.bool_]:
     -------
     ndarray of bool, shape (n_rows, n_signals)
     """
-    out = np.zeros(np.shape(values), dtype=bool)
-    for j, column in enumerate(np.asarray(values, dtype=np.float64).T):
-        finite = column[np.isfinite(column)]
-        if len(finite) < MIN_GLITCH_READINGS:
-            continue
-        low, high = np.percentile(finite, [1.0, 99.0])
-        if high <= low:
-            continue
-        reach = GLITCH_SPANS * (high - low)
-        with np.errstate(invalid="ignore"):
-            out[:, j] = (column < low - reach) | (column > high + reach)
-    return out
+    low, high = glitch_bounds(values)
+    with np.errstate(invalid="ignore"):
+        return np.asarray((values < low) | (values > high))
 
 
 def outage_cells(missing: NDArray[np.bool_], max_hold_rows: int) -> NDArray[np.bool_]:
@@ -196,6 +217,9 @@ class GapFiller:
         Median and robust spread of each signal's training changes, of its moves for a signal
         that often holds still (:func:`bms.features.quality.difference_spread`; infinite
         spread: no spike is judged).
+    glitch_low_, glitch_high_ : ndarray
+        Each signal's :func:`glitch_bounds` on the training rows: a short burst beyond them in
+        the rows scored is lost readings (:meth:`bursts`).
     sparse_ : ndarray of bool
         Signals missing on more than :data:`SPARSE_SHARE` of the training rows.
     estimator_ : ConditionalMean
@@ -214,6 +238,7 @@ class GapFiller:
         spreads = [difference_spread(column, moves_only=True) for column in values.T]
         self.spike_center_ = np.array([center for center, _ in spreads])
         self.spike_scale_ = np.array([scale for _, scale in spreads])
+        self.glitch_low_, self.glitch_high_ = glitch_bounds(values)
         missing = np.isnan(values)
         never = missing.all(axis=0)
         self.sparse_ = missing.mean(axis=0) > SPARSE_SHARE if len(values) else never
@@ -242,6 +267,22 @@ class GapFiller:
             out[:, j] = spike_mask(values[:, j], self.spike_center_[j], self.spike_scale_[j])
         return out
 
+    @property
+    def max_burst_rows(self) -> int:
+        """Longest burst of glitches [rows] read as lost readings in the rows scored: a third
+        of the longest gap held (10 rows of the default 30-row window); a longer run beyond
+        the training readings is a sensor or a process gone wrong, judged."""
+        return max(1, self.max_hold_rows // BURST_HOLD_DIVISOR)
+
+    def bursts(self, values: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """The cells of ``values`` (n_rows, n_signals) beyond their signal's training
+        :func:`glitch_bounds`, in runs of at most :attr:`max_burst_rows` rows."""
+        with np.errstate(invalid="ignore"):
+            far = (values < self.glitch_low_) | (values > self.glitch_high_)
+        for j in np.flatnonzero(far.any(axis=0)):
+            far[:, j] &= run_lengths(far[:, j]) <= self.max_burst_rows
+        return np.asarray(far)
+
     def outages(self, values: NDArray[np.float64]) -> NDArray[np.bool_]:
         """The cells of ``values`` that are outages (long gaps of dense signals)."""
         out = outage_cells(np.isnan(values), self.max_hold_rows)
@@ -260,18 +301,24 @@ class GapFiller:
         self, values: NDArray[np.float64], despike: bool = False
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
         """``values`` (n_rows, n_signals) without NaN (short gaps held, outages estimated;
-        with ``despike``, one-row spikes replaced by the mean of their neighbours), and which
-        cells were estimated from the other signals."""
+        with ``despike``, one-row spikes replaced by the mean of their neighbours, and short
+        bursts far beyond the training readings estimated as outages are), and which cells
+        were estimated from the other signals."""
         values = np.array(values, dtype=np.float64, copy=True)
         values[np.isinf(values)] = np.nan  # an infinite reading is a missing reading
+        bursts = np.zeros(values.shape, dtype=bool)
         if despike:
             rows, cols = np.nonzero(self.spikes(values))
             # the reading lost: the mean of the two around it (a spike is never first or last)
             values[rows, cols] = (values[rows - 1, cols] + values[rows + 1, cols]) / 2
+            # a burst's readings lost, estimated from the row's other signals: held or drawn
+            # between its neighbours, a tightly coupled signal parted from the others
+            bursts = self.bursts(values)
+            values[bursts] = np.nan
         missing = np.isnan(values)
         if not missing.any():
             return values, missing
-        values = self._hold(values, missing & ~self.outages(values))
+        values = self._hold(values, missing & ~(self.outages(values) | bursts))
         unknown = np.isnan(values)  # outages, and the cells of a signal never read here
         if unknown.any():
             values = self.estimator_.fill(values, unknown)
