@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import statistics
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,30 @@ def main() -> None:
     bursts(model, train, test.loc[normal, signals])
 
 
+def flagged_shares(
+    models: dict[str, TimeSeriesDetector],
+    normal: pd.DataFrame,
+    corrupt: Callable[[pd.DataFrame, str], None],
+) -> None:
+    """Each signal in turn corrupted by ``corrupt(frame, signal)`` (in place): the share of the
+    normal rows each model flags [%], per signal and as the median (max) over signals."""
+    print(f"  {'signal':48s}" + "".join(f" {name:>8s}" for name in models))
+    shares: dict[str, list[float]] = {name: [] for name in models}
+    for signal in normal.columns:
+        x = normal.astype(float)
+        corrupt(x, signal)
+        row = []
+        for name, detector in models.items():
+            flagged = 100 * detector.score(x, contributions=False)["anomaly"].mean()
+            shares[name].append(flagged)
+            row.append(flagged)
+        print(f"  {signal[:48]:48s}" + "".join(f" {value:8.2f}" for value in row))
+    print(
+        "  median (max) over signals: "
+        + ", ".join(f"{k} {statistics.median(v):.2f} % ({max(v):.2f})" for k, v in shares.items())
+    )
+
+
 def spikes(model: TimeSeriesDetector, train: pd.DataFrame, normal: pd.DataFrame) -> None:
     """Each signal with a one-row spike of 10 training s.d. every 2 hours: rows flagged."""
     blind = copy.deepcopy(model)
@@ -99,23 +124,12 @@ def spikes(model: TimeSeriesDetector, train: pd.DataFrame, normal: pd.DataFrame)
         "Normal test days, a one-row spike of 10 training s.d. every 2 hours in one signal. "
         "Share of rows flagged [%]:"
     )
-    print(f"  {'signal':48s} {'bms':>8s} {'kept':>9s}")
-    shares: dict[str, list[float]] = {"bms": [], "kept": []}
-    for signal in normal.columns:
-        x = normal.astype(float)
-        x.iloc[SPIKE_EVERY_ROWS // 2 :: SPIKE_EVERY_ROWS, x.columns.get_loc(signal)] += (
-            SPIKE_SDS * train[signal].std()
-        )
-        row = []
-        for name, detector in (("bms", model), ("kept", blind)):
-            flagged = 100 * detector.score(x, contributions=False)["anomaly"].mean()
-            shares[name].append(flagged)
-            row.append(flagged)
-        print(f"  {signal[:48]:48s} {row[0]:8.2f} {row[1]:9.2f}")
-    print(
-        "  median (max) over signals: "
-        + ", ".join(f"{k} {statistics.median(v):.2f} % ({max(v):.2f})" for k, v in shares.items())
-    )
+
+    def spike(x: pd.DataFrame, signal: str) -> None:
+        rows = slice(SPIKE_EVERY_ROWS // 2, None, SPIKE_EVERY_ROWS)
+        x.iloc[rows, x.columns.get_loc(signal)] += SPIKE_SDS * train[signal].std()
+
+    flagged_shares({"bms": model, "kept": blind}, normal, spike)
 
 
 def bursts(model: TimeSeriesDetector, train: pd.DataFrame, normal: pd.DataFrame) -> None:
@@ -127,25 +141,14 @@ def bursts(model: TimeSeriesDetector, train: pd.DataFrame, normal: pd.DataFrame)
         f"Normal test days, a burst of {BURST_ROWS} readings {BURST_RANGES:g} training ranges "
         "out every 2 hours in one signal. Share of rows flagged [%]:"
     )
-    print(f"  {'signal':48s} {'bms':>8s} {'kept':>9s}")
-    shares: dict[str, list[float]] = {"bms": [], "kept": []}
-    for signal in normal.columns:
-        x = normal.astype(float)
+
+    def burst(x: pd.DataFrame, signal: str) -> None:
         low, high = train[signal].quantile([0.01, 0.99])
-        glitch = high + BURST_RANGES * max(high - low, 1.0)
         column = x.columns.get_loc(signal)
         for start in range(SPIKE_EVERY_ROWS // 2, len(x) - BURST_ROWS, SPIKE_EVERY_ROWS):
-            x.iloc[start : start + BURST_ROWS, column] = glitch
-        row = []
-        for name, detector in (("bms", model), ("kept", blind)):
-            flagged = 100 * detector.score(x, contributions=False)["anomaly"].mean()
-            shares[name].append(flagged)
-            row.append(flagged)
-        print(f"  {signal[:48]:48s} {row[0]:8.2f} {row[1]:9.2f}")
-    print(
-        "  median (max) over signals: "
-        + ", ".join(f"{k} {statistics.median(v):.2f} % ({max(v):.2f})" for k, v in shares.items())
-    )
+            x.iloc[start : start + BURST_ROWS, column] = high + BURST_RANGES * max(high - low, 1)
+
+    flagged_shares({"bms": model, "kept": blind}, normal, burst)
 
 
 if __name__ == "__main__":

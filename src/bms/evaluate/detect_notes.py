@@ -111,6 +111,14 @@ def _data_row(i: int) -> str:
     return f"data row {i + 1}"
 
 
+def _first_cell(cells: np.ndarray, frame: pd.DataFrame, where: Callable[[int], str]) -> str:
+    """``first in 'column', <where its row is>``: the first True cell of ``cells`` (rows x
+    columns of ``frame``), in row order."""
+    rows, cols = np.nonzero(cells)
+    first = int(np.argmin(rows))
+    return f"first in {frame.columns[cols[first]]!r}, {where(int(rows[first]))}"
+
+
 def data_quality_notes(
     model: TimeSeriesDetector,
     x_test: pd.DataFrame,
@@ -129,22 +137,17 @@ def data_quality_notes(
     notes = []
     spikes = model.gap_filler_.spikes(values)
     if spikes.any():
-        rows, cols = np.nonzero(spikes)
-        first = int(np.argmin(rows))
         notes.append(
-            f"{path}: {int(spikes.sum()):,} one-row spike(s) (first in "
-            f"{x_test.columns[cols[first]]!r}, {where(int(rows[first]))}) read as lost "
-            "readings: each is the mean of its neighbours, not a fault"
+            f"{path}: {int(spikes.sum()):,} one-row spike(s) ({_first_cell(spikes, x_test, where)})"
+            " read as lost readings: each is the mean of its neighbours, not a fault"
         )
     bursts = model.gap_filler_.bursts(values)
     if bursts.any():
-        rows, cols = np.nonzero(bursts)
-        first = int(np.argmin(rows))
         notes.append(
             f"{path}: {int(bursts.sum()):,} reading(s) beyond their feature's TRAIN range "
             f"(1-99 %) by more than {GLITCH_SPANS:g} times its width, in bursts of at most "
-            f"{model.gap_filler_.max_burst_rows} rows (first in {x_test.columns[cols[first]]!r}, "
-            f"{where(int(rows[first]))}), read as lost readings: glitches, not faults"
+            f"{model.gap_filler_.max_burst_rows} rows ({_first_cell(bursts, x_test, where)}), "
+            "read as lost readings: glitches, not faults"
         )
     outages = model.gap_filler_.outages(values)
     for j in np.flatnonzero(outages.any(axis=0)):
@@ -172,13 +175,12 @@ def train_glitch_notes(
         return []
     values = x_train.to_numpy(dtype=np.float64, copy=True)
     values[np.isinf(values)] = np.nan  # as the model reads them
-    rows, cols = np.nonzero(training_glitches(values))
-    first = int(np.argmin(rows))
-    at = (where or _data_row)(int(rows[first]))
+    glitches = training_glitches(values)
     return [
-        f"{path}: {len(rows):,} reading(s) beyond their feature's usual range (1-99 %) by more "
-        f"than {GLITCH_SPANS:g} times its width (first in {x_train.columns[cols[first]]!r}, "
-        f"{at}) read as lost readings: a glitch is not normal operation"
+        f"{path}: {int(glitches.sum()):,} reading(s) beyond their feature's usual range (1-99 %) "
+        f"by more than {GLITCH_SPANS:g} times its width "
+        f"({_first_cell(glitches, x_train, where or _data_row)}) read as lost readings: a glitch "
+        "is not normal operation"
     ]
 
 

@@ -112,16 +112,8 @@ def training_glitches(values: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Cells of training rows that are glitches, not operation: beyond :func:`glitch_bounds`.
 
     A run of them is a burst of bad readings only while it is shorter than 1 % of the rows: a
-    longer one moves the range and is no longer far from it.
-
-    Parameters
-    ----------
-    values : ndarray of shape (n_rows, n_signals)
-        Training readings, NaN where missing.
-
-    Returns
-    -------
-    ndarray of bool, shape (n_rows, n_signals)
+    longer one moves the range and is no longer far from it. ``values`` as for
+    :func:`glitch_bounds`; returns a boolean array of its shape.
     """
     low, high = glitch_bounds(values)
     with np.errstate(invalid="ignore"):
