@@ -467,7 +467,9 @@ def train(
     ] = None,
     unit_column: Annotated[str, typer.Option(help="rul: unit column.")] = "unit",
     time_column: Annotated[str, typer.Option(help="rul: time column.")] = "time",
-    sep: Annotated[str, typer.Option(help="rul: CSV separator.")] = ",",
+    sep: Annotated[
+        str | None, typer.Option(help="rul: CSV separator (default: found from its lines).")
+    ] = None,
     name: Annotated[str, typer.Option(help="rul: registry name of the model.")] = "rul",
     max_rul: Annotated[
         float | None, typer.Option(help="rul: target cap [time unit]; default from the data.")

@@ -78,6 +78,18 @@ def test_first_training_is_promoted_and_a_worse_one_is_refused(
     assert meta.extra["held_back_units"] == 4 and meta.extra["time_unit"] == "time-column units"
 
 
+def test_a_french_export_trains_the_same_model(tmp_path: Path, histories: Path) -> None:
+    # ';' between fields, decimal commas: read as ``bms rul`` reads it, without --sep
+    french = tmp_path / "french.csv"
+    pd.read_csv(histories).to_csv(french, sep=";", decimal=",", index=False)
+    scores = []
+    for name, path in (("plain", histories), ("french", french)):
+        registry = ModelRegistry(tmp_path / name)
+        decision = train_rul_from_csv(registry, path, unit_column="unit", time_column="cycle")
+        scores.append(registry.get("rul", decision.candidate_version).metrics["cv_rmse"])
+    assert scores[0] == pytest.approx(scores[1])
+
+
 def test_bms_train_rul_prints_the_decision(
     bms_home: Path, histories: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bms.errors import BmsError
-from bms.evaluate.rul_csv import prepare_histories
+from bms.evaluate.rul_csv import prepare_histories, read_histories
 from bms.evaluate.rul_metrics import rmse
 from bms.models.registry import ModelRegistry
 from bms.models.rul import RunToFailureRUL
@@ -84,7 +84,7 @@ def train_rul_from_csv(
     *,
     unit_column: str,
     time_column: str,
-    sep: str = ",",
+    sep: str | None = None,
     name: str = "rul",
     max_rul: float | None = None,
     holdout_fraction: float = 0.2,
@@ -98,8 +98,10 @@ def train_rul_from_csv(
     registry : ModelRegistry
     path : Path
         CSV of complete run-to-failure histories (each unit fails at its last row).
-    unit_column, time_column, sep : str
+    unit_column, time_column : str
         As for ``bms rul``.
+    sep : str or None
+        As for ``bms rul`` (None: found from the file's lines).
     name : str
         Registry name of the model.
     max_rul : float, optional
@@ -113,9 +115,14 @@ def train_rul_from_csv(
     """
     if not path.is_file():
         raise BmsError(f"--train {path}: file not found")
-    frame = pd.read_csv(path, sep=sep)
+    # read as ``bms rul`` reads it: encodings, Excel's lines, decimal commas, ids as written
+    frame = read_histories(path, sep, unit_column)
     histories, time_unit = prepare_histories(
-        frame, path, unit_column=unit_column, time_column=time_column
+        frame,
+        path,
+        unit_column=unit_column,
+        time_column=time_column,
+        decimal_comma=frame.attrs.get("sep", ",") != ",",
     )
     units = np.sort(histories[unit_column].unique())
     train_units, held_units = split_units(units, holdout_fraction, seed)
