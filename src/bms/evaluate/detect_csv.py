@@ -17,7 +17,7 @@ Every problem a user can cause is a :class:`bms.errors.BmsError` with a one-line
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -339,6 +339,21 @@ def _time_axes(
     )
 
 
+def _where_in_file(
+    file_rows: NDArray[np.int64], time_cells: pd.Series | None
+) -> Callable[[int], str]:
+    """How a line says where a judged row ``i`` is in its file: by its time cell in a file of
+    one reading per line (``time_cells``, a row per time), else by its data row
+    (``file_rows[i]``: its row of the file as read)."""
+
+    def where(i: int) -> str:
+        if time_cells is not None:
+            return f"the row of {time_cells.iloc[i]}"
+        return f"data row {file_rows[i] + 1}"
+
+    return where
+
+
 def _read_exports(paths: tuple[Path, Path], sep: str | None) -> list[pd.DataFrame]:
     """TRAIN and TEST as read: an InfluxDB CSV export as its long readings, a point per series
     named alike in both files (:mod:`bms.evaluate.influx_csv`), else a CSV."""
@@ -513,12 +528,8 @@ def run_detect(
     x_test = x_test.iloc[rows.order]  # every TEST row, in time order
     written = test[tcol].iloc[rows.order] if tcol is not None else None  # their time cells
     model = TimeSeriesDetector().fit(x_train, elapsed=train_utc)  # gaps in elapsed time
-
-    def where_in_train(i: int) -> str:  # row i of x_train, in the file
-        if long_file and tcol is not None:  # a row per time: its time says where it is
-            return f"the row of {train[tcol].iloc[train_rows[i]]}"
-        return f"data row {train_rows[i] + 1}"
-
+    train_cells = train[tcol].iloc[train_rows] if long_file and tcol is not None else None
+    where_in_train = _where_in_file(train_rows, train_cells)
     notes += train_glitch_notes(model, x_train, Path(train_path), where=where_in_train)
     if utc_clock and model.profiled_signals_:
         notes.append(
@@ -537,12 +548,7 @@ def run_detect(
     scored = model.score(x_judged, elapsed=judged_times).iloc[rows.judged]  # in time order
     file_rows = rows.judged_file_rows()
     judged_cells = written[rows.kept] if written is not None else None
-
-    def where(i: int) -> str:  # row i of x_judged, in the file
-        if long_file and judged_cells is not None:  # a row per time: its time says where it is
-            return f"the row of {judged_cells.iloc[i]}"
-        return f"data row {file_rows[i] + 1}"
-
+    where = _where_in_file(file_rows, judged_cells if long_file else None)
     notes += data_quality_notes(model, x_judged, Path(test_path), where=where)
     out = pd.DataFrame(
         {

@@ -86,7 +86,7 @@ def one_day_note(in_fault: pd.Series) -> str:
     median step), and TRAIN spans several days; else ``""``."""
     index = pd.DatetimeIndex(in_fault.index)
     days = index.normalize()
-    if days.nunique() < 2 or not in_fault.any() or len(index) < 2:
+    if days.nunique() < 2 or not in_fault.any():
         return ""
     fault_days = days[in_fault.to_numpy()]
     counts = pd.Series(fault_days).value_counts()
