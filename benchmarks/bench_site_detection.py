@@ -7,9 +7,10 @@ heating season). Each trains on the first 28 days, scores the rest and prints:
 the share of degradations detected >= 7 days before failure, the share of abrupt and sensor
 faults detected within a day, false detections per 10 equipment-months (strict, and without
 those that coincide with a fault of another equipment of the building), a per-fault-type table,
-data-quality faults seen by the quality flags, and run times. Baseline in the same run: the
-generic ``TimeSeriesDetector`` (residual + PCA ensemble) per equipment on its raw points, with
-the same episode rules.
+data-quality faults seen by the quality flags, whether each fault's first detection names it
+(its point for a sensor fault, an indicator of its cause otherwise) and run times. Baseline in
+the same run: the generic ``TimeSeriesDetector`` (residual + PCA ensemble) per equipment on its
+raw points, with the same episode rules.
 
     .venv/bin/python benchmarks/bench_site_detection.py [--seeds 101 102 103] [--days 120]
         [--starts 2026-01-05 2026-08-01] [--no-baseline]
@@ -23,7 +24,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from bms.evaluate.site_detection import data_quality_hits, score_detections
+from bms.evaluate.site_detection import data_quality_hits, names_the_fault, score_detections
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector
 from bms.models.equipment_detection import (
     DETECTION_COLUMNS,
@@ -47,6 +48,10 @@ class _RawPoints:
     @staticmethod
     def points_of(name: str) -> tuple[str, ...]:
         return (name,)
+
+    @staticmethod
+    def is_symptom(name: str) -> bool:
+        return False
 
 
 def baseline_detections(result, site, train_days: float) -> tuple[pd.DataFrame, int]:
@@ -171,6 +176,18 @@ def run_scenario(site, start: str, args: argparse.Namespace) -> dict[str, object
             f"point's fault scale): {within}/{len(drift)}, delays {np.round(drift.to_numpy(), 1)} h"
             " (negative: before; counted apart, not in the share above)"
         )
+    detected = evaluable[evaluable["detected"]]
+    named = detected.apply(names_the_fault, axis=1).astype(bool)
+    print(
+        f"first detection names the fault (its point for a sensor fault, an indicator of its "
+        f"cause otherwise): {named.sum()}/{len(detected)} = {_fmt(named.mean())}"
+    )
+    for fault in detected[~named].itertuples():
+        point = fault.point.rsplit("/", 1)[-1] if isinstance(fault.point, str) else ""
+        print(
+            f"  seed {fault.seed} {fault.fault} at {fault.equipment} {point}".rstrip()
+            + f": named {', '.join(fault.top_indicators)}"
+        )
     print(
         f"rows with an indicator left out at an unfamiliar operating point: "
         f"{_fmt(table['unfamiliar_rows'].mean())}"
@@ -209,6 +226,7 @@ def run_scenario(site, start: str, args: argparse.Namespace) -> dict[str, object
         "abrupt_sensor": f"{other['on_target'].sum()}/{len(other)} = "
         f"{_fmt(other['on_target'].mean())}",
         "false_per_10_em": round(10 * n_false / months, 2),
+        "named": f"{named.sum()}/{len(detected)}",
         "false": n_false,
         "equipment_months": round(months),
     }

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from bms.errors import BmsError
-from bms.evaluate.site_detection import data_quality_hits, match_faults, score_detections
+from bms.evaluate.site_detection import (
+    data_quality_hits,
+    match_faults,
+    names_the_fault,
+    score_detections,
+)
 
 T = pd.Timestamp("2026-02-01", tz="UTC")
 DAY = pd.Timedelta(days=1)
@@ -93,3 +98,49 @@ def test_missing_columns_are_named() -> None:
         score_detections(pd.DataFrame({"x": []}), _truth(), T, T + DAY, 1)
     with pytest.raises(BmsError, match="n_equipment"):
         score_detections(_detections(), _truth(), T, T + DAY, 0)
+
+
+def test_the_first_detection_is_judged_by_the_name_it_gives() -> None:
+    truth = pd.concat(
+        [
+            _truth(),
+            pd.DataFrame(
+                [
+                    (
+                        "s/b/ahu-3",
+                        "bias",
+                        "sensor",
+                        T + 5 * DAY,
+                        pd.NaT,
+                        T + 9 * DAY,
+                        "s/b/ahu-3/sat",
+                    )
+                ],
+                columns=["equipment", "fault", "category", "onset", "failure", "end", "point"],
+            ),
+        ],
+        ignore_index=True,
+    )
+    rows = [
+        ("s/b/ahu-1", T + 20 * DAY, T + 31 * DAY, ("s/b/ahu-1/filter_dp",), ("filter_clogging",)),
+        # a symptom every coil fault shares, then the damper's own indicator: the first counts
+        ("s/b/ahu-2", T + 10.1 * DAY, T + 10.2 * DAY, ("s/b/ahu-2/sat",), ("sat_error",)),
+        ("s/b/ahu-2", T + 10.5 * DAY, T + 12 * DAY, ("s/b/ahu-2/mat",), ("mixed_air_residual_k",)),
+        (
+            "s/b/ahu-3",
+            T + 5.5 * DAY,
+            T + 6 * DAY,
+            ("s/b/ahu-3/sat", "s/b/ahu-3/mat"),
+            ("sat_error",),
+        ),
+    ]
+    detections = pd.DataFrame(
+        rows, columns=["equipment", "start", "end", "top_points", "top_indicators"]
+    )
+    faults = match_faults(detections, truth, T, T + 60 * DAY)
+    named = faults.apply(names_the_fault, axis=1).set_axis(faults["fault"])
+    faults = faults.set_index("fault")
+    assert named["filter_clogging"]
+    assert not named["stuck_oa_damper"]
+    assert named["bias"].tolist() == [False, True]  # zone-1 undetected; ahu-3's sat named first
+    assert faults.loc["bearing_wear", "top_indicators"] == ()

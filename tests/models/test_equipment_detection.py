@@ -171,6 +171,38 @@ def test_episodes_need_persistence_and_hold_through_unscored_steps() -> None:
     assert found["top_points"].iloc[0] == ["s/b/eq/p"]
 
 
+class _Evidence:
+    """The two questions ``episodes`` asks a detector: an indicator's points, is it a symptom."""
+
+    @staticmethod
+    def points_of(name: str) -> tuple[str, ...]:
+        points = {"sat_error": ("sat", "sat_sp"), "coil_heat": ("sat", "mat", "heating_valve")}
+        return points.get(name, ("filter_dp",))
+
+    @staticmethod
+    def is_symptom(name: str) -> bool:
+        return name == "sat_error"
+
+
+@pytest.mark.parametrize(("cause_peak", "first"), [(1.5, "coil_heat"), (0.8, "sat_error")])
+def test_a_cause_in_fault_leads_the_evidence_before_the_set_point_it_upsets(
+    cause_peak: float, first: str
+) -> None:
+    n = 400
+    score = np.full(n, 0.2)
+    score[100:200] = 0.9
+    frame = pd.DataFrame({"anomaly_score": score}, index=_index(n))
+    excess = pd.DataFrame(
+        {"sat_error": np.where(score > 0.5, 2.5, 0.1), "coil_heat": np.zeros(n)}, index=frame.index
+    )
+    excess.iloc[150:170, 1] = cause_peak  # a leaking valve's heat, past its threshold or not
+    excess["filter"] = np.where(score > 0.5, 0.9, 0.0)  # more excess than the valve, none past
+    found = episodes(frame, excess, _Evidence(), "s/b/ahu-1", DetectionParams())
+    assert found["top_indicators"].iloc[0][0] == first
+    assert found["top_indicators"].iloc[0][1] == ("sat_error" if first == "coil_heat" else "filter")
+    assert found["top_points"].iloc[0][0] == "s/b/ahu-1/sat"
+
+
 def _cooling_ahu(rng: np.random.Generator, n: int, leak_k: np.ndarray) -> pd.DataFrame:
     """An AHU cooling through office hours: its controller holds sat at 14 °C.
 
@@ -340,3 +372,21 @@ def test_bad_inputs_are_refused(healthy: SimulationResult, site: Site) -> None:
         run_site_detection(healthy, site, train_days=39.5)
     with pytest.raises(BmsError, match="source must be"):
         run_site_detection(42, site, train_days=5)
+
+
+def test_a_row_names_the_cause_past_its_threshold_before_the_set_point_it_upsets() -> None:
+    index = _index(400)
+    specs = [
+        IndicatorSpec("sat_error", ("sat", "sat_sp"), "excess", symptom=True),
+        IndicatorSpec("coil_heat_valves_closed", ("sat", "mat", "heating_valve"), "excess"),
+    ]
+    quiet = pd.DataFrame({"sat_error": 0.1, "coil_heat_valves_closed": 0.0}, index=index)
+    detector = EquipmentDetector().fit(quiet.iloc[:200], specs)
+    test = quiet.iloc[200:].copy()
+    test["sat_error"] = 3.0  # the supply air 6 K off its set point...
+    test.iloc[:100, 1] = 1.5  # ...with heat past its threshold while both valves are shut
+    test.iloc[100:, 1] = 0.5  # ...or not
+    top = detector.score(test)["top_contributor"]
+    settled = 2 * detector.params.smooth_steps  # the excess is a smoothed mean
+    assert (top.iloc[settled:100] == "coil_heat_valves_closed").all()
+    assert (top.iloc[100 + settled :] == "sat_error").all()

@@ -18,6 +18,11 @@ Protocol (:func:`score_detections`):
   (equipment scored x scored days / 30.44 / 10). Those that coincide with a fault of another
   equipment of the same building are also counted apart (``false_with_fault_elsewhere``):
   often a consequence (a chiller stopped because its pump tripped).
+* Diagnosis (:func:`names_the_fault`): whether the first matching detection points at the
+  fault: for a sensor fault, its first named point is the faulty point; for the others, its top
+  indicator is one that the fault moves first (:data:`FAULT_INDICATORS`, read off the
+  simulator's fault catalogue). A detection that names a symptom shared with other faults
+  (the supply air too warm, the flow per fan speed for a filter) does not count.
 * Data-quality faults are not equipment faults: :func:`data_quality_hits` checks whether the
   quality flags of :mod:`bms.features.quality` (gaps, spikes) see them in the telemetry;
   duplicates and late rows only exist in the raw stream (``SimulationResult.raw()``).
@@ -37,9 +42,11 @@ from bms.telemetry.frame import as_utc
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "FAULT_INDICATORS",
     "DetectionScore",
     "data_quality_hits",
     "match_faults",
+    "names_the_fault",
     "score_detections",
 ]
 
@@ -48,6 +55,22 @@ DAYS_PER_MONTH = 30.44
 GRACE = pd.Timedelta(days=1)
 LEAD_TARGET = pd.Timedelta(days=7)
 EQUIPMENT_CATEGORIES = ("degradation", "abrupt", "sensor")
+
+#: Fault type -> the indicators of :mod:`bms.models.equipment_indicators` that point a
+#: technician at its cause (what :data:`bms.simulate.faults.CATALOGUE` says the fault moves).
+#: A leaking heating valve shows as heat with both valves shut or the cooling valve fighting it,
+#: not as the supply air too warm (any coil or plant fault does that); a worn belt as the power
+#: or the flow per fan speed (a clogged filter has its own pressure-drop indicator).
+FAULT_INDICATORS: dict[str, frozenset[str]] = {
+    "filter_clogging": frozenset({"filter_clogging"}),
+    "belt_wear": frozenset({"fan_power_per_speed3", "flow_per_speed"}),
+    "bearing_wear": frozenset({"log_vibration", "vibration_iso", "bearing_temp"}),
+    "hx_fouling": frozenset({"approach_vs_design", "approach_k"}),
+    "refrigerant_leak": frozenset({"log_suction", "superheat", "cop_ratio"}),
+    "stuck_oa_damper": frozenset({"mixed_air_residual_k"}),
+    "leaking_heating_valve": frozenset({"coil_heat_valves_closed", "cooling_valve_vs_duty"}),
+    "pump_trip": frozenset({"unexpected_stop"}),
+}
 
 
 @dataclass
@@ -101,7 +124,9 @@ def match_faults(
     -------
     DataFrame
         Ground-truth columns plus ``evaluable`` (bool), ``detected`` (bool),
-        ``detected_at`` (UTC), ``lead_days`` (degradations) and ``delay_hours`` (others).
+        ``detected_at`` (UTC), ``lead_days`` (degradations), ``delay_hours`` (others) and,
+        when the detections carry them, the earliest matching detection's ``top_points`` and
+        ``top_indicators`` (empty tuples when undetected).
     """
     _check(detections, ground_truth)
     train_end, end = as_utc(train_end), as_utc(end)
@@ -120,6 +145,7 @@ def match_faults(
         mine = detections[detections["equipment"] == fault.equipment]
         hits = mine[(mine["start"] < clear + grace) & (mine["end"] > onset)]
         detected_at = max(onset, hits["start"].min()) if len(hits) else pd.NaT
+        earliest = hits.sort_values("start").iloc[0] if len(hits) else pd.Series(dtype=object)
         rows.append(
             {
                 "evaluable": evaluable,
@@ -131,12 +157,32 @@ def match_faults(
                 "delay_hours": (detected_at - onset) / pd.Timedelta(hours=1)
                 if not degradation and len(hits)
                 else np.nan,
+                "top_points": tuple(earliest.get("top_points", ())),
+                "top_indicators": tuple(earliest.get("top_indicators", ())),
             }
         )
     columns = ["evaluable", "detected", "detected_at", "lead_days", "delay_hours"]
+    columns += ["top_points", "top_indicators"]
     extra = pd.DataFrame(rows, index=faults.index, columns=columns)
     extra = extra.astype({"evaluable": bool, "detected": bool})
     return pd.concat([faults, extra], axis=1).reset_index(drop=True)
+
+
+def names_the_fault(fault: pd.Series) -> bool:
+    """Whether a row of :func:`match_faults` was first detected under the fault's own name.
+
+    A sensor fault is named when the detection's first point is the faulty point (point ids
+    compared by their last part, ``.../ahu-1/sat`` = ``sat``); another fault when the top
+    indicator is one of :data:`FAULT_INDICATORS` for its type. Undetected: False.
+    """
+    if not fault["detected"]:
+        return False
+    if fault["category"] == "sensor":
+        points = fault["top_points"]
+        faulty = str(fault.get("point", "")).rsplit("/", 1)[-1]
+        return bool(points) and str(points[0]).rsplit("/", 1)[-1] == faulty
+    indicators = fault["top_indicators"]
+    return bool(indicators) and indicators[0] in FAULT_INDICATORS.get(fault["fault"], ())
 
 
 def _false_detections(

@@ -4,6 +4,13 @@ A flag holds through steps with no score (a fault seen on Friday evening is stil
 morning), runs closer than ``merge_gap_hours`` are merged, and an episode needs
 ``min_episode_steps`` flagged, scored steps (settings in
 :class:`bms.models.equipment_detection.DetectionParams`).
+
+Its evidence lists the indicators by their summed excess over its flagged steps, except that a
+*symptom* (a control loop missing its set point: supply air, secondary supply, chilled water)
+comes after the indicators of a cause past their threshold on ``min_episode_steps`` of those
+steps (enough for a detection of their own). A leaking heating valve pushes the supply air 5 K
+off its set point and the heat with both valves shut 2 K past its threshold: the valve is what
+the technician should look at first.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ DETECTION_COLUMNS = ("equipment", "start", "end", "peak_score", "top_points", "t
 class _HasPoints(Protocol):
     def points_of(self, indicator: str) -> tuple[str, ...]: ...
 
+    def is_symptom(self, indicator: str) -> bool: ...
+
 
 def episodes(
     scores: pd.DataFrame,
@@ -42,7 +51,8 @@ def episodes(
         :meth:`~bms.models.equipment_detection.EquipmentDetector.excess` on the same rows
         (for the contributing points).
     detector : EquipmentDetector
-        Anything with ``points_of(indicator)`` (the local points behind an indicator).
+        Anything with ``points_of(indicator)`` (the local points behind an indicator) and
+        ``is_symptom(indicator)``.
     equipment_id : str
     params : DetectionParams, optional
 
@@ -77,9 +87,8 @@ def episodes(
         hits = np.flatnonzero(observed[begin:stop]) + begin
         if len(hits) < p.min_episode_steps:
             continue
-        weight = np.nansum(np.where(np.isfinite(values[hits]), values[hits], 0.0), axis=0)
-        order = [int(j) for j in np.argsort(-weight) if weight[j] > 0]
-        indicators = [excess.columns[j] for j in order]
+        found = np.where(np.isfinite(values[hits]), values[hits], 0.0)
+        indicators = _evidence_order(excess.columns, found, detector, p.min_episode_steps)
         points: list[str] = []
         for name in indicators:
             for point in detector.points_of(name):
@@ -96,3 +105,23 @@ def episodes(
             }
         )
     return pd.DataFrame(rows, columns=list(DETECTION_COLUMNS))
+
+
+def _evidence_order(
+    names: pd.Index, found: np.ndarray, detector: _HasPoints, min_steps: int
+) -> list[str]:
+    """Indicators with some excess on an episode's flagged steps (``found``: steps x indicators,
+    threshold units) by summed excess, except that the causes past their threshold on at least
+    ``min_steps`` of them (enough for a detection of their own) come first when a symptom
+    is among the indicators."""
+    weight = found.sum(axis=0)
+    order = [int(j) for j in np.argsort(-weight, kind="stable") if weight[j] > 0]
+    if not any(detector.is_symptom(names[j]) for j in order):
+        return [str(names[j]) for j in order]
+    in_fault = {
+        j
+        for j in order
+        if not detector.is_symptom(names[j]) and (found[:, j] >= 1.0).sum() >= min_steps
+    }
+    order.sort(key=lambda j: j not in in_fault)  # stable: by weight within each group
+    return [str(names[j]) for j in order]

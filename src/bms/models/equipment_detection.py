@@ -315,7 +315,7 @@ class EquipmentDetector:
         )
         names = np.asarray([*self.indicators_, ""], dtype=object)
         points = np.asarray([",".join(f.spec.points) for f in self.fitted_] + [""], dtype=object)
-        top = np.where(scored, filled.argmax(axis=1) if values.shape[1] else 0, len(names) - 1)
+        top = np.where(scored, self._top_indicator(filled), len(names) - 1)
         unfamiliar = self.unfamiliar(frame.index)
         out["top_contributor"] = np.where(~scored & (unfamiliar != ""), UNFAMILIAR, names[top])
         out["top_points"] = points[top]
@@ -330,6 +330,19 @@ class EquipmentDetector:
         self._last_excess = excess
         return out
 
+    def _top_indicator(self, filled: NDArray[np.float64]) -> NDArray[np.intp]:
+        """Per row, the column of the largest excess, or of the largest cause past its threshold
+        where the largest is a symptom (``IndicatorSpec.symptom``: a set point missed)."""
+        if not filled.shape[1]:
+            return np.zeros(len(filled), dtype=np.intp)
+        top = filled.argmax(axis=1)
+        symptom = np.array([f.spec.symptom for f in self.fitted_], dtype=bool)
+        if not symptom.any() or symptom.all():
+            return top
+        causes = np.where(symptom, -np.inf, filled)
+        cause_first = symptom[top] & (causes.max(axis=1) >= 1.0)
+        return np.where(cause_first, causes.argmax(axis=1), top)
+
     def unfamiliar(self, index: pd.Index) -> NDArray[np.object_]:
         """Per row of the last :meth:`excess` call: indicators left out at unfamiliar points."""
         names = np.full(len(index), "", dtype=object)
@@ -341,6 +354,10 @@ class EquipmentDetector:
     def points_of(self, indicator: str) -> tuple[str, ...]:
         """Local point names an indicator is computed from."""
         return next(f.spec.points for f in self.fitted_ if f.spec.name == indicator)
+
+    def is_symptom(self, indicator: str) -> bool:
+        """Whether an indicator is a control loop missing its set point (its spec's ``symptom``)."""
+        return any(f.spec.symptom for f in self.fitted_ if f.spec.name == indicator)
 
 
 @dataclass

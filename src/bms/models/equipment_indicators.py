@@ -235,7 +235,7 @@ def _ahu(
         )
     if has_columns(x, "sat", "sat_sp"):
         out["sat_error"] = on(_own_sat_error(x, eq, ctx).abs() / SAT_ERROR_FLOOR_K)
-        specs.append(IndicatorSpec("sat_error", ("sat", "sat_sp"), "excess"))
+        specs.append(IndicatorSpec("sat_error", ("sat", "sat_sp"), "excess", symptom=True))
     chillers = ctx.chiller_on.get(building_of(eq))
     coil_values, coil_specs = _coil_balance(x, running, chillers)
     return out | coil_values, specs + coil_specs

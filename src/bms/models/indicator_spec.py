@@ -63,6 +63,10 @@ class IndicatorSpec:
     #: A fit of another sign (a fault under way while it trained bent it) is trusted only in
     #: the drivers' training range
     driver_signs: tuple[int, ...] = field(default=())
+    #: a control loop missing its set point: the consequence of many faults (a leaking valve,
+    #: a fouled exchanger, a weak chiller), so an indicator of a cause that is in fault on the
+    #: same detection comes first in its evidence
+    symptom: bool = False
 
 
 @dataclass

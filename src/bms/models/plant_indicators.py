@@ -152,7 +152,9 @@ def hx_indicators(
     if has_columns(x, "sec_supply_temp", "sec_supply_sp"):
         out["sec_supply_error_k"] = x["sec_supply_temp"] - x["sec_supply_sp"]
         specs.append(
-            IndicatorSpec("sec_supply_error_k", ("sec_supply_temp", "sec_supply_sp"), floor=2.0)
+            IndicatorSpec(
+                "sec_supply_error_k", ("sec_supply_temp", "sec_supply_sp"), floor=2.0, symptom=True
+            )
         )
     return out, specs
 
@@ -203,6 +205,8 @@ def chiller_indicators(
     if has_columns(x, "chw_supply_temp", "chw_supply_sp"):
         out["chw_supply_error_k"] = (x["chw_supply_temp"] - x["chw_supply_sp"]).where(running)
         specs.append(
-            IndicatorSpec("chw_supply_error_k", ("chw_supply_temp", "chw_supply_sp"), floor=1.0)
+            IndicatorSpec(
+                "chw_supply_error_k", ("chw_supply_temp", "chw_supply_sp"), floor=1.0, symptom=True
+            )
         )
     return out, specs
