@@ -9,8 +9,8 @@ Its evidence lists the indicators by their summed excess over its flagged steps,
 *symptom* (a control loop missing its set point: supply air, secondary supply, chilled water)
 comes after the indicators of a cause past their threshold on ``min_episode_steps`` of those
 steps (enough for a detection of their own). A leaking heating valve keeps the supply air off
-its set point on nearly every flagged step, the heat with both valves shut past its threshold
-only on the steps when both are shut: the valve is what the technician should look at first.
+its set point, with more excess than the heat it gives with both valves shut, yet the valve is
+what the technician should look at first.
 """
 
 from __future__ import annotations
