@@ -76,6 +76,7 @@ def test_bms_demo_no_serve_prints_the_summary_and_exits_0(
     assert "degradation" in out
     assert "Fault detection one detector per equipment (36)" in out
     assert "found within a day" in out
+    assert "the first detection names the fault" in out
     assert "Health and remaining useful life" in out
 
 

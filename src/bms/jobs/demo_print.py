@@ -6,6 +6,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from bms.evaluate.site_detection import names_the_fault
 from bms.jobs.demo import DemoRun
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -61,16 +62,28 @@ def print_faults(run: DemoRun, console: Console) -> None:
     console.print(table)
 
 
-def _found(row: object, train_end: pd.Timestamp) -> tuple[str, str, str]:
+def _found(row: pd.Series, train_end: pd.Timestamp) -> tuple[str, str, str]:
     """(found, when, lead or delay) cells of one ground-truth fault."""
-    if row.onset < train_end and (pd.isna(row.failure) or row.failure < train_end):
+    if row["onset"] < train_end and (pd.isna(row["failure"]) or row["failure"] < train_end):
         return "(training)", "", ""
-    if not row.detected:
+    if not row["detected"]:
         return "[red]missed[/red]", "", ""
-    when = _when(row.detected_at)
-    if row.category == "degradation":
-        return "[green]yes[/green]", when, f"{row.lead_days:.1f} d ahead"
-    return "[green]yes[/green]", when, f"after {row.delay_hours:.1f} h"
+    when = _when(row["detected_at"])
+    if row["category"] == "degradation":
+        return "[green]yes[/green]", when, f"{row['lead_days']:.1f} d ahead"
+    return "[green]yes[/green]", when, f"after {row['delay_hours']:.1f} h"
+
+
+def _evidence(row: pd.Series) -> str:
+    """What the first detection of a fault named: its first point for a sensor fault, else its
+    top indicator; in green when that names the fault (:func:`names_the_fault`)."""
+    if not row["detected"] or not row["top_indicators"]:
+        return ""
+    if row["category"] == "sensor" and row["top_points"]:
+        text = str(row["top_points"][0]).rsplit("/", 1)[-1]
+    else:
+        text = str(row["top_indicators"][0])
+    return f"[green]{text}[/green]" if names_the_fault(row) else text
 
 
 def print_detections(run: DemoRun, console: Console) -> None:
@@ -82,18 +95,26 @@ def print_detections(run: DemoRun, console: Console) -> None:
         f", scored to {_when(detection.end)}; {len(detection.detections)} detections"
     )
     table = Table("Category", "Equipment", "Fault", "Onset (UTC)", "Found", "When", "Lead / delay")
-    for row in score.faults.sort_values(["category", "onset"]).itertuples(index=False):
+    table.add_column("Named", overflow="fold")
+    for _, row in score.faults.sort_values(["category", "onset"]).iterrows():
         found, when, lead = _found(row, detection.train_end)
         table.add_row(
-            str(row.category),
-            str(row.equipment).rsplit("/", 1)[-1],
-            str(row.fault),
-            _when(row.onset),
+            str(row["category"]),
+            str(row["equipment"]).rsplit("/", 1)[-1],
+            str(row["fault"]),
+            _when(row["onset"]),
             found,
             when,
             lead,
+            _evidence(row) if found.endswith("[/green]") else "",
         )
     console.print(table)
+    named = score.faults[score.faults["evaluable"] & score.faults["detected"]]
+    console.print(
+        f"the first detection names the fault (its point, or an indicator of its cause; in "
+        f"green): {int(named.apply(names_the_fault, axis=1).sum()) if len(named) else 0} "
+        f"of {len(named)} found"
+    )
     figures = score.to_dict()
     console.print(
         f"degradations found >= 7 days before failure: {figures['degradation_lead_share']:.0%} "
