@@ -312,6 +312,13 @@ def detect(
             "time of day is read on its clock, across daylight-saving changes.",
         ),
     ] = None,
+    false_alarm_rate: Annotated[
+        float,
+        typer.Option(
+            help="Share of normal rows the threshold may flag, set on TRAIN rows held out of "
+            "the fit (0 < rate < 0.5): lower, fewer false alarms and faults found later.",
+        ),
+    ] = 0.01,
 ) -> None:
     """Unsupervised anomaly detection on any wide CSV (score 0..1, 0.5 = threshold).
 
@@ -336,6 +343,7 @@ def detect(
         ignore=ignore or (),
         rules=rules,
         timezone=timezone,
+        false_alarm_rate=false_alarm_rate,
     )
     for note in summary.notes:
         typer.echo(note, err=True)

@@ -1217,3 +1217,24 @@ def test_a_column_that_copies_another_is_said(csvs, capsys):
         frame.to_csv(path, sep=";", index=False)
     _, err = detect_csvs(csvs, capsys)
     assert f"{csvs[0]}: 'flow_copy' = 'flow' on every TRAIN row: one point exported twice?" in err
+
+
+def test_the_false_alarm_rate_is_the_user_s_to_choose(tmp_path, rng, capsys):
+    train, test = pump(rng, 3000, "2026-01-01"), pump(rng, 3000, "2026-01-02")  # all normal
+    args = detect_args(tmp_path, train, test)
+    flagged = {}
+    for rate in (0.001, 0.2):
+        code, _, err = run_cli([*args, "--ignore", "site", "--false-alarm-rate", str(rate)], capsys)
+        assert code == 0, err
+        flagged[rate] = pd.read_csv(args[-1])["anomaly"].mean()
+    assert flagged[0.001] < flagged[0.2]
+    assert flagged[0.2] > 0.02  # the threshold moved, not only the rounding
+
+
+@pytest.mark.parametrize("rate", ["0", "0.5", "5", "nan"])
+def test_a_false_alarm_rate_outside_0_to_0_5_is_a_one_line_error(csvs, capsys, rate):
+    train, test, out = csvs
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out)]
+    err = error_of([*args, "--ignore", "site", "--false-alarm-rate", rate], capsys)
+    assert "--false-alarm-rate must lie between 0 and 0.5" in err
+    assert not out.exists()

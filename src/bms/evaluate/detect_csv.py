@@ -440,6 +440,7 @@ def run_detect(
     ignore: Sequence[str] = (),
     rules: bool = True,
     timezone: str | None = None,
+    false_alarm_rate: float = 0.01,
 ) -> DetectSummary:
     """Fit on TRAIN, score TEST, write OUT (``time, score, anomaly, top_contributor``).
 
@@ -462,6 +463,9 @@ def run_detect(
     timezone : str or None
         The site's IANA time zone: the detector reads the time of day on its clock
         (:mod:`bms.evaluate.detect_clock`).
+    false_alarm_rate : float
+        Share of normal rows the learned detector's threshold may flag, calibrated on TRAIN
+        rows held out of the fit, in (0, 0.5). The AHU rules do not depend on it.
 
     Returns
     -------
@@ -471,6 +475,11 @@ def run_detect(
     ignore = [ignore] if isinstance(ignore, str) else list(ignore)  # one name, not its letters
     if timezone is not None:
         check_timezone(timezone)
+    if not 0.0 < false_alarm_rate < 0.5:
+        raise SchemaError(
+            f"--false-alarm-rate must lie between 0 and 0.5 (a share of rows, 0.01 = 1 %), "
+            f"got {false_alarm_rate:g}"
+        )
     train, test = _read_exports((Path(train_path), Path(test_path)), sep)
     # each file's separator: a decimal comma is read where it is not the separator
     separators = [frame.attrs.get("sep", ",") for frame in (train, test)]
@@ -527,7 +536,8 @@ def run_detect(
             test_times = timed.test_utc[rows.order]
     x_test = x_test.iloc[rows.order]  # every TEST row, in time order
     written = test[tcol].iloc[rows.order] if tcol is not None else None  # their time cells
-    model = TimeSeriesDetector().fit(x_train, elapsed=train_utc)  # gaps in elapsed time
+    model = TimeSeriesDetector(false_alarm_rate=false_alarm_rate)
+    model.fit(x_train, elapsed=train_utc)  # gaps in elapsed time
     train_cells = train[tcol].iloc[train_rows] if long_file and tcol is not None else None
     where_in_train = _where_in_file(train_rows, train_cells)
     notes += train_glitch_notes(model, x_train, Path(train_path), where=where_in_train)
