@@ -106,7 +106,7 @@ def print_detections(run: DemoRun, console: Console) -> None:
             found,
             when,
             lead,
-            _evidence(row) if found.endswith("[/green]") else "",
+            "" if found == "(training)" else _evidence(row),
         )
     console.print(table)
     named = score.faults[score.faults["evaluable"] & score.faults["detected"]]
