@@ -7,9 +7,10 @@ the test rows are every other day of the same season (August and September: the 
 fault-free days and the faulted days of 2007), so that the detector is judged on conditions a
 few days can cover. Printed per ``k``, as the median over the runs (and the range): the share
 of normal test rows flagged (FAR), of faulted rows flagged (recall), and the normal test days
-with more than 5 % of their rows flagged. "+ AHU rules" is what ``bms detect`` outputs on these
-columns: the learned detector's flags or the G36 / APAR rules'
-(:mod:`bms.evaluate.detect_rules`). Baseline in the same run: scikit-learn's
+with more than 5 % of their rows flagged. "+ AHU rules": the learned detector's flags or the
+G36 / APAR rules' (:mod:`bms.evaluate.detect_rules`); "+ held while stopped" is what
+``bms detect`` outputs on these columns: those flags, an alarm held through the hours the fan
+is stopped (:mod:`bms.evaluate.detect_stopped`). Baseline in the same run: scikit-learn's
 ``IsolationForest`` (default settings) on the same rows, standardised on the training rows.
 Other seasons (February, May) are left out on purpose: a few summer days cannot describe
 heating, and ``bms detect`` says so (most TEST rows outside the TRAIN range).
@@ -26,6 +27,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import StandardScaler
 
 from bms.evaluate.detect_rules import ahu_rule_flags
+from bms.evaluate.detect_stopped import held_flags
 from bms.evaluate.lbnl import LABEL, read_lbnl, signal_columns
 from bms.models.anomaly_pipeline import TimeSeriesDetector
 
@@ -71,6 +73,7 @@ def main() -> None:
         runs: dict[str, list[tuple[float, ...]]] = {
             "bms detect": [],
             "  + AHU rules": [],
+            "  + held while stopped": [],
             "IsolationForest": [],
         }
         for first in range(len(normal_days) - k + 1):
@@ -86,14 +89,17 @@ def main() -> None:
             runs["bms detect"].append(figures(learned, faulted, days))
             rules = ahu_rule_flags(train, test[signals])  # both indexed by time
             assert rules is not None  # the LBNL columns name an AHU's points
-            runs["  + AHU rules"].append(figures(learned | rules.flags, faulted, days))
+            with_rules = learned | rules.flags
+            runs["  + AHU rules"].append(figures(with_rules, faulted, days))
+            held = held_flags(with_rules, train, test[signals])
+            runs["  + held while stopped"].append(figures(held, faulted, days))
             forest = isolation_forest_flags(train, test[signals])
             runs["IsolationForest"].append(figures(forest, faulted, days))
         for name, values in runs.items():
             table = np.array(values)
             far, recall, flagged, total = (table[:, i] for i in range(4))
             print(
-                f"{k:6d}  {name:15s}  {np.median(far):6.1f} ({far.min():.1f}-{far.max():.1f})"
+                f"{k:6d}  {name:22s}  {np.median(far):6.1f} ({far.min():.1f}-{far.max():.1f})"
                 f"{'':8s}{np.median(recall):6.1f} ({recall.min():.1f}-{recall.max():.1f})"
                 f"{'':10s}{flagged.sum():.0f} of {total.sum():.0f} over {len(table)} runs"
             )

@@ -50,6 +50,7 @@ from bms.evaluate.detect_notes import (
 )
 from bms.evaluate.detect_rows import JudgedRows, repeated_readings, time_order
 from bms.evaluate.detect_rules import ahu_rule_flags
+from bms.evaluate.detect_stopped import fan_running, held_while_stopped
 from bms.evaluate.detect_times import (
     day_first,
     filled_times_note,
@@ -430,6 +431,32 @@ def _judged_columns(
     return x_train, x_test, notes
 
 
+def _hold_while_stopped(
+    out: pd.DataFrame,
+    x_train: pd.DataFrame,
+    x_judged: pd.DataFrame,
+    rows: JudgedRows,
+    test_times: pd.DatetimeIndex | None,
+    window_rows: int,
+) -> int:
+    """Flag, in ``out`` (a row per TEST row in time order), the rows where an AHU's fan is
+    stopped with the alarm it raised while running (:mod:`bms.evaluate.detect_stopped`);
+    the number of rows so flagged."""
+    running = fan_running(x_train, x_judged) if test_times is not None else None
+    if running is None or test_times is None:
+        return 0
+    flags = out["anomaly"].to_numpy() == 1
+    bounds = segment_bounds(test_times, window_rows)
+    held = held_while_stopped(flags, rows.per_row(running), bounds, window_rows)
+    hold = held >= 0
+    if hold.any():
+        out["score"] = np.where(hold, np.maximum(out["score"], 0.5), out["score"])
+        out["anomaly"] = np.where(hold, 1, out["anomaly"]).astype(np.int64)
+        contributors = out["top_contributor"].to_numpy()
+        out["top_contributor"] = np.where(hold, contributors[held], contributors)
+    return int(hold.sum())
+
+
 def run_detect(
     train_path: Path,
     test_path: Path,
@@ -443,6 +470,9 @@ def run_detect(
     false_alarm_rate: float = 0.01,
 ) -> DetectSummary:
     """Fit on TRAIN, score TEST, write OUT (``time, score, anomaly, top_contributor``).
+
+    On an AHU's columns, the G36 / APAR rules flag TEST rows too (``rules``), and the rows where
+    its fan is stopped keep an alarm raised while it ran (:mod:`bms.evaluate.detect_stopped`).
 
     Parameters
     ----------
@@ -589,6 +619,13 @@ def run_detect(
         out["anomaly"] = (out["anomaly"].to_numpy() | found.flags).astype(np.int64)
         out["top_contributor"] = np.where(rule_only, found.columns, out["top_contributor"])
         out["rule"] = found.codes  # whenever the columns name an AHU: OUT's columns are stable
+    n_held = _hold_while_stopped(out, x_train, x_judged, rows, test_times, model.window_rows)
+    if n_held:
+        notes.append(
+            f"{n_held:,} TEST row(s) with the supply fan stopped keep the alarm raised while it "
+            "ran: a stopped unit cannot show a stuck damper or a leaking valve, and a fault does "
+            "not clear because the fan stopped"
+        )
     write_out(rows.as_written_order(out), Path(out_path))
     levels_judged = [c for c in x_train.columns if c not in model.slow_signals_]
     outside = outside_training_range(x_train[levels_judged], x_test[levels_judged])
