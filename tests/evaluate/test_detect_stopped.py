@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bms.evaluate.detect_stopped import held_flags, held_while_stopped
+from bms.evaluate.detect_stopped import fan_running, held_flags, held_while_stopped
 from tests.evaluate.test_detect_rules import _ahu, _detect_ahu
 
 
@@ -64,3 +64,14 @@ def test_a_fault_that_cleared_while_the_fan_ran_leaves_the_night_alone(tmp_path,
     assert out.loc[(hours.dt.day == 1) & (hours.dt.hour == 11), "anomaly"].mean() > 0.9
     assert out.loc[night, "anomaly"].mean() < 0.01
     assert "keep the alarm raised while it ran" not in err
+
+
+def test_a_fan_status_offline_is_no_stop() -> None:
+    ahu = _ahu(1, 0.0).set_index("time")
+    test = ahu.copy()
+    test.iloc[:60, test.columns.get_loc("Supply Fan Status")] = np.nan  # 00:00-01:00, offline
+    running = fan_running(ahu, test)
+    assert running is not None
+    assert running[:60].all()  # unknown: judged by the detector, no alarm held through it
+    assert not running[60:360].any()  # 01:00-06:00: stopped
+    assert running[360:1080].all()  # 06:00-18:00: running

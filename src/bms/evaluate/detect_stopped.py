@@ -32,14 +32,19 @@ __all__ = ["fan_running", "held_flags", "held_while_stopped"]
 
 def fan_running(x_train: pd.DataFrame, x_test: pd.DataFrame) -> NDArray[np.bool_] | None:
     """Per TEST row, whether the AHU's supply fan runs; None when the columns name no AHU with
-    a fan status or speed (units decided on TRAIN, as the rules decide them)."""
+    a fan status or speed (units decided on TRAIN, as the rules decide them). A row whose fan
+    readings are missing counts as running: the detector judges it, and a status point offline
+    holds no alarm."""
     roles = guess_ahu_roles(x_train.columns)
     fan = {"fan_status", "fan_speed"} & roles.keys()
     if not fan or len(roles.keys() - fan) < MIN_AHU_ROLES:
         return None
     test, _ = ahu_role_frame(x_test, roles, reference=x_train)
     running = fan_on(test)
-    return None if running is None else running.to_numpy(dtype=bool)
+    if running is None:
+        return None
+    unknown = test[sorted(fan)].isna().all(axis=1)
+    return (running | unknown).to_numpy(dtype=bool)
 
 
 def held_while_stopped(
