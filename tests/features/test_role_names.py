@@ -69,6 +69,23 @@ def test_french_export_names_are_recognised() -> None:
     }
 
 
+def test_the_product_s_own_point_names_are_recognised() -> None:
+    # the Besançon site's AHU points as bms stores them (bms.site), exported and run through
+    # bms detect: every role the rules need, the fan's included
+    names = ["oat", "rat", "mat", "sat", "sat_sp", "oa_damper", "heating_valve", "cooling_valve",
+             "fan_status", "fan_speed", "fan_power", "supply_flow", "duct_static",
+             "filter_dp"]  # fmt: skip
+    roles = guess_ahu_roles(names)
+    assert {r: roles.get(r) for r in ("fan_status", "fan_speed", "duct_static")} == {
+        "fan_status": "fan_status",
+        "fan_speed": "fan_speed",
+        "duct_static": "duct_static",
+    }
+    assert len(roles) == 11
+    # another fan's status or speed is not the supply fan's
+    assert guess_ahu_roles(["Return Fan Status", "EF Speed", "Exhaust Fan Status"]) == {}
+
+
 def test_two_columns_for_one_role_are_not_guessed_between() -> None:
     assert "sat" not in guess_ahu_roles(["SAT", "Supply Air Temperature", "MAT"])
 

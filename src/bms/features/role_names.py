@@ -64,13 +64,14 @@ AHU_NAME_PATTERNS: dict[str, str] = {
     "oat": rf"(outdoor air {_TEMP}|outside air {_TEMP}|oa {_TEMP}|oat)",
     "mat": rf"(mixed air {_TEMP}|ma {_TEMP}|mat)",
     "rat": rf"(return air {_TEMP}|ra {_TEMP}|rat)",
-    "fan_status": r"(supply (air )?fan status|sf status)",
-    "fan_speed": rf"(supply (air )?fan {_SPD}{_CMD}|sf {_SPD}{_CMD}|(supply fan|sf) vfd{_CMD})",
+    # a lone "fan": the supply fan (a return or exhaust fan's name says so, and fails the match)
+    "fan_status": r"((supply (air )?)?fan status|sf status)",
+    "fan_speed": rf"((supply (air )?)?fan {_SPD}{_CMD}|sf {_SPD}{_CMD}|(supply fan|sf) vfd{_CMD})",
     "oa_damper": rf"((outdoor air|outside air|oa) {_DMPR}{_CMD})",
     "cooling_valve": rf"((cooling coil|cooling|chw|chwc|clg) {_VLV}{_CMD})",
     "heating_valve": rf"((heating coil|heating|hw|hwc|htg) {_VLV}{_CMD})",
-    "duct_static": r"((supply air )?duct static pressure|dsp)",
-    "duct_static_sp": rf"((supply air )?duct static pressure {_SP}|dsp {_SP})",
+    "duct_static": r"((supply air )?duct static( pressure)?|dsp)",
+    "duct_static_sp": rf"((supply air )?duct static( pressure)? {_SP}|dsp {_SP})",
 }
 #: French BMS exports (the Besançon site's language): accents are dropped before matching
 #: (``Température air soufflé`` -> ``temperature air souffle``).
