@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from bms.cli_models import models_app, open_registry
-from bms.cli_output import echo_episodes, echo_table, print_json
+from bms.cli_output import echo_alarm_days, echo_episodes, echo_table, print_json
 from bms.config import get_settings
 from bms.errors import BmsError
 
@@ -352,6 +352,7 @@ def detect(
         f"scored {summary.n_test:,} rows, {summary.n_anomalous:,} anomalous; wrote {out}"
     )
     echo_episodes(summary.episodes)
+    echo_alarm_days(summary.alarm_days, summary.test_days)
     if summary.rules_applied:
         typer.echo(
             f"AHU rules flagged {summary.n_rule_rows:,} TEST rows, {summary.n_rule_only_rows:,} "

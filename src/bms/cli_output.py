@@ -10,7 +10,14 @@ import typer
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SHOWN_EPISODES", "echo_episodes", "echo_table", "print_json"]
+__all__ = [
+    "SHOWN_DAYS",
+    "SHOWN_EPISODES",
+    "echo_alarm_days",
+    "echo_episodes",
+    "echo_table",
+    "print_json",
+]
 
 
 def print_json(payload: dict[str, Any]) -> None:
@@ -45,3 +52,19 @@ def echo_episodes(episodes: pd.DataFrame) -> None:
         if episode.rules:
             line += f"; AHU rules in fault: {episode.rules}"
         typer.echo(line)
+
+
+#: Days with an alarm ``bms detect`` names on standard output (the first ones).
+SHOWN_DAYS = 10
+
+
+def echo_alarm_days(days: tuple[str, ...], test_days: int) -> None:
+    """``bms detect``'s count of the TEST days holding an alarm (a smoothing window of flagged
+    rows in a row or more), and the first of them; nothing for a TEST of less than two days."""
+    if test_days < 2:
+        return
+    named = ", ".join(days[:SHOWN_DAYS]) + (", ..." if len(days) > SHOWN_DAYS else "")
+    typer.echo(
+        f"alarms on {len(days)} of {test_days} TEST days (a smoothing window of anomalous rows "
+        f"in a row or more){': ' + named if days else ''}"
+    )

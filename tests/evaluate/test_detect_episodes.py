@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
+from bms.evaluate.detect_episodes import EPISODE_COLUMNS, alarm_days, anomaly_episodes
 
 
 def detect_output(flags: list[int]) -> pd.DataFrame:
@@ -67,3 +68,15 @@ def test_an_episode_names_the_signals_that_carry_it_and_the_rules_in_fault():
     # without shares nor rules, both are empty
     plain = anomaly_episodes(detect_output(flags), merge_rows=1)
     assert plain["signals"].tolist() == ["", ""] and plain["rules"].tolist() == ["", ""]
+
+
+def test_a_day_holds_an_alarm_when_a_window_of_flagged_rows_in_a_row_reaches_it():
+    #        day 1 ...........  day 2 ...........  day 3 ...........  day 4 (a new stretch)
+    flags = [0, 0, 1, 1, 1, 1,  1, 1, 0, 0, 0, 0,  1, 1, 0, 1, 1, 0,  1, 1, 1, 0, 0, 0]  # fmt: skip
+    days = np.repeat(["d1", "d2", "d3", "d4"], 6).astype(object)
+    found = alarm_days(np.array(flags, dtype=bool), days, [(0, 18), (18, 24)], min_rows=3)
+    # d1's run goes on into d2 (both hold part of it); d3's runs of 2 are flickers; d4's 3 count
+    assert found == ["d1", "d2", "d4"]
+    # a gap in time ends a run: the same flags cut between rows 5 and 6 leave d2 two rows
+    cut = alarm_days(np.array(flags, dtype=bool), days, [(0, 6), (6, 18), (18, 24)], min_rows=3)
+    assert cut == ["d1", "d4"]

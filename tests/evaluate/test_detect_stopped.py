@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bms.evaluate.detect_stopped import fan_running, held_flags, held_while_stopped
+from tests.evaluate.test_detect_csv import detect_args, run_cli
 from tests.evaluate.test_detect_rules import _ahu, _detect_ahu
 
 
@@ -54,6 +55,15 @@ def test_the_night_after_a_fault_keeps_its_alarm_until_the_fan_runs_again(tmp_pa
         == out.loc[day1 & (hours.dt.hour == 17), "top_contributor"].iloc[-1]
     )  # the evidence it was raised on
     assert "with the supply fan stopped keep the alarm raised while it ran" in err
+
+
+def test_the_days_holding_an_alarm_are_counted(tmp_path, capsys):
+    train, test = _ahu(3, 0.0), _stuck_damper(_ahu(2, 0.0), until_hour=12)
+    args = detect_args(tmp_path, train, test)
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "alarms on 1 of 2 TEST days (a smoothing window of anomalous rows" in stdout
+    assert ": 2026-06-01\n" in stdout
 
 
 def test_a_fault_that_cleared_while_the_fan_ran_leaves_the_night_alone(tmp_path, capsys):

@@ -35,7 +35,7 @@ from bms.evaluate.detect_clock import (
     without_mixed_offsets,
     written_clock,
 )
-from bms.evaluate.detect_episodes import EPISODE_COLUMNS, anomaly_episodes
+from bms.evaluate.detect_episodes import EPISODE_COLUMNS, alarm_days, anomaly_episodes
 from bms.evaluate.detect_long import widen_pair
 from bms.evaluate.detect_notes import (
     constant_in_train_notes,
@@ -127,6 +127,11 @@ class DetectSummary:
     n_rule_only_rows: int = 0
     #: The anomalous episodes of OUT (:func:`bms.evaluate.detect_episodes.anomaly_episodes`).
     episodes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EPISODE_COLUMNS))
+    #: Days of TEST (on the site's clock with ``--timezone``, else as the times read) holding an
+    #: alarm of a smoothing window or more (:func:`~bms.evaluate.detect_episodes.alarm_days`),
+    #: and how many days TEST covers (0 without times).
+    alarm_days: tuple[str, ...] = ()
+    test_days: int = 0
 
 
 def _readable_times(
@@ -631,6 +636,13 @@ def run_detect(
     outside = outside_training_range(x_train[levels_judged], x_test[levels_judged])
     per_feature = outside.mean()
     totals = [c for c in running_totals(x_train, x_test) if c in model.slow_signals_]
+    days = np.array([], dtype=object)
+    if test_times is not None:
+        clock = test_times.tz_convert(timezone) if timezone and test_times.tz else test_times
+        days = np.asarray(clock.strftime("%Y-%m-%d"), dtype=object)
+    stretches = segment_bounds(
+        test_times if test_times is not None else x_test.index, model.window_rows
+    )
     return DetectSummary(
         n_train=len(x_train),
         n_test=len(x_test),
@@ -653,9 +665,13 @@ def run_detect(
         episodes=anomaly_episodes(
             _readable_times(out, written, test_times),
             model.window_rows,
-            segment_bounds(
-                test_times if test_times is not None else x_test.index, model.window_rows
-            ),
+            stretches,
             shares=_signal_shares(scored),
         ),
+        alarm_days=tuple(
+            alarm_days(out["anomaly"].to_numpy() == 1, days, stretches, model.window_rows)
+        )
+        if len(days)
+        else (),
+        test_days=len(set(days.tolist())),
     )

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["EPISODE_COLUMNS", "anomaly_episodes"]
+__all__ = ["EPISODE_COLUMNS", "alarm_days", "anomaly_episodes"]
 
 #: Columns of :func:`anomaly_episodes`' frame.
 EPISODE_COLUMNS = (
@@ -138,3 +138,38 @@ def anomaly_episodes(
             "rules": rules,
         }
     )
+
+
+def alarm_days(
+    flags: NDArray[np.bool_],
+    days: NDArray[np.object_],
+    stretches: Sequence[tuple[int, int]],
+    min_rows: int,
+) -> list[str]:
+    """The days holding part of an alarm: ``min_rows`` flagged rows in a row or more.
+
+    Parameters
+    ----------
+    flags : bool array of shape (n_rows,)
+        OUT's flags, rows in time order.
+    days : array of shape (n_rows,)
+        Each row's day (``2026-03-01``), in the same order.
+    stretches : sequence of (start, stop)
+        Contiguous stretches of rows: a gap in time ends a run of flags.
+    min_rows : int
+        Shortest run that counts (``bms detect`` passes the smoothing window: a shorter run is
+        a flicker, not an alarm a reader acts on).
+
+    Returns
+    -------
+    list of str
+        The days, each once, in time order.
+    """
+    in_alarm = np.zeros(len(flags), dtype=bool)
+    for start, stop in stretches or [(0, len(flags))]:
+        padded = np.concatenate([[False], flags[start:stop], [False]])
+        edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+        for begin, end in zip(edges[::2], edges[1::2], strict=True):
+            if end - begin >= min_rows:
+                in_alarm[start + begin : start + end] = True
+    return list(dict.fromkeys(days[in_alarm].tolist()))
