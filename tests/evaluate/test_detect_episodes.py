@@ -80,3 +80,13 @@ def test_a_day_holds_an_alarm_when_a_window_of_flagged_rows_in_a_row_reaches_it(
     # a gap in time ends a run: the same flags cut between rows 5 and 6 leave d2 two rows
     cut = alarm_days(np.array(flags, dtype=bool), days, [(0, 6), (6, 18), (18, 24)], min_rows=3)
     assert cut == ["d1", "d4"]
+
+
+def test_a_rule_stating_a_mere_consequence_comes_after_the_specific_ones():
+    out = detect_output([1, 1, 1, 1]).assign(
+        rule=["APAR_SAT_CONTROL", "APAR_SAT_CONTROL,FC7", "APAR_SAT_CONTROL", "FC7"]
+    )
+    by_rows = anomaly_episodes(out, merge_rows=2)
+    assert by_rows["rules"].tolist() == ["APAR_SAT_CONTROL, FC7"]  # 3 rows against 2
+    named = anomaly_episodes(out, merge_rows=2, symptom_rules=frozenset({"APAR_SAT_CONTROL"}))
+    assert named["rules"].tolist() == ["FC7, APAR_SAT_CONTROL"]

@@ -49,7 +49,7 @@ from bms.evaluate.detect_notes import (
     train_glitch_notes,
 )
 from bms.evaluate.detect_rows import JudgedRows, repeated_readings, time_order
-from bms.evaluate.detect_rules import ahu_rule_flags
+from bms.evaluate.detect_rules import SYMPTOM_RULES, ahu_rule_flags
 from bms.evaluate.detect_stopped import fan_running, held_while_stopped
 from bms.evaluate.detect_times import (
     day_first,
@@ -667,6 +667,7 @@ def run_detect(
             model.window_rows,
             stretches,
             shares=_signal_shares(scored),
+            symptom_rules=SYMPTOM_RULES,
         ),
         alarm_days=tuple(
             alarm_days(out["anomaly"].to_numpy() == 1, days, stretches, model.window_rows)

@@ -9,7 +9,8 @@ and last anomalous row's time (as written in TEST), how many rows were anomalous
 score, the signal most often the top contributor over those rows (an AHU rule's point where a
 rule flagged them), the signals that carry most of its anomaly (mean contribution shares over
 its rows, the largest first, down to :data:`MIN_SIGNAL_SHARE`), and the AHU rules in fault in
-it (most rows first): what a reader needs to start a diagnosis.
+it (most rows first, a rule that states a mere consequence last): what a reader needs to start
+a diagnosis.
 """
 
 from __future__ import annotations
@@ -69,14 +70,19 @@ def _most_frequent(episode: pd.Series, names: pd.Series) -> NDArray[np.object_]:
     return ranked.drop_duplicates("episode")["name"].to_numpy()
 
 
-def _rules_in_fault(episode: pd.Series, codes: pd.Series, n_episodes: int) -> list[str]:
+def _rules_in_fault(
+    episode: pd.Series, codes: pd.Series, n_episodes: int, symptoms: frozenset[str]
+) -> list[str]:
     """Per episode, ``FC7, FC5``: the rules in fault over its rows (``codes``: comma-separated
-    per row), the most rows first; ``""`` where none."""
+    per row), the most rows first, ``symptoms`` after the others; ``""`` where none."""
     listed = pd.DataFrame({"episode": episode.to_numpy(), "rule": codes.to_numpy()}).dropna()
     listed = listed.assign(rule=listed["rule"].astype(str).str.split(",")).explode("rule")
     listed["rule"] = listed["rule"].str.strip()
     listed = listed[listed["rule"] != ""]
     ranked = _ranked(listed["episode"].to_numpy(), listed["rule"].to_numpy())
+    ranked = ranked.assign(symptom=ranked["name"].isin(symptoms)).sort_values(
+        ["episode", "symptom"], kind="stable"
+    )
     joined = ranked.groupby("episode", sort=True)["name"].agg(", ".join)
     return joined.reindex(range(n_episodes), fill_value="").tolist()
 
@@ -86,6 +92,7 @@ def anomaly_episodes(
     merge_rows: int,
     stretches: Sequence[tuple[int, int]] = (),
     shares: pd.DataFrame | None = None,
+    symptom_rules: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """Episodes of anomalous rows, in time order.
 
@@ -103,6 +110,8 @@ def anomaly_episodes(
         Per row of ``out`` (same order), each signal's share of the anomaly (columns named
         by signal; NaN on rows with none to share, such as rows only a rule flagged); None:
         ``signals`` is empty. ``out``'s ``rule`` column, if any, gives ``rules``.
+    symptom_rules : frozenset of str
+        Rule codes listed after the others in ``rules`` (a consequence many faults share).
 
     Returns
     -------
@@ -126,7 +135,7 @@ def anomaly_episodes(
         signals = _main_signals(means)
     rules = [""] * n_episodes
     if "rule" in out.columns:
-        rules = _rules_in_fault(rows["_episode"], rows["rule"], n_episodes)
+        rules = _rules_in_fault(rows["_episode"], rows["rule"], n_episodes, symptom_rules)
     return pd.DataFrame(
         {
             "start": grouped["time"].first().to_numpy(),

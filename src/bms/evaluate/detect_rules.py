@@ -33,6 +33,7 @@ from bms.models.rules import AHU_RULES, RuleResult, evaluate_rules
 __all__ = [
     "MIN_AHU_ROLES",
     "RULE_FALSE_ALARM_RATE",
+    "SYMPTOM_RULES",
     "RuleFlags",
     "ahu_rule_flags",
     "one_day_note",
@@ -50,6 +51,9 @@ ONE_DAY_SHARE = 0.8
 #: ... for at least this long [h]: a fault under way, not a start-up (on clean MZVAV-2-2
 #: days FC9 and APAR_SAT_CONTROL hold for 5-20 minutes at the morning start).
 ONE_DAY_MIN_HOURS = 1.0
+#: Rules stating a consequence many faults share (the supply air off its set point): listed
+#: after the more specific rules in fault on the same rows, which name the fault.
+SYMPTOM_RULES = frozenset(rule.code for rule in AHU_RULES if rule.symptom)
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,6 @@ def ahu_rule_flags(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | N
     joined = np.full(len(values), "", dtype=object)
     columns = np.full(len(values), "", dtype=object)
     for i in np.flatnonzero(flags):  # the flagged rows only: few on a healthy unit
-        in_fault = codes[values[i]]
+        in_fault = sorted(codes[values[i]], key=lambda code: code in SYMPTOM_RULES)
         joined[i], columns[i] = ",".join(in_fault), first.get(in_fault[0], "")
     return RuleFlags(flags, joined, columns, ran, roles, tuple(notes))

@@ -98,6 +98,9 @@ class Rule:
     applies : callable (ahu, params) -> Series of bool, optional
         A further condition on the operating point (within ``states``) for the rule to apply;
         steps where it is False are ``SKIPPED_NOT_APPLICABLE_STATE``.
+    symptom : bool
+        The rule states a consequence many faults share (the supply air off its set point):
+        where a more specific rule is in fault too, that one names the fault.
     """
 
     code: str
@@ -107,6 +110,7 @@ class Rule:
     condition: Callable[[pd.DataFrame, RuleParams, pd.Series], pd.Series]
     requires_params: tuple[str, ...] = ()
     applies: Callable[[pd.DataFrame, RuleParams], pd.Series] | None = None
+    symptom: bool = False
 
 
 def _flag(mask: pd.Series, *inputs: pd.Series) -> pd.Series:
@@ -316,5 +320,6 @@ AHU_RULES: tuple[Rule, ...] = (
         ("sat", "sat_sp"),
         _CONTROLLING,
         _apar_sat_control,
+        symptom=True,
     ),
 )
