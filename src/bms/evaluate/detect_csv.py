@@ -147,6 +147,14 @@ def _readable_times(
     return out.assign(time=times.strftime("%Y-%m-%d %H:%M:%S") + zone)
 
 
+def _day_names(times: pd.DatetimeIndex) -> NDArray[np.object_]:
+    """``2026-03-01`` for each time, on its own clock (each distinct day formatted once: a
+    million rows formatted one by one took a second)."""
+    local = times.tz_localize(None) if times.tz is not None else times
+    days, inverse = np.unique(local.to_numpy().astype("datetime64[D]"), return_inverse=True)
+    return np.asarray(np.datetime_as_string(days, unit="D"), dtype=object)[inverse]
+
+
 def _signal_shares(scored: pd.DataFrame) -> pd.DataFrame:
     """The detector's per-signal shares of each row's anomaly, columns named by signal; NaN
     on the rows it did not flag (a row only a rule flagged is the rule's to explain)."""
@@ -639,7 +647,7 @@ def run_detect(
     days = np.array([], dtype=object)
     if test_times is not None:
         clock = test_times.tz_convert(timezone) if timezone and test_times.tz else test_times
-        days = np.asarray(clock.strftime("%Y-%m-%d"), dtype=object)
+        days = _day_names(clock)
     stretches = segment_bounds(
         test_times if test_times is not None else x_test.index, model.window_rows
     )
