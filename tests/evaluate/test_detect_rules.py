@@ -286,3 +286,20 @@ def test_spring_s_skipped_hour_is_no_gap(tmp_path, capsys, written):
     expected, _ = _detect_ahu(tmp_path / "utc", capsys, utc_train, reference)
     columns = ["score", "anomaly", "rule"]
     pd.testing.assert_frame_equal(out[columns], expected[columns])
+
+
+def test_two_units_in_one_file_are_said_not_guessed_between(tmp_path, capsys):
+    # a plant's export with both AHUs side by side: each point twice, told apart by a prefix
+    def two_units(n_days: int) -> pd.DataFrame:
+        one, two = _ahu(n_days, 0.0), _ahu(n_days, 1.0)
+        points = [c for c in one.columns if c != "time"]
+        return pd.concat(
+            [one[["time"]], one[points].add_prefix("AHU-1: "), two[points].add_prefix("AHU-2: ")],
+            axis=1,
+        )
+
+    out, err = _detect_ahu(tmp_path, capsys, two_units(2), two_units(1))
+    assert "air-handling-unit points named by more than one column each" in err
+    assert "('AHU-1: Supply Air Temperature', 'AHU-2: Supply Air Temperature')" in err
+    assert "run bms detect once per unit" in err
+    assert "rule" not in out.columns  # no unit to judge: neither rules nor the alarm hold

@@ -49,7 +49,7 @@ from bms.evaluate.detect_notes import (
     train_glitch_notes,
 )
 from bms.evaluate.detect_rows import JudgedRows, repeated_readings, time_order
-from bms.evaluate.detect_rules import SYMPTOM_RULES, ahu_rule_flags
+from bms.evaluate.detect_rules import SYMPTOM_RULES, ahu_rule_flags, several_units_note
 from bms.evaluate.detect_stopped import fan_running, held_while_stopped
 from bms.evaluate.detect_times import (
     day_first,
@@ -548,6 +548,8 @@ def run_detect(
         )
     notes = [*found_notes, *wide.notes, *columns.notes, *train_notes, *test_notes]
     notes += label_like_notes(features)
+    several_units = several_units_note(pd.Index(features))
+    notes += [several_units] if several_units else []
     x_train, x_test, column_notes = _judged_columns(
         x_train, x_test, (Path(train_path), Path(test_path))
     )

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from bms.features.role_names import ahu_role_frame, guess_ahu_roles
+from bms.features.role_names import ahu_role_frame, ahu_role_matches, guess_ahu_roles
 from bms.models.rules import AHU_RULES, RuleResult, evaluate_rules
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "RuleFlags",
     "ahu_rule_flags",
     "one_day_note",
+    "several_units_note",
 ]
 
 #: Fewest recognised AHU roles (besides the fan's) for the rules to run: fewer would leave
@@ -103,6 +104,23 @@ def one_day_note(in_fault: pd.Series) -> str:
         f"; {share:.0%} of them on {counts.index[0]:%Y-%m-%d} ({times.min():%H:%M} to "
         f"{times.max():%H:%M}): if a fault was under way then, take that day out of TRAIN "
         "and run again (a fault in TRAIN is learnt as normal)"
+    )
+
+
+def several_units_note(columns: pd.Index) -> str:
+    """A line when the columns name the points of several AHUs (at least :data:`MIN_AHU_ROLES`
+    roles matched by more than one column each): the rules, which judge one unit, cannot
+    choose between them and do not run; "" otherwise."""
+    doubled = {role: cols for role, cols in ahu_role_matches(columns).items() if len(cols) > 1}
+    if len(doubled) < MIN_AHU_ROLES:
+        return ""
+    example = next(iter(doubled.values()))
+    shown = ", ".join(repr(c) for c in example[:3]) + (", ..." if len(example) > 3 else "")
+    return (
+        f"{len(doubled)} air-handling-unit points named by more than one column each ({shown}): "
+        "several units in one file? The AHU rules and the alarm held while a fan is stopped "
+        "judge one unit and were not applied; run bms detect once per unit (--ignore the "
+        "other units' columns)"
     )
 
 

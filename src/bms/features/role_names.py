@@ -40,6 +40,7 @@ __all__ = [
     "AHU_NAME_PATTERNS",
     "AHU_NAME_PATTERNS_FR",
     "ahu_role_frame",
+    "ahu_role_matches",
     "guess_ahu_roles",
     "normalise_name",
 ]
@@ -111,12 +112,8 @@ def normalise_name(name: str) -> str:
     return " ".join(text.split())
 
 
-def guess_ahu_roles(columns: Iterable[str]) -> dict[str, str]:
-    """Role -> column for the columns whose names say which AHU point they are.
-
-    A column matching no pattern is left alone; a role that two columns match is dropped (no
-    guess between them).
-    """
+def ahu_role_matches(columns: Iterable[str]) -> dict[str, list[str]]:
+    """Role -> every column whose name says it is that AHU point (in the columns' order)."""
     found: dict[str, list[str]] = {}
     for column in columns:
         name = normalise_name(str(column))
@@ -124,6 +121,16 @@ def guess_ahu_roles(columns: Iterable[str]) -> dict[str, str]:
             for role, pattern in patterns.items():
                 if re.fullmatch(pattern, name):
                     found.setdefault(role, []).append(str(column))
+    return found
+
+
+def guess_ahu_roles(columns: Iterable[str]) -> dict[str, str]:
+    """Role -> column for the columns whose names say which AHU point they are.
+
+    A column matching no pattern is left alone; a role that two columns match is dropped (no
+    guess between them: :func:`ahu_role_matches` lists them).
+    """
+    found = ahu_role_matches(columns)
     return {role: cols[0] for role, cols in found.items() if len(cols) == 1}
 
 
