@@ -288,18 +288,38 @@ def test_spring_s_skipped_hour_is_no_gap(tmp_path, capsys, written):
     pd.testing.assert_frame_equal(out[columns], expected[columns])
 
 
-def test_two_units_in_one_file_are_said_not_guessed_between(tmp_path, capsys):
-    # a plant's export with both AHUs side by side: each point twice, told apart by a prefix
-    def two_units(n_days: int) -> pd.DataFrame:
-        one, two = _ahu(n_days, 0.0), _ahu(n_days, 1.0)
-        points = [c for c in one.columns if c != "time"]
-        return pd.concat(
-            [one[["time"]], one[points].add_prefix("AHU-1: "), two[points].add_prefix("AHU-2: ")],
-            axis=1,
-        )
+def _two_units(n_days: int, second_offset_k: float, name: str) -> pd.DataFrame:
+    """A plant's export with two AHUs side by side, their columns named by ``name`` (a format
+    of the point and the unit number); the second unit's supply air ``second_offset_k`` off."""
+    one, two = _ahu(n_days, 0.0), _ahu(n_days, second_offset_k)
+    points = [c for c in one.columns if c != "time"]
+    return pd.concat(
+        [
+            one[["time"]],
+            one[points].rename(columns=lambda p: name.format(point=p, unit=1)),
+            two[points].rename(columns=lambda p: name.format(point=p, unit=2)),
+        ],
+        axis=1,
+    )
 
-    out, err = _detect_ahu(tmp_path, capsys, two_units(2), two_units(1))
+
+def test_each_unit_of_a_plant_export_gets_its_own_rules(tmp_path, capsys):
+    train, test = (
+        _two_units(2, 0.0, "AHU-{unit}: {point}"),
+        _two_units(1, 4.0, "AHU-{unit}: {point}"),
+    )
+    out, err = _detect_ahu(tmp_path, capsys, train, test)
+    assert "AHU-1: " in err and "AHU-2: " in err  # each unit's points recognised, and said
+    assert "named by more than one column" not in err
+    faults = out["rule"][out["rule"] != ""]
+    assert faults.str.contains("AHU-2 APAR_SAT_CONTROL").mean() > 0.9  # the unit 4 K off
+    assert not faults.str.contains("AHU-1").any()
+
+
+def test_two_units_no_prefix_tells_apart_are_said_not_guessed_between(tmp_path, capsys):
+    name = "{point} (AHU-{unit})"  # the unit after the point: read as a unit suffix, dropped
+    out, err = _detect_ahu(tmp_path, capsys, _two_units(2, 0.0, name), _two_units(1, 1.0, name))
     assert "air-handling-unit points named by more than one column each" in err
-    assert "('AHU-1: Supply Air Temperature', 'AHU-2: Supply Air Temperature')" in err
+    assert "('Supply Air Temperature (AHU-1)', 'Supply Air Temperature (AHU-2)')" in err
     assert "run bms detect once per unit" in err
     assert "rule" not in out.columns  # no unit to judge: neither rules nor the alarm hold

@@ -49,7 +49,7 @@ from bms.evaluate.detect_notes import (
     train_glitch_notes,
 )
 from bms.evaluate.detect_rows import JudgedRows, repeated_readings, time_order
-from bms.evaluate.detect_rules import SYMPTOM_RULES, ahu_rule_flags, several_units_note
+from bms.evaluate.detect_rules import SYMPTOM_RULES, ahu_rule_flags_by_unit, several_units_note
 from bms.evaluate.detect_stopped import fan_running, held_while_stopped
 from bms.evaluate.detect_times import (
     day_first,
@@ -616,7 +616,7 @@ def run_detect(
     found = None
     if rules:  # durations on UTC's clock: the wall clock repeats an hour in autumn
         on_utc = train_utc is not None and test_times is not None
-        found = ahu_rule_flags(
+        found = ahu_rule_flags_by_unit(
             x_train.set_axis(train_utc) if on_utc else x_train,
             x_judged.set_axis(judged_times) if on_utc else x_judged,
         )

@@ -80,7 +80,8 @@ def _rules_in_fault(
     listed["rule"] = listed["rule"].str.strip()
     listed = listed[listed["rule"] != ""]
     ranked = _ranked(listed["episode"].to_numpy(), listed["rule"].to_numpy())
-    ranked = ranked.assign(symptom=ranked["name"].isin(symptoms)).sort_values(
+    code = ranked["name"].str.split().str[-1]  # "AHU-2 FC7": a unit's rule
+    ranked = ranked.assign(symptom=code.isin(symptoms)).sort_values(
         ["episode", "symptom"], kind="stable"
     )
     joined = ranked.groupby("episode", sort=True)["name"].agg(", ".join)

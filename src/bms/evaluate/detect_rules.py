@@ -27,7 +27,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from bms.features.role_names import ahu_role_frame, ahu_role_matches, guess_ahu_roles
+from bms.features.role_names import (
+    ahu_role_frame,
+    ahu_role_matches,
+    guess_ahu_roles,
+    unit_prefix,
+)
 from bms.models.rules import AHU_RULES, RuleResult, evaluate_rules
 
 __all__ = [
@@ -36,6 +41,7 @@ __all__ = [
     "SYMPTOM_RULES",
     "RuleFlags",
     "ahu_rule_flags",
+    "ahu_rule_flags_by_unit",
     "one_day_note",
     "several_units_note",
 ]
@@ -107,13 +113,34 @@ def one_day_note(in_fault: pd.Series) -> str:
     )
 
 
+def _names_an_ahu(roles: dict[str, str]) -> bool:
+    """Whether recognised roles are enough for the rules: a fan's status or speed, the supply
+    air temperature and :data:`MIN_AHU_ROLES` other points."""
+    running = {"fan_status", "fan_speed"} & roles.keys()
+    return bool(running) and len(roles.keys() - running) >= MIN_AHU_ROLES and "sat" in roles
+
+
+def _units(columns: pd.Index) -> dict[str, list[str]]:
+    """Unit prefix (``AHU-1``) -> its columns and the columns no unit prefix claims (points the
+    units share, such as the outdoor air); empty unless two units or more are named."""
+    shared = [str(c) for c in columns if not unit_prefix(str(c))]
+    units: dict[str, list[str]] = {}
+    for column in columns:
+        if prefix := unit_prefix(str(column)):
+            units.setdefault(prefix, []).append(str(column))
+    return {u: [*cols, *shared] for u, cols in units.items()} if len(units) > 1 else {}
+
+
 def several_units_note(columns: pd.Index) -> str:
     """A line when the columns name the points of several AHUs (at least :data:`MIN_AHU_ROLES`
-    roles matched by more than one column each): the rules, which judge one unit, cannot
-    choose between them and do not run; "" otherwise."""
+    roles matched by more than one column each) that no unit prefix tells apart: the rules,
+    which judge one unit, cannot choose between them and do not run; "" otherwise."""
     doubled = {role: cols for role, cols in ahu_role_matches(columns).items() if len(cols) > 1}
     if len(doubled) < MIN_AHU_ROLES:
         return ""
+    units = _units(columns)
+    if units and all(_names_an_ahu(guess_ahu_roles(cols)) for cols in units.values()):
+        return ""  # told apart: the rules run on each (ahu_rule_flags_by_unit)
     example = next(iter(doubled.values()))
     shown = ", ".join(repr(c) for c in example[:3]) + (", ..." if len(example) > 3 else "")
     return (
@@ -121,6 +148,34 @@ def several_units_note(columns: pd.Index) -> str:
         "several units in one file? The AHU rules and the alarm held while a fan is stopped "
         "judge one unit and were not applied; run bms detect once per unit (--ignore the "
         "other units' columns)"
+    )
+
+
+def ahu_rule_flags_by_unit(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | None:
+    """The AHU rules on each unit of a plant's export whose columns carry a unit prefix
+    (``AHU-1: Supply Air Temperature``, ``AHU-2: ...``; unprefixed columns are shared by every
+    unit), else on the one unit the columns name (:func:`ahu_rule_flags`). A unit's rule codes,
+    roles and notes are prefixed with its name (``AHU-2 FC7``)."""
+    units = _units(x_train.columns)
+    found = {u: ahu_rule_flags(x_train[cols], x_test[cols]) for u, cols in units.items()}
+    found = {u: flags for u, flags in found.items() if flags is not None}
+    if len(found) < 2:
+        return ahu_rule_flags(x_train, x_test)
+    flags = np.logical_or.reduce([f.flags for f in found.values()])
+    codes = np.full(len(x_test), "", dtype=object)
+    columns = np.full(len(x_test), "", dtype=object)
+    for unit, unit_flags in found.items():
+        for i in np.flatnonzero(unit_flags.flags):
+            named = ",".join(f"{unit} {code}" for code in unit_flags.codes[i].split(","))
+            codes[i] = f"{codes[i]},{named}" if codes[i] else named
+            columns[i] = columns[i] or unit_flags.columns[i]
+    return RuleFlags(
+        flags=flags,
+        codes=codes,
+        columns=columns,
+        applied=tuple(f"{u} {code}" for u, f in found.items() for code in f.applied),
+        roles={f"{u} {role}": c for u, f in found.items() for role, c in f.roles.items()},
+        notes=tuple(f"{u}: {note}" for u, f in found.items() for note in f.notes),
     )
 
 
@@ -140,8 +195,7 @@ def ahu_rule_flags(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | N
         are but the rules cannot run.
     """
     roles = guess_ahu_roles(x_train.columns)
-    running = {"fan_status", "fan_speed"} & roles.keys()
-    if not running or len(roles.keys() - running) < MIN_AHU_ROLES or "sat" not in roles:
+    if not _names_an_ahu(roles):
         return None
     empty = np.full(len(x_test), "", dtype=object)
     nothing = RuleFlags(np.zeros(len(x_test), dtype=bool), empty, empty.copy(), (), roles, ())

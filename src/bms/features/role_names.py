@@ -43,6 +43,7 @@ __all__ = [
     "ahu_role_matches",
     "guess_ahu_roles",
     "normalise_name",
+    "unit_prefix",
 ]
 
 _TEMP = r"temp(erature)?"
@@ -99,6 +100,16 @@ FAHRENHEIT_ABOVE = 40.0
 INCHES_WATER_BELOW = 10.0
 
 
+#: The equipment prefix :func:`normalise_name` drops (``AHU-1:``, ``RTU 2/``, ``ahu3.``).
+_UNIT_PREFIX = re.compile(r"^\s*((ahu|rtu)[\s_-]*\d*)\s*[:/.]", re.IGNORECASE)
+
+
+def unit_prefix(name: str) -> str:
+    """The equipment prefix of a column name, as written (``"AHU-1"``), or ``""``."""
+    found = _UNIT_PREFIX.match(unicodedata.normalize("NFKD", str(name)))
+    return found.group(1).strip() if found else ""
+
+
 def normalise_name(name: str) -> str:
     """Lower case, an ``AHU:``-like equipment prefix and any unit suffix dropped, words only.
 
@@ -107,7 +118,7 @@ def normalise_name(name: str) -> str:
     """
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     text = re.sub(r"\(.*?\)|\[.*?\]", " ", plain.lower())
-    text = re.sub(r"^\s*(ahu|rtu)[\s_-]*\d*\s*[:/.]", " ", text)
+    text = _UNIT_PREFIX.sub(" ", text)
     text = re.sub(r"[^a-z0-9]+", " ", text)
     return " ".join(text.split())
 
