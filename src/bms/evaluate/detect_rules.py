@@ -42,6 +42,7 @@ __all__ = [
     "RuleFlags",
     "ahu_rule_flags",
     "ahu_rule_flags_by_unit",
+    "names_an_ahu",
     "one_day_note",
     "several_units_note",
 ]
@@ -113,7 +114,7 @@ def one_day_note(in_fault: pd.Series) -> str:
     )
 
 
-def _names_an_ahu(roles: dict[str, str]) -> bool:
+def names_an_ahu(roles: dict[str, str]) -> bool:
     """Whether recognised roles are enough for the rules: a fan's status or speed, the supply
     air temperature and :data:`MIN_AHU_ROLES` other points."""
     running = {"fan_status", "fan_speed"} & roles.keys()
@@ -139,7 +140,7 @@ def several_units_note(columns: pd.Index) -> str:
     if len(doubled) < MIN_AHU_ROLES:
         return ""
     units = _units(columns)
-    if units and all(_names_an_ahu(guess_ahu_roles(cols)) for cols in units.values()):
+    if units and all(names_an_ahu(guess_ahu_roles(cols)) for cols in units.values()):
         return ""  # told apart: the rules run on each (ahu_rule_flags_by_unit)
     example = next(iter(doubled.values()))
     shown = ", ".join(repr(c) for c in example[:3]) + (", ..." if len(example) > 3 else "")
@@ -195,7 +196,7 @@ def ahu_rule_flags(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | N
         are but the rules cannot run.
     """
     roles = guess_ahu_roles(x_train.columns)
-    if not _names_an_ahu(roles):
+    if not names_an_ahu(roles):
         return None
     empty = np.full(len(x_test), "", dtype=object)
     nothing = RuleFlags(np.zeros(len(x_test), dtype=bool), empty, empty.copy(), (), roles, ())

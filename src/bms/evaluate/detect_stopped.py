@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from bms.evaluate.detect_rules import MIN_AHU_ROLES
+from bms.evaluate.detect_rules import names_an_ahu
 from bms.features.role_names import ahu_role_frame, guess_ahu_roles
 from bms.features.states import fan_on
 from bms.models.anomaly_pipeline import DEFAULT_WINDOW_ROWS, segment_bounds
@@ -36,9 +36,9 @@ def fan_running(x_train: pd.DataFrame, x_test: pd.DataFrame) -> NDArray[np.bool_
     readings are missing counts as running: the detector judges it, and a status point offline
     holds no alarm."""
     roles = guess_ahu_roles(x_train.columns)
-    fan = {"fan_status", "fan_speed"} & roles.keys()
-    if not fan or len(roles.keys() - fan) < MIN_AHU_ROLES:
+    if not names_an_ahu(roles):
         return None
+    fan = {"fan_status", "fan_speed"} & roles.keys()
     test, _ = ahu_role_frame(x_test, roles, reference=x_train)
     running = fan_on(test)
     if running is None:
