@@ -449,18 +449,18 @@ def _hold_while_stopped(
     x_train: pd.DataFrame,
     x_judged: pd.DataFrame,
     rows: JudgedRows,
-    test_times: pd.DatetimeIndex | None,
+    stretches: Sequence[tuple[int, int]] | None,
     window_rows: int,
 ) -> int:
     """Flag, in ``out`` (a row per TEST row in time order), the rows where an AHU's fan is
     stopped with the alarm it raised while running (:mod:`bms.evaluate.detect_stopped`);
-    the number of rows so flagged."""
-    running = fan_running(x_train, x_judged) if test_times is not None else None
-    if running is None or test_times is None:
+    the number of rows so flagged. ``stretches``: TEST's contiguous stretches in time, None
+    when TEST has no times (nothing is held)."""
+    running = fan_running(x_train, x_judged) if stretches is not None else None
+    if running is None or stretches is None:
         return 0
     flags = out["anomaly"].to_numpy() == 1
-    bounds = segment_bounds(test_times, window_rows)
-    held = held_while_stopped(flags, rows.per_row(running), bounds, window_rows)
+    held = held_while_stopped(flags, rows.per_row(running), stretches, window_rows)
     hold = held >= 0
     if hold.any():
         out["score"] = np.where(hold, np.maximum(out["score"], 0.5), out["score"])
@@ -634,7 +634,12 @@ def run_detect(
         out["anomaly"] = (out["anomaly"].to_numpy() | found.flags).astype(np.int64)
         out["top_contributor"] = np.where(rule_only, found.columns, out["top_contributor"])
         out["rule"] = found.codes  # whenever the columns name an AHU: OUT's columns are stable
-    n_held = _hold_while_stopped(out, x_train, x_judged, rows, test_times, model.window_rows)
+    # TEST's contiguous stretches in time: the hold, the episodes and the days end at a gap
+    stretches = segment_bounds(
+        test_times if test_times is not None else x_test.index, model.window_rows
+    )
+    timed_stretches = stretches if test_times is not None else None
+    n_held = _hold_while_stopped(out, x_train, x_judged, rows, timed_stretches, model.window_rows)
     if n_held:
         notes.append(
             f"{n_held:,} TEST row(s) with the supply fan stopped keep the alarm raised while it "
@@ -650,9 +655,6 @@ def run_detect(
     if test_times is not None:
         clock = test_times.tz_convert(timezone) if timezone and test_times.tz else test_times
         days = _day_names(clock)
-    stretches = segment_bounds(
-        test_times if test_times is not None else x_test.index, model.window_rows
-    )
     return DetectSummary(
         n_train=len(x_train),
         n_test=len(x_test),
