@@ -23,29 +23,22 @@ import os
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
+from bms.evaluate.default_detector import default_predictor
 from bms.evaluate.lbnl import LABEL, read_lbnl, signal_columns, within_training_rows
 from bms.evaluate.skab import TRAIN_ROWS, evaluate_skab
-from bms.models.anomaly_pipeline import TimeSeriesDetector
 
 #: Rows per chunk of ``anomaly-free.csv`` (400 train + 750 scored, as a labelled SKAB file).
 CHUNK_ROWS = 1150
-
-
-def flags(train: pd.DataFrame, test: pd.DataFrame, rate: float) -> NDArray[np.int64]:
-    """The default detector's 0/1 flags on ``test``, trained on ``train`` at ``rate``."""
-    model = TimeSeriesDetector(false_alarm_rate=rate).fit(train)
-    return np.asarray(model.score(test, contributions=False)["anomaly"].to_numpy())
 
 
 def lbnl_within(frame: pd.DataFrame, rate: float) -> dict[str, float]:
     """FAR and recall [%] and row F1 on MZVAV-2-2's within split."""
     in_train = within_training_rows(frame)
     signals = signal_columns(frame)
-    flagged = flags(frame.loc[in_train, signals], frame.loc[~in_train, signals], rate) == 1
+    train, test = frame.loc[in_train, signals], frame.loc[~in_train, signals]
+    flagged = default_predictor(train, test, false_alarm_rate=rate) == 1
     truth = frame.loc[~in_train, LABEL].to_numpy() == 1
     tp, fp = int((flagged & truth).sum()), int((flagged & ~truth).sum())
     fn = int((~flagged & truth).sum())
@@ -62,7 +55,9 @@ def anomaly_free_far(path: Path, rate: float) -> float:
     flagged, scored = 0, 0
     for start in range(0, len(frame) - CHUNK_ROWS + 1, CHUNK_ROWS):
         chunk = frame.iloc[start : start + CHUNK_ROWS]
-        found = flags(chunk.iloc[:TRAIN_ROWS], chunk.iloc[TRAIN_ROWS:], rate)
+        found = default_predictor(
+            chunk.iloc[:TRAIN_ROWS], chunk.iloc[TRAIN_ROWS:], false_alarm_rate=rate
+        )
         flagged, scored = flagged + int(found.sum()), scored + len(found)
     return 100 * flagged / max(scored, 1)
 
@@ -77,7 +72,7 @@ def main() -> None:
     skab = args.datasets / "skab"
     rows = []
     for rate in args.rates:
-        predictor = partial(flags, rate=rate)
+        predictor = partial(default_predictor, false_alarm_rate=rate)
         result = evaluate_skab(skab, predictor=predictor, with_training_rows=False)
         rows.append(
             {"rate %": 100 * rate}

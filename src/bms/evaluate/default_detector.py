@@ -20,7 +20,10 @@ __all__ = ["Predictor", "default_predictor"]
 Predictor = Callable[[pd.DataFrame, pd.DataFrame], NDArray[np.int64]]
 
 
-def default_predictor(train: pd.DataFrame, test: pd.DataFrame) -> NDArray[np.int64]:
-    """The product's default detector, exactly as ``bms detect`` runs it."""
-    model = TimeSeriesDetector().fit(train)
+def default_predictor(
+    train: pd.DataFrame, test: pd.DataFrame, *, false_alarm_rate: float = 0.01
+) -> NDArray[np.int64]:
+    """The product's default detector, exactly as ``bms detect`` runs it (``false_alarm_rate``:
+    its ``--false-alarm-rate``)."""
+    model = TimeSeriesDetector(false_alarm_rate=false_alarm_rate).fit(train)
     return np.asarray(model.score(test, contributions=False)["anomaly"].to_numpy())
