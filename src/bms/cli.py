@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from bms.cli_models import models_app, open_registry
-from bms.cli_output import echo_alarm_days, echo_episodes, echo_table, print_json
+from bms.cli_output import echo_alarm_days, echo_episodes, echo_table, echo_units, print_json
 from bms.config import get_settings
 from bms.errors import BmsError
 
@@ -319,6 +319,13 @@ def detect(
             "the fit (0 < rate < 0.5): lower, fewer false alarms and faults found later.",
         ),
     ] = 0.01,
+    unit_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Column naming the machine of each row, when a file stacks several: each is "
+            "judged by a detector fitted on its own TRAIN rows (OUT gains a 'unit' column).",
+        ),
+    ] = None,
 ) -> None:
     """Unsupervised anomaly detection on any wide CSV (score 0..1, 0.5 = threshold).
 
@@ -344,6 +351,7 @@ def detect(
         rules=rules,
         timezone=timezone,
         false_alarm_rate=false_alarm_rate,
+        unit_column=unit_column,
     )
     for note in summary.notes:
         typer.echo(note, err=True)
@@ -351,6 +359,7 @@ def detect(
         f"trained on {summary.n_train:,} rows x {len(summary.features)} features; "
         f"scored {summary.n_test:,} rows, {summary.n_anomalous:,} anomalous; wrote {out}"
     )
+    echo_units(summary.unit_column, summary.units, summary.unit_alarms)
     echo_episodes(summary.episodes)
     echo_alarm_days(summary.alarm_days, summary.test_days)
     if summary.rules_applied:

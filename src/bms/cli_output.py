@@ -16,6 +16,7 @@ __all__ = [
     "echo_alarm_days",
     "echo_episodes",
     "echo_table",
+    "echo_units",
     "print_json",
 ]
 
@@ -45,9 +46,10 @@ def echo_episodes(episodes: pd.DataFrame) -> None:
     which = "" if len(episodes) <= SHOWN_EPISODES else f"; the {len(shown)} longest"
     typer.echo(f"{len(episodes):,} anomalous episode(s){which}:")
     for episode in shown.itertuples():
+        unit = f"{episode.unit}: " if "unit" in episodes.columns else ""
         line = (
-            f"  {episode.start} -> {episode.end}: {episode.anomalous_rows:,} rows, peak score "
-            f"{episode.peak_score:.2f}, mostly {episode.signals or episode.top_contributor}"
+            f"  {unit}{episode.start} -> {episode.end}: {episode.anomalous_rows:,} rows, peak "
+            f"score {episode.peak_score:.2f}, mostly {episode.signals or episode.top_contributor}"
         )
         if episode.rules:
             line += f"; AHU rules in fault: {episode.rules}"
@@ -68,3 +70,25 @@ def echo_alarm_days(days: tuple[str, ...], test_days: int) -> None:
         f"alarms on {len(days)} of {test_days} TEST days (a smoothing window of anomalous rows "
         f"in a row or more){': ' + named if days else ''}"
     )
+
+
+def echo_units(
+    column: str | None, units: tuple[str, ...], alarms: tuple[tuple[str, int, int], ...]
+) -> None:
+    """``bms detect --unit-column``'s lines: how many units were judged apart, and those with
+    alarms (the first :data:`SHOWN_DAYS`, each with its alarm days or episodes)."""
+    if column is None:
+        return
+    typer.echo(
+        f"judged per unit ({column!r}): {len(units):,} unit(s), each by a detector fitted on its "
+        "own TRAIN rows; the lines below pool them"
+    )
+    if not alarms:
+        return
+
+    def counted(days: int, episodes: int) -> str:
+        return f"{days} day(s)" if days else f"{episodes} episode(s)"
+
+    shown = ", ".join(f"{label} ({counted(d, e)})" for label, d, e in alarms[:SHOWN_DAYS])
+    more = ", ..." if len(alarms) > SHOWN_DAYS else ""
+    typer.echo(f"alarms in {len(alarms)} of {len(units)} unit(s): {shown}{more}")

@@ -51,6 +51,7 @@ def test_two_machines_stacked_in_one_file_are_said(rng):
     notes = stacked_machines_notes(stacked, ["sensor_id", "flow"], Path("tr.csv"))
     assert notes == [
         "tr.csv: most times hold rows of several 'sensor_id' values (2): several machines in "
-        "one file? They are judged as one stream; run bms detect once per machine"
+        "one file? They are judged as one stream; --unit-column 'sensor_id' judges each "
+        "against its own TRAIN rows"
     ]
     assert stacked_machines_notes(one, ["sensor_id", "flow"], Path("tr.csv")) == []

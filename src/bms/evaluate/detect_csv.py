@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ from bms.evaluate.detect_clock import (
     without_mixed_offsets,
     written_clock,
 )
-from bms.evaluate.detect_episodes import EPISODE_COLUMNS, alarm_days, anomaly_episodes
+from bms.evaluate.detect_episodes import alarm_days, anomaly_episodes
 from bms.evaluate.detect_long import widen_pair
 from bms.evaluate.detect_notes import (
     constant_in_train_notes,
@@ -51,6 +51,7 @@ from bms.evaluate.detect_notes import (
 from bms.evaluate.detect_rows import JudgedRows, repeated_readings, time_order
 from bms.evaluate.detect_rules import SYMPTOM_RULES, ahu_rule_flags_by_unit, several_units_note
 from bms.evaluate.detect_stopped import fan_running, held_while_stopped
+from bms.evaluate.detect_summary import DetectSummary
 from bms.evaluate.detect_times import (
     day_first,
     filled_times_note,
@@ -60,6 +61,7 @@ from bms.evaluate.detect_times import (
     split_date_time,
     unread_times_notes,
 )
+from bms.evaluate.detect_units import UnitResult, pooled_summary, split_units, units_out
 from bms.evaluate.influx_csv import influx_layout, read_influx_csv, series_points
 from bms.evaluate.not_readings import (
     counter_columns,
@@ -85,53 +87,6 @@ __all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "run_detect"]
 MIN_TRAIN_ROWS = 50
 #: What to do when TEST lacks a feature that it seems to hold under another name.
 RENAMED_FIX = "give both files the same names, or --ignore the columns TEST lacks"
-
-
-@dataclass(frozen=True)
-class DetectSummary:
-    """What ``run_detect`` did."""
-
-    n_train: int
-    n_test: int
-    n_anomalous: int
-    features: list[str]
-    time_column: str | None
-    #: Share of TEST rows with a feature outside its TRAIN range [0-1]
-    #: (:func:`outside_training_range`), among the features whose level is judged (not the
-    #: slow ones).
-    outside_share: float = 0.0
-    #: The feature most often outside its TRAIN range, if any.
-    outside_most: str | None = None
-    #: One line per thing to know about the input: a feature column whose unreadable cells
-    #: were read as missing (file, column, how many, the first one and its data row), the
-    #: columns left out because TRAIN holds no value of them.
-    notes: tuple[str, ...] = ()
-    #: Features whose TRAIN rows are too short to show their normal range (too few
-    #: decorrelation times: :attr:`TimeSeriesDetector.slow_signals_`); only their changes are
-    #: judged. Running totals are among them, and also named apart:
-    slow_features: tuple[str, ...] = ()
-    #: Features that only rise in TRAIN and TEST (a meter's index:
-    #: :func:`~bms.evaluate.detect_notes.running_totals`), judged by their change.
-    running_totals: tuple[str, ...] = ()
-    #: Features judged against their daily profile (no mode signal, TRAIN spans days and the
-    #: profile predicts held-out TRAIN days: :attr:`TimeSeriesDetector.profiled_signals_`).
-    profiled_features: tuple[str, ...] = ()
-    #: Features judged against their mean at the operating point, and the settings (and modes)
-    #: that set it (:attr:`TimeSeriesDetector.point_signals_`).
-    point_features: tuple[str, ...] = ()
-    setting_features: tuple[str, ...] = ()
-    #: AHU rules that ran on TEST (empty when the columns name no AHU, or with rules off).
-    rules_applied: tuple[str, ...] = ()
-    #: TEST rows where a rule holds a confirmed fault, and how many of them only a rule flagged.
-    n_rule_rows: int = 0
-    n_rule_only_rows: int = 0
-    #: The anomalous episodes of OUT (:func:`bms.evaluate.detect_episodes.anomaly_episodes`).
-    episodes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EPISODE_COLUMNS))
-    #: Days of TEST (on the site's clock with ``--timezone``, else as the times read) holding an
-    #: alarm of a smoothing window or more (:func:`~bms.evaluate.detect_episodes.alarm_days`),
-    #: and how many days TEST covers (0 without times).
-    alarm_days: tuple[str, ...] = ()
-    test_days: int = 0
 
 
 def _readable_times(
@@ -368,12 +323,15 @@ def _where_in_file(
     return where
 
 
-def _read_exports(paths: tuple[Path, Path], sep: str | None) -> list[pd.DataFrame]:
+def _read_exports(
+    paths: tuple[Path, Path], sep: str | None, text_columns: Sequence[str] = ()
+) -> list[pd.DataFrame]:
     """TRAIN and TEST as read: an InfluxDB CSV export as its long readings, a point per series
-    named alike in both files (:mod:`bms.evaluate.influx_csv`), else a CSV."""
+    named alike in both files (:mod:`bms.evaluate.influx_csv`), else a CSV (``text_columns``
+    read as written: ids such as ``0001``)."""
     influx = [influx_layout(path) is not None for path in paths]
     frames = [
-        read_influx_csv(path) if flag else read_wide_csv(path, sep)
+        read_influx_csv(path) if flag else read_wide_csv(path, sep, text_columns)
         for path, flag in zip(paths, influx, strict=True)
     ]
     named = iter(series_points([f for f, flag in zip(frames, influx, strict=True) if flag]))
@@ -481,6 +439,7 @@ def run_detect(
     rules: bool = True,
     timezone: str | None = None,
     false_alarm_rate: float = 0.01,
+    unit_column: str | None = None,
 ) -> DetectSummary:
     """Fit on TRAIN, score TEST, write OUT (``time, score, anomaly, top_contributor``).
 
@@ -509,6 +468,10 @@ def run_detect(
     false_alarm_rate : float
         Share of normal rows the learned detector's threshold may flag, calibrated on TRAIN
         rows held out of the fit, in (0, 0.5). The AHU rules do not depend on it.
+    unit_column : str or None
+        A column naming the machine of each row (several machines stacked in one file): each
+        unit is judged by a detector fitted on its own TRAIN rows, and OUT gains a ``unit``
+        column (:mod:`bms.evaluate.detect_units`).
 
     Returns
     -------
@@ -523,21 +486,83 @@ def run_detect(
             f"--false-alarm-rate must lie between 0 and 0.5 (a share of rows, 0.01 = 1 %), "
             f"got {false_alarm_rate:g}"
         )
-    train, test = _read_exports((Path(train_path), Path(test_path)), sep)
+    paths = (Path(train_path), Path(test_path))
+    unit_column = unit_column.strip() if unit_column is not None else None
+    if unit_column is not None and time_column is not None and unit_column == time_column.strip():
+        raise SchemaError(f"--unit-column {unit_column!r} is also the --time-column")
+    texts = (unit_column,) if unit_column is not None else ()
+    train, test = _read_exports(paths, sep, texts)
     # each file's separator: a decimal comma is read where it is not the separator
     separators = [frame.attrs.get("sep", ",") for frame in (train, test)]
     found_notes = [
         f"{path}: fields separated by {separator_name(found)} (found from its lines; --sep sets it)"
-        for path, found in zip((train_path, test_path), separators, strict=True)
+        for path, found in zip(paths, separators, strict=True)
         if sep is None and found != ","
     ]
+    settings = _Settings(
+        time_column=time_column,
+        ignore=tuple(c for c in ignore if str(c).strip() != unit_column),
+        rules=rules,
+        timezone=timezone,
+        false_alarm_rate=false_alarm_rate,
+        decimal_commas=(separators[0] != ",", separators[1] != ","),
+    )
+    if unit_column is None:
+        detected = _detect_frames(train, test, paths, settings)
+        write_out(detected.out, Path(out_path))
+        summary = detected.summary
+        return dataclasses.replace(summary, notes=(*found_notes, *summary.notes))
+    units, split_notes = split_units(train, test, unit_column, paths)
+    results = []
+    for unit in units:
+        frames = [
+            frame.iloc[rows].drop(columns=unit_column).reset_index(drop=True)
+            for frame, rows in ((train, unit.train_rows), (test, unit.test_rows))
+        ]
+        try:
+            detected = _detect_frames(*frames, paths, settings)
+        except SchemaError as error:
+            raise SchemaError(unit.said(str(error), paths)) from None
+        results.append(UnitResult(unit, detected.out, detected.summary, detected.per_time))
+    write_out(units_out(results, len(test)), Path(out_path))
+    summary = pooled_summary([(r.unit, r.summary) for r in results], paths, split_notes)
+    return dataclasses.replace(summary, notes=(*found_notes, *summary.notes))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The options of a ``bms detect`` run that every unit's detection shares."""
+
+    time_column: str | None
+    ignore: tuple[str, ...]
+    rules: bool
+    timezone: str | None
+    false_alarm_rate: float
+    decimal_commas: tuple[bool, bool]  # TRAIN's and TEST's: a comma that does not separate
+
+
+@dataclass(frozen=True)
+class _Detected:
+    """One detection: OUT's rows (in TEST's order) and what to say about them."""
+
+    out: pd.DataFrame
+    summary: DetectSummary
+    per_time: bool  # OUT holds a row per time of a file of one reading per line
+
+
+def _detect_frames(
+    train: pd.DataFrame, test: pd.DataFrame, paths: tuple[Path, Path], settings: _Settings
+) -> _Detected:
+    """:func:`run_detect` on TRAIN and TEST as read (lines about them name ``paths``)."""
+    train_path, test_path = paths
+    time_column, timezone = settings.time_column, settings.timezone
     # one reading per line (time, point, value): a column per point
-    wide = widen_pair(train, test, time_column, (Path(train_path), Path(test_path)))
+    wide = widen_pair(train, test, time_column, paths)
     train, test, long_file = wide.train, wide.test, wide.widened  # long: a row per time
-    ignore = [c for c in ignore if str(c).strip() not in wide.left_out]
+    ignore = [c for c in settings.ignore if str(c).strip() not in wide.left_out]
     columns = _resolve_columns(train, test, (train_path, test_path), time_column, ignore)
     tcol, features = columns.time, columns.features
-    train_comma, test_comma = (found != "," for found in separators)
+    train_comma, test_comma = settings.decimal_commas
     x_train, train_notes = numeric_columns(
         train, features, Path(train_path), decimal_comma=train_comma
     )
@@ -546,7 +571,7 @@ def run_detect(
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
         )
-    notes = [*found_notes, *wide.notes, *columns.notes, *train_notes, *test_notes]
+    notes = [*wide.notes, *columns.notes, *train_notes, *test_notes]
     notes += label_like_notes(features)
     several_units = several_units_note(pd.Index(features))
     notes += [several_units] if several_units else []
@@ -581,7 +606,7 @@ def run_detect(
             test_times = timed.test_utc[rows.order]
     x_test = x_test.iloc[rows.order]  # every TEST row, in time order
     written = test[tcol].iloc[rows.order] if tcol is not None else None  # their time cells
-    model = TimeSeriesDetector(false_alarm_rate=false_alarm_rate)
+    model = TimeSeriesDetector(false_alarm_rate=settings.false_alarm_rate)
     model.fit(x_train, elapsed=train_utc)  # gaps in elapsed time
     train_cells = train[tcol].iloc[train_rows] if long_file and tcol is not None else None
     where_in_train = _where_in_file(train_rows, train_cells)
@@ -614,7 +639,7 @@ def run_detect(
         }
     )
     found = None
-    if rules:  # durations on UTC's clock: the wall clock repeats an hour in autumn
+    if settings.rules:  # durations on UTC's clock: the wall clock repeats an hour in autumn
         on_utc = train_utc is not None and test_times is not None
         found = ahu_rule_flags_by_unit(
             x_train.set_axis(train_utc) if on_utc else x_train,
@@ -646,7 +671,6 @@ def run_detect(
             "ran: a stopped unit cannot show a stuck damper or a leaking valve, and a fault does "
             "not clear because the fan stopped"
         )
-    write_out(rows.as_written_order(out), Path(out_path))
     levels_judged = [c for c in x_train.columns if c not in model.slow_signals_]
     outside = outside_training_range(x_train[levels_judged], x_test[levels_judged])
     per_feature = outside.mean()
@@ -655,7 +679,7 @@ def run_detect(
     if test_times is not None:
         clock = test_times.tz_convert(timezone) if timezone and test_times.tz else test_times
         days = _day_names(clock)
-    return DetectSummary(
+    summary = DetectSummary(
         n_train=len(x_train),
         n_test=len(x_test),
         n_anomalous=int(out["anomaly"].sum()),
@@ -687,4 +711,6 @@ def run_detect(
         if len(days)
         else (),
         test_days=len(set(days.tolist())),
+        test_day_names=tuple(sorted(set(days.tolist()))),
     )
+    return _Detected(rows.as_written_order(out), summary, per_time=long_file)

@@ -114,6 +114,6 @@ def stacked_machines_notes(x_train: pd.DataFrame, features: Sequence[str], path:
             return [
                 f"{path}: most times hold rows of several {column!r} values "
                 f"({values.nunique()}): several machines in one file? They are judged as one "
-                "stream; run bms detect once per machine"
+                f"stream; --unit-column {column!r} judges each against its own TRAIN rows"
             ]
     return []

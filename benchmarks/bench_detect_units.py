@@ -1,0 +1,106 @@
+"""`bms detect --unit-column` on a fleet file: the LBNL AHUs stacked, scored outside the product.
+
+MZVAV-2-2 and SZCAV, each split as in ``bench_detect_cli_lbnl.py`` (the ``within`` protocol:
+fault-free days alternately to TRAIN and TEST, faulted days to TEST), are stacked in one TRAIN
+and one TEST file with a column ``ahu`` naming the unit, as a fleet's export stacks its
+machines (the two units' columns differ: each file leaves the other's points empty). Three
+runs of ``bms detect`` as a user runs it (a subprocess, CSV in, CSV out):
+
+* ``--unit-column ahu``: each unit judged by a detector fitted on its own TRAIN rows;
+* one stream (``--ignore ahu``): the file judged as one machine, the baseline a user without
+  the option gets;
+* each unit in a file of its own: what ``--unit-column`` must reproduce.
+
+Printed per unit: row F1, FAR [% of normal test rows flagged] and MAR [%] against the files'
+day labels, whether the fleet run's flags equal the unit's own run, and each run's wall time.
+
+    .venv/bin/python benchmarks/bench_detect_units.py [--datasets DIR]
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from bench_detect_cli_lbnl import row_figures
+from lbnl_data import lbnl_folder
+
+from bms.evaluate.lbnl import LABEL, read_lbnl, signal_columns, within_training_rows
+
+UNITS = ("MZVAV-2-2", "SZCAV")
+UNIT_COLUMN = "ahu"
+
+
+def fleet_files(datasets: Path, folder: Path) -> tuple[Path, Path, pd.DataFrame]:
+    """Stacked TRAIN and TEST CSVs in ``folder``, and TEST's unit and label per row."""
+    trains, tests = [], []
+    for unit in UNITS:
+        frame = read_lbnl(datasets / f"{unit}.csv")
+        in_train = within_training_rows(frame)
+        signals = signal_columns(frame)
+        trains.append(frame.loc[in_train, signals].assign(**{UNIT_COLUMN: unit}))
+        tests.append(frame.loc[~in_train, [*signals, LABEL]].assign(**{UNIT_COLUMN: unit}))
+    train, test = pd.concat(trains), pd.concat(tests)
+    train_csv, test_csv = folder / "fleet_train.csv", folder / "fleet_test.csv"
+    train.to_csv(train_csv, index_label="Datetime")
+    test.drop(columns=[LABEL]).to_csv(test_csv, index_label="Datetime")
+    return train_csv, test_csv, test[[UNIT_COLUMN, LABEL]].reset_index(drop=True)
+
+
+def run_bms(train_csv: Path, test_csv: Path, out_csv: Path, *options: str) -> float:
+    """``bms detect`` as a user runs it; its wall time [s]."""
+    bms = Path(sys.executable).with_name("bms")
+    command = [str(bms), "detect", "--train", str(train_csv), "--test", str(test_csv)]
+    started = time.perf_counter()
+    subprocess.run([*command, "--out", str(out_csv), *options], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    datasets = lbnl_folder(__doc__.splitlines()[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        train_csv, test_csv, truth = fleet_files(datasets, folder)
+        out_csv = folder / "out.csv"
+        per_unit_s = run_bms(train_csv, test_csv, out_csv, "--unit-column", UNIT_COLUMN)
+        fleet = pd.read_csv(out_csv)
+        one_stream_s = run_bms(train_csv, test_csv, out_csv, "--ignore", UNIT_COLUMN)
+        one_stream = pd.read_csv(out_csv)
+        train, test = pd.read_csv(train_csv), pd.read_csv(test_csv)
+        alone: dict[str, np.ndarray] = {}
+        alone_s = 0.0
+        for unit in UNITS:
+            for name, frame in (("train", train), ("test", test)):
+                rows = frame[frame[UNIT_COLUMN] == unit].drop(columns=[UNIT_COLUMN])
+                rows.dropna(axis=1, how="all").to_csv(folder / f"{name}.csv", index=False)
+            alone_s += run_bms(folder / "train.csv", folder / "test.csv", out_csv)
+            alone[unit] = pd.read_csv(out_csv)["anomaly"].to_numpy()
+    print(
+        f"fleet of {len(UNITS)} AHUs, {len(train):,} TRAIN and {len(test):,} TEST rows; "
+        f"whole CLI: --unit-column {per_unit_s:.1f} s, one stream {one_stream_s:.1f} s, "
+        f"each unit alone {alone_s:.1f} s in all"
+    )
+    for unit in UNITS:
+        mine = (truth[UNIT_COLUMN] == unit).to_numpy()
+        labels = truth.loc[mine, LABEL].to_numpy()
+        unit_flags = fleet.loc[mine, "anomaly"].to_numpy()
+        same = "yes" if np.array_equal(unit_flags, alone[unit]) else "NO"
+        print(f"{unit}: {int(mine.sum()):,} TEST rows")
+        print(f"  --unit-column:  {row_figures(labels, unit_flags)} (same as alone: {same})")
+        print(
+            f"  one stream:     {row_figures(labels, one_stream.loc[mine, 'anomaly'].to_numpy())}"
+        )
+        print(f"  unit alone:     {row_figures(labels, alone[unit])}")
+    labels = truth[LABEL].to_numpy()
+    print("fleet, all rows:")
+    print(f"  --unit-column:  {row_figures(labels, fleet['anomaly'].to_numpy())}")
+    print(f"  one stream:     {row_figures(labels, one_stream['anomaly'].to_numpy())}")
+
+
+if __name__ == "__main__":
+    main()
