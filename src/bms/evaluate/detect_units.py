@@ -98,7 +98,7 @@ def _names(cells: pd.Series) -> NDArray[np.object_]:
     """Each row's unit as written, None where the cell is empty."""
 
     def name(cell: object) -> str | None:
-        if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        if cell is None or (not isinstance(cell, str) and pd.isna(cell)):
             return None
         if isinstance(cell, (float, np.floating)):
             return f"{cell:g}"
