@@ -211,3 +211,20 @@ def test_two_real_ahus_in_one_file_keep_each_units_rules_and_flags(dataset, tmp_
         mine = out[out["unit"] == unit].reset_index(drop=True)
         assert np.array_equal(mine["anomaly"], expected["anomaly"])
         assert mine["rule"].tolist() == expected["rule"].tolist()
+
+
+def test_units_of_a_typed_file_are_written_as_numbers_are(tmp_path, rng):
+    # Parquet keeps the column's type: unit 1 is written "1", whether stored as int or float
+    def typed(frame: pd.DataFrame, dtype: str) -> pd.DataFrame:
+        ids = frame["machine"].map({"A": 1, "B": 2}).astype(dtype)
+        return frame.assign(machine=ids, time=pd.to_datetime(frame["time"]))
+
+    units = {"A": 30.0, "B": 50.0}
+    train, test = fleet(rng, units, 300, "2026-01-01"), fleet(rng, units, 100, "2026-01-02")
+    for dtype in ("int64", "float64"):
+        paths = [tmp_path / f"{dtype}_{n}" for n in ("tr.parquet", "te.parquet", "o.csv")]
+        typed(train, dtype).to_parquet(paths[0], index=False)
+        typed(test, dtype).to_parquet(paths[1], index=False)
+        summary = run_detect(*paths, unit_column="machine")
+        assert summary.units == ("1", "2")
+        assert pd.read_csv(paths[2], dtype={"unit": str})["unit"].iloc[:2].tolist() == ["1", "2"]
