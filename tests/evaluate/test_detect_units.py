@@ -10,8 +10,7 @@ import pytest
 
 from bms.evaluate.detect_csv import run_detect
 from bms.evaluate.lbnl import LABEL, read_lbnl, signal_columns, within_training_rows
-
-from .test_detect_csv import run_cli
+from tests.evaluate.test_detect_csv import run_cli
 
 
 def machine(rng: np.random.Generator, n: int, start: str, flow_m3h: float) -> pd.DataFrame:

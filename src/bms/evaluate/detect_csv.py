@@ -26,15 +26,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import SchemaError
-from bms.evaluate.detect_clock import (
-    check_timezone,
-    fold_spring_change,
-    site_clock,
-    unfold_clock_change,
-    with_numeric_offsets,
-    without_mixed_offsets,
-    written_clock,
-)
+from bms.evaluate.detect_axes import time_axes
+from bms.evaluate.detect_clock import check_timezone
+from bms.evaluate.detect_columns import resolve_columns
 from bms.evaluate.detect_episodes import alarm_days, anomaly_episodes
 from bms.evaluate.detect_long import widen_pair
 from bms.evaluate.detect_notes import (
@@ -45,22 +39,13 @@ from bms.evaluate.detect_notes import (
     missing_in_test_notes,
     outside_training_range,
     running_totals,
-    step_mismatch_notes,
     train_glitch_notes,
 )
-from bms.evaluate.detect_rows import JudgedRows, repeated_readings, time_order
+from bms.evaluate.detect_rows import JudgedRows, repeated_readings
 from bms.evaluate.detect_rules import SYMPTOM_RULES, ahu_rule_flags_by_unit, several_units_note
 from bms.evaluate.detect_stopped import fan_running, held_while_stopped
 from bms.evaluate.detect_summary import DetectSummary
-from bms.evaluate.detect_times import (
-    day_first,
-    filled_times_note,
-    find_time_column,
-    is_excel_serial,
-    read_times,
-    split_date_time,
-    unread_times_notes,
-)
+from bms.evaluate.detect_times import is_excel_serial
 from bms.evaluate.detect_units import UnitResult, pooled_summary, split_units, units_out
 from bms.evaluate.influx_csv import influx_layout, read_influx_csv, series_points
 from bms.evaluate.not_readings import (
@@ -70,23 +55,13 @@ from bms.evaluate.not_readings import (
     time_columns,
 )
 from bms.evaluate.out_path import check_out_path, write_out
-from bms.evaluate.time_parts import assembled_times, find_time_parts, whole_hours
-from bms.evaluate.wide_csv import (
-    increasing,
-    numeric_columns,
-    read_wide_csv,
-    renamed_hint,
-    saved_index_column,
-    separator_name,
-)
+from bms.evaluate.wide_csv import numeric_columns, read_wide_csv, separator_name
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
 
 __all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "run_detect"]
 
 #: Fewest training rows: the threshold is a quantile of held-out training scores.
 MIN_TRAIN_ROWS = 50
-#: What to do when TEST lacks a feature that it seems to hold under another name.
-RENAMED_FIX = "give both files the same names, or --ignore the columns TEST lacks"
 
 
 def _readable_times(
@@ -117,195 +92,6 @@ def _signal_shares(scored: pd.DataFrame) -> pd.DataFrame:
     shares = scored[columns].rename(columns=lambda c: c[len(CONTRIBUTION_PREFIX) :])
     flagged = scored["anomaly"].to_numpy() == 1
     return shares.where(np.broadcast_to(flagged[:, None], shares.shape))
-
-
-@dataclass(frozen=True)
-class _Columns:
-    """Which TRAIN/TEST columns play which part."""
-
-    time: str | None  # the time column (dates and times of day joined into it), if any
-    features: list[str]  # neither the time, nor a saved row index, nor ignored
-    notes: list[str]  # what to say about them
-
-
-def _resolve_columns(
-    train: pd.DataFrame,
-    test: pd.DataFrame,
-    paths: tuple[Path, Path],
-    time_column: str | None,
-    ignore: Sequence[str],
-) -> _Columns:
-    """The time column (given, else found; a date column and a time-of-day column are joined
-    into it, in both frames), the saved index and the features, checked in both files."""
-    train_path, test_path = paths
-    # header names are read stripped of surrounding spaces: so are the names a user gives
-    ignore = [str(c).strip() for c in ignore]
-    time_column = time_column.strip() if time_column is not None else None
-    # a column to ignore may be in one file only: the labels of TRAIN, say
-    unknown = [c for c in ignore if c not in train.columns and c not in test.columns]
-    if unknown:
-        raise SchemaError(
-            f"{train_path}: --ignore column(s) {unknown} in neither TRAIN nor TEST; TRAIN's "
-            f"columns are {list(train.columns)}"
-        )
-    for frame, path in ((train, train_path), (test, test_path)):
-        if time_column is not None and time_column not in frame.columns:
-            raise SchemaError(
-                f"{path}: time column {time_column!r} not found; columns are {list(frame.columns)}"
-            )
-    tcol = time_column if time_column is not None else find_time_column(train)
-    if tcol is not None and tcol not in test.columns:
-        raise SchemaError(f"{test_path}: time column {tcol!r} (found in TRAIN) is missing")
-    split = split_date_time(train, tcol) if tcol is not None else None
-    if split is not None:  # dates and times of day in two columns: one time, "date time"
-        tcol, hours = split
-        for name in split:
-            if name not in test.columns:
-                raise SchemaError(f"{test_path}: column {name!r} (TRAIN's times) is missing")
-        for frame in (train, test):
-            hour_cells = frame[hours]
-            if whole_hours(hour_cells):  # 7 for 07:00
-                hour_cells = pd.to_numeric(hour_cells).astype(int).map("{:02d}:00".format)
-            frame[tcol] = (
-                frame[tcol].astype(str).str.strip() + " " + hour_cells.astype(str).str.strip()
-            )
-        ignore = [*ignore, hours]
-    notes = []
-    parts = find_time_parts(train) if tcol is None else None
-    if parts is not None and all(column in test.columns for column in parts.values()):
-        tcol = "time" if "time" not in train.columns else "time (assembled)"
-        for frame in (train, test):  # a year, month, day... column each: one time
-            frame[tcol] = assembled_times(frame, parts)
-        ignore = [*ignore, *parts.values()]
-        notes.append(
-            f"{train_path}: the times are written in parts ({', '.join(map(repr, parts.values()))})"
-            ": read as one time, not as features"
-        )
-    index_col = saved_index_column(train)
-    if index_col == tcol or index_col not in test.columns:
-        index_col = None
-    if (
-        tcol is None
-        and index_col is not None
-        and increasing(train[index_col])
-        and increasing(test[index_col])
-    ):
-        tcol, index_col = index_col, None  # the rows' own numbers: the time of the output
-    features = [c for c in train.columns if c not in (tcol, index_col) and c not in ignore]
-    if not features:
-        raise SchemaError(f"{train_path}: no feature columns left after the time and ignored ones")
-    missing = [c for c in features if c not in test.columns]
-    extra = [c for c in test.columns if c not in (*features, tcol, index_col, *ignore)]
-    if missing:
-        raise SchemaError(
-            f"{test_path}: test columns do not match train: missing "
-            f"{', '.join(map(repr, missing))}"
-            f"{renamed_hint(missing, extra, RENAMED_FIX)}"
-        )
-    if extra:
-        notes.append(
-            f"{test_path}: column(s) {', '.join(map(repr, extra))} not in TRAIN: not judged"
-        )
-    return _Columns(time=tcol, features=features, notes=notes)
-
-
-@dataclass(frozen=True)
-class _TimeAxes:
-    """The rows' times, as the detector sees them, and what to say about them."""
-
-    train: pd.DatetimeIndex | None  # on the site's clock (None: the cells are not times)
-    test: pd.DatetimeIndex | None
-    train_utc: pd.DatetimeIndex | None  # the times as they run (UTC's, or a wall clock's
-    # run on through autumn's repeated hour): durations, the order, the episodes
-    test_utc: pd.DatetimeIndex | None
-    utc_clock: bool  # read on the UTC clock for want of the site's zone
-    notes: list[str]
-    # the rows in time order (a stable sort), None when the file is in order already
-    train_order: NDArray[np.intp] | None = None
-    test_order: NDArray[np.intp] | None = None
-
-
-def _time_axes(
-    train: pd.DataFrame,
-    test: pd.DataFrame,
-    tcol: str,
-    paths: tuple[Path, Path],
-    timezone: str | None,
-) -> _TimeAxes:
-    """Both files' time columns read as times, one order of day and month for both (a TEST of
-    one ambiguous day reads as TRAIN), on the site's clock, with the order that sorts each file
-    by time and a line for a file out of order, for different steps, or for dates that could
-    not be read."""
-    # zone abbreviations (Niagara's "1:30:47 PM CET") as the offsets they stand for; a column
-    # mixing cells with and without an offset read on the clock as written
-    unmixed = [without_mixed_offsets(with_numeric_offsets(f[tcol])) for f in (train, test)]
-    cells = unmixed[0][0], unmixed[1][0]
-    mixed_notes = [
-        f"{path}: time column {tcol!r} mixes times with and without a UTC offset: all read "
-        "on the clock as written, their offsets left out"
-        for path, (_, mixed) in zip(paths, unmixed, strict=True)
-        if mixed
-    ]
-    dayfirst = day_first(pd.concat(cells, ignore_index=True))
-    (t_train, unread_train), (t_test, unread_test) = (
-        read_times(cells[0], dayfirst),
-        read_times(cells[1], dayfirst),
-    )
-    if t_train is None or t_test is None:
-        notes = unread_times_notes(
-            ((paths[0], cells[0], t_train), (paths[1], cells[1], t_test)), tcol, dayfirst
-        )
-        return _TimeAxes(None, None, None, None, utc_clock=False, notes=[*mixed_notes, *notes])
-    # the time of day on the site's clock (daily profiles), the order of UTC's
-    # how each column is written, read once: its offsets are a regex over every cell
-    clocks = written_clock(cells[0]), written_clock(cells[1])
-    clock_train, utc_train = site_clock(cells[0], t_train, timezone, clocks[0])
-    clock_test, utc_test = site_clock(cells[1], t_test, timezone, clocks[1])
-    if utc_train != utc_test:  # one file on UTC's clock for want of a zone: both, so hours agree
-        clock_train, clock_test, utc_train = t_train, t_test, True
-    notes = mixed_notes + [
-        filled_times_note(path, tcol, as_written, unread)
-        for path, as_written, unread in zip(
-            paths, (train[tcol], test[tcol]), (unread_train, unread_test), strict=True
-        )
-        if unread.any()
-    ]
-    running = []  # each file's times as they run (durations, order): UTC's, or the wall clock's
-    for path, clock, times, kept in zip(
-        paths,
-        clocks,
-        (t_train, t_test),
-        ("", "; OUT keeps its row order"),
-        strict=True,
-    ):
-        wall_clock = clock.naive
-        unfolded = unfold_clock_change(times) if wall_clock else None
-        if unfolded is not None:  # in order but for autumn's repeated hour: kept as written
-            times, first = unfolded
-            notes.append(
-                f"{path}: the clock goes back an hour at data row {first + 1} (autumn's "
-                "change): the rows are read in the file's order"
-            )
-        if wall_clock:  # spring's skipped hour is no gap in the data
-            times = fold_spring_change(times)
-        back = np.flatnonzero(np.diff(times.asi8) < 0)
-        if back.size:
-            notes.append(
-                f"{path}: time goes backwards at {back.size:,} row(s) (first at data row "
-                f"{back[0] + 2}): the rows are read in time order{kept}"
-            )
-        running.append(times)
-    notes += step_mismatch_notes(t_train, t_test)
-    return _TimeAxes(
-        clock_train,
-        clock_test,
-        running[0],
-        running[1],
-        utc_train or utc_test,
-        notes,
-        train_order=time_order(running[0]),
-        test_order=time_order(running[1]),
-    )
 
 
 def _where_in_file(
@@ -560,7 +346,7 @@ def _detect_frames(
     wide = widen_pair(train, test, time_column, paths)
     train, test, long_file = wide.train, wide.test, wide.widened  # long: a row per time
     ignore = [c for c in settings.ignore if str(c).strip() not in wide.left_out]
-    columns = _resolve_columns(train, test, (train_path, test_path), time_column, ignore)
+    columns = resolve_columns(train, test, (train_path, test_path), time_column, ignore)
     tcol, features = columns.time, columns.features
     train_comma, test_comma = settings.decimal_commas
     x_train, train_notes = numeric_columns(
@@ -586,7 +372,7 @@ def _detect_frames(
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
-        timed = _time_axes(train, test, tcol, (train_path, test_path), timezone)
+        timed = time_axes(train, test, tcol, (train_path, test_path), timezone)
         notes += timed.notes
         if timed.train is not None and timed.test is not None:
             x_train, x_test = x_train.set_axis(timed.train), x_test.set_axis(timed.test)
