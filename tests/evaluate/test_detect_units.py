@@ -227,3 +227,21 @@ def test_units_of_a_typed_file_are_written_as_numbers_are(tmp_path, rng):
         summary = run_detect(*paths, unit_column="machine")
         assert summary.units == ("1", "2")
         assert pd.read_csv(paths[2], dtype={"unit": str})["unit"].iloc[:2].tolist() == ["1", "2"]
+
+
+def test_a_column_of_words_naming_stacked_machines_is_refused_with_the_option_named(
+    fleet_csvs, capsys
+):
+    train_csv, test_csv, out_csv = fleet_csvs
+    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out_csv)]
+    code, _, err = run_cli(args, capsys)
+    assert code != 0
+    assert err.strip().endswith(
+        "exclude them with --ignore; or, if 'machine' names the machine of each row, judge each "
+        "machine on its own with --unit-column 'machine'"
+    )
+    # a column of words that does not split the times (a site name) gets the plain fix
+    train = pd.read_csv(train_csv)
+    train[train["machine"] == "A"].assign(machine="besancon").to_csv(train_csv, index=False)
+    code, _, err = run_cli(args, capsys)
+    assert code != 0 and err.strip().endswith("exclude them with --ignore"), err

@@ -46,7 +46,13 @@ from bms.evaluate.detect_rules import SYMPTOM_RULES, ahu_rule_flags_by_unit, sev
 from bms.evaluate.detect_stopped import fan_running, held_while_stopped
 from bms.evaluate.detect_summary import DetectSummary
 from bms.evaluate.detect_times import is_excel_serial
-from bms.evaluate.detect_units import UnitResult, pooled_summary, split_units, units_out
+from bms.evaluate.detect_units import (
+    UnitResult,
+    pooled_summary,
+    split_units,
+    unit_column_hint,
+    units_out,
+)
 from bms.evaluate.influx_csv import influx_layout, read_influx_csv, series_points
 from bms.evaluate.not_readings import (
     counter_columns,
@@ -349,9 +355,12 @@ def _detect_frames(
     columns = resolve_columns(train, test, (train_path, test_path), time_column, ignore)
     tcol, features = columns.time, columns.features
     train_comma, test_comma = settings.decimal_commas
-    x_train, train_notes = numeric_columns(
-        train, features, Path(train_path), decimal_comma=train_comma
-    )
+    try:
+        x_train, train_notes = numeric_columns(
+            train, features, Path(train_path), decimal_comma=train_comma
+        )
+    except SchemaError as error:  # a column of words naming stacked machines: say so
+        raise SchemaError(f"{error}{unit_column_hint(train, features, tcol)}") from None
     x_test, test_notes = numeric_columns(test, features, Path(test_path), decimal_comma=test_comma)
     if len(x_train) < MIN_TRAIN_ROWS:
         raise SchemaError(

@@ -36,10 +36,13 @@ from bms.errors import SchemaError
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS
 from bms.evaluate.detect_summary import DetectSummary
 
-__all__ = ["Unit", "UnitResult", "pooled_summary", "split_units", "units_out"]
+__all__ = ["Unit", "UnitResult", "pooled_summary", "split_units", "unit_column_hint", "units_out"]
 
 #: Units a line names before it says only how many share it.
 SHOWN_UNITS = 5
+#: A text column names stacked machines when more than this share of the times hold rows of
+#: several of its values.
+STACKED_TIMES_SHARE = 0.5
 _DATA_ROW = re.compile(r"data row (\d+)")
 
 
@@ -122,6 +125,26 @@ def _column(frame: pd.DataFrame, column: str, path: Path) -> NDArray[np.object_]
             "one): with --unit-column every row names its unit"
         )
     return names
+
+
+def unit_column_hint(frame: pd.DataFrame, columns: Sequence[str], time_column: str | None) -> str:
+    """``"; or, if 'machine' names the machine of each row, ..."``: what to add to the refusal
+    of non-numeric feature columns when one of ``columns`` holds text that several rows of most
+    times differ by (stacked machines: :data:`STACKED_TIMES_SHARE`), else ``""``."""
+    if time_column is None or time_column not in frame.columns:
+        return ""
+    times = frame[time_column].astype(str).to_numpy()
+    for column in columns:
+        cells = frame[column]
+        if pd.api.types.is_numeric_dtype(cells) or cells.nunique() < 2:
+            continue
+        per_time = cells.groupby(times).nunique()
+        if (per_time > 1).mean() > STACKED_TIMES_SHARE:
+            return (
+                f"; or, if {column!r} names the machine of each row, judge each machine on its "
+                f"own with --unit-column {column!r}"
+            )
+    return ""
 
 
 def split_units(
