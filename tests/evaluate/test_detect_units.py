@@ -245,3 +245,13 @@ def test_a_column_of_words_naming_stacked_machines_is_refused_with_the_option_na
     train[train["machine"] == "A"].assign(machine="besancon").to_csv(train_csv, index=False)
     code, _, err = run_cli(args, capsys)
     assert code != 0 and err.strip().endswith("exclude them with --ignore"), err
+
+
+def test_without_times_each_out_row_is_numbered_as_its_test_row(fleet_csvs):
+    train_csv, test_csv, out_csv = fleet_csvs
+    for csv in (train_csv, test_csv):
+        pd.read_csv(csv).drop(columns="time").to_csv(csv, index=False)
+    run_detect(train_csv, test_csv, out_csv, unit_column="machine")
+    out = pd.read_csv(out_csv)
+    assert out["time"].tolist() == list(range(len(out)))  # the row number in TEST
+    assert out["unit"].tolist() == pd.read_csv(test_csv)["machine"].tolist()

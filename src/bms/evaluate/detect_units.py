@@ -195,7 +195,7 @@ def _shown(column: str, names: Sequence[str]) -> str:
 def units_out(results: Sequence[UnitResult], n_test: int) -> pd.DataFrame:
     """OUT of a stacked file: each unit's rows with a ``unit`` column after ``time``, in
     TEST's row order (``n_test`` rows), or unit after unit for files of one reading per line."""
-    outs = [result.out.assign(unit=result.unit.name) for result in results]
+    outs = [_numbered_in_file(result).assign(unit=result.unit.name) for result in results]
     out = pd.concat(outs, ignore_index=True)
     if not any(result.per_time for result in results):
         rows = np.concatenate([result.unit.test_rows for result in results])
@@ -207,6 +207,14 @@ def units_out(results: Sequence[UnitResult], n_test: int) -> pd.DataFrame:
     if "rule" in out.columns:  # units that are no AHU have no rule codes
         out["rule"] = out["rule"].fillna("")
     return out
+
+
+def _numbered_in_file(result: UnitResult) -> pd.DataFrame:
+    """A unit's OUT rows; without a time column, their ``time`` (the row's number in the
+    unit's TEST rows) as its number in TEST."""
+    if result.summary.time_column is not None:
+        return result.out
+    return result.out.assign(time=result.unit.test_rows[result.out["time"].to_numpy(dtype=int)])
 
 
 def _grouped_notes(
