@@ -76,7 +76,8 @@ def echo_units(
     column: str | None, units: tuple[str, ...], alarms: tuple[tuple[str, int, int], ...]
 ) -> None:
     """``bms detect --unit-column``'s lines: how many units were judged apart, and those with
-    alarms (the first :data:`SHOWN_DAYS`, each with its alarm days or episodes)."""
+    alarms, most alarm days first (the first :data:`SHOWN_DAYS`, each with its alarm days, or
+    its episodes when it has none)."""
     if column is None:
         return
     typer.echo(

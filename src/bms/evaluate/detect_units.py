@@ -234,6 +234,12 @@ def _union(groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for group in groups for name in group))
 
 
+def _alarm_weight(result: tuple[Unit, DetectSummary]) -> tuple[int, int]:
+    """Sort key of the units with alarms: most alarm days first, then most anomalous rows."""
+    summary = result[1]
+    return -len(summary.alarm_days), -summary.n_anomalous
+
+
 def pooled_summary(
     results: Sequence[tuple[Unit, DetectSummary]],
     paths: tuple[Path, Path],
@@ -274,6 +280,8 @@ def pooled_summary(
         unit_column=results[0][0].column,
         units=tuple(unit.name for unit, _ in results),
         unit_alarms=tuple(
-            (unit.label, len(s.alarm_days), len(s.episodes)) for unit, s in results if s.n_anomalous
+            (unit.label, len(s.alarm_days), len(s.episodes))
+            for unit, s in sorted(results, key=_alarm_weight)
+            if s.n_anomalous
         ),
     )
