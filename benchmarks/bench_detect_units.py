@@ -13,6 +13,9 @@ runs of ``bms detect`` as a user runs it (a subprocess, CSV in, CSV out):
 
 Printed per unit: row F1, FAR [% of normal test rows flagged] and MAR [%] against the files'
 day labels, whether the fleet run's flags equal the unit's own run, and each run's wall time.
+Then the cost of many units: a synthetic fleet of 200 pumps (a day of minutes each to train,
+one to score, 4 signals), the whole command with ``--unit-column`` against one stream in the
+same run, in TEST rows per second (median of 3).
 
     .venv/bin/python benchmarks/bench_detect_units.py [--datasets DIR]
 """
@@ -34,6 +37,44 @@ from bms.evaluate.lbnl import LABEL, read_lbnl, signal_columns, within_training_
 
 UNITS = ("MZVAV-2-2", "SZCAV")
 UNIT_COLUMN = "ahu"
+#: The synthetic fleet of the speed figure: pumps, minutes per day.
+FLEET_PUMPS = 200
+MINUTES = 1440
+
+
+def pump_day(rng: np.random.Generator, day: str, flow_m3h: float) -> pd.DataFrame:
+    """A pump's day of minutes: flow around ``flow_m3h``, pressure, power and a bearing
+    temperature following it."""
+    slow = pd.Series(rng.normal(0, 1, MINUTES + 500)).ewm(alpha=0.05).mean().to_numpy()[500:]
+    flow = flow_m3h + slow
+    noise = rng.normal(0, 0.05, (MINUTES, 4))
+    return pd.DataFrame(
+        {
+            "time": pd.date_range(day, periods=MINUTES, freq="min").astype(str),
+            "flow_m3h": flow + noise[:, 0],
+            "pressure_bar": 0.1 * flow + noise[:, 1],
+            "power_kw": 0.3 * flow + noise[:, 2],
+            "bearing_c": 40 + 0.2 * flow + noise[:, 3],
+        }
+    )
+
+
+def fleet_speed(folder: Path) -> None:
+    """TEST rows per second of ``--unit-column`` and of one stream on a synthetic fleet."""
+    rng = np.random.default_rng(0)
+    duties = rng.uniform(20, 60, FLEET_PUMPS)
+    for name, day in (("train", "2026-03-02"), ("test", "2026-03-03")):
+        frames = [pump_day(rng, day, d).assign(pump=f"P{i:03d}") for i, d in enumerate(duties)]
+        pd.concat(frames).to_csv(folder / f"pumps_{name}.csv", index=False)
+    paths = folder / "pumps_train.csv", folder / "pumps_test.csv", folder / "pumps_out.csv"
+    rows = FLEET_PUMPS * MINUTES
+    per_unit = np.median([run_bms(*paths, "--unit-column", "pump") for _ in range(3)])
+    one_stream = np.median([run_bms(*paths, "--ignore", "pump") for _ in range(3)])
+    print(
+        f"{FLEET_PUMPS} pumps x {MINUTES:,} TEST rows, whole CLI (median of 3): --unit-column "
+        f"{rows / per_unit:,.0f} rows/s ({per_unit:.1f} s), one stream {rows / one_stream:,.0f} "
+        f"rows/s ({one_stream:.1f} s)"
+    )
 
 
 def fleet_files(datasets: Path, folder: Path) -> tuple[Path, Path, pd.DataFrame]:
@@ -100,6 +141,8 @@ def main() -> None:
     print("fleet, all rows:")
     print(f"  --unit-column:  {row_figures(labels, fleet['anomaly'].to_numpy())}")
     print(f"  one stream:     {row_figures(labels, one_stream['anomaly'].to_numpy())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        fleet_speed(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -108,7 +108,9 @@ def _names(cells: pd.Series) -> NDArray[np.object_]:
         text = str(cell).strip()
         return text or None
 
-    return np.asarray([name(cell) for cell in cells], dtype=object)
+    codes, distinct = pd.factorize(cells)  # each distinct cell named once; -1: empty
+    names = np.asarray([*(name(cell) for cell in distinct), None], dtype=object)
+    return names[codes]
 
 
 def _column(frame: pd.DataFrame, column: str, path: Path) -> NDArray[np.object_]:
