@@ -149,6 +149,13 @@ def unit_column_hint(frame: pd.DataFrame, columns: Sequence[str], time_column: s
     return ""
 
 
+def _rows_of(names: NDArray[np.object_]) -> dict[str, NDArray[np.intp]]:
+    """Each unit's row positions, units in the order first named."""
+    groups = pd.Series(np.arange(len(names))).groupby(names, sort=False).indices
+    first_named = sorted(groups.items(), key=lambda group: group[1][0])
+    return {str(name): np.asarray(rows, dtype=np.intp) for name, rows in first_named}
+
+
 def split_units(
     train: pd.DataFrame, test: pd.DataFrame, column: str, paths: tuple[Path, Path]
 ) -> tuple[list[Unit], list[str]]:
@@ -163,26 +170,19 @@ def split_units(
     train_names, test_names = (
         _column(frame, column, path) for frame, path in zip((train, test), paths, strict=True)
     )
-    known = set(train_names.tolist())
-    test_units = list(dict.fromkeys(test_names.tolist()))
-    for name in test_units:
-        if name not in known:
-            first = int(np.flatnonzero(test_names == name)[0])
+    train_rows, test_rows = (_rows_of(names) for names in (train_names, test_names))
+    for name, rows in test_rows.items():
+        if name not in train_rows:
             raise SchemaError(
-                f"{paths[1]}: {column}={name} (first in data row {first + 1}) has no rows in "
+                f"{paths[1]}: {column}={name} (first in data row {rows[0] + 1}) has no rows in "
                 "TRAIN: each unit is judged against its own normal operation; add its normal "
                 "rows to TRAIN, or leave it out of TEST"
             )
     units = [
-        Unit(
-            column=column,
-            name=name,
-            train_rows=np.flatnonzero(train_names == name),
-            test_rows=np.flatnonzero(test_names == name),
-        )
-        for name in test_units
+        Unit(column=column, name=name, train_rows=train_rows[name], test_rows=rows)
+        for name, rows in test_rows.items()
     ]
-    left_out = [name for name in dict.fromkeys(train_names.tolist()) if name not in test_units]
+    left_out = [name for name in train_rows if name not in test_rows]
     notes = [f"{paths[0]}: {_shown(column, left_out)} not in TEST: not judged"] if left_out else []
     return units, notes
 
