@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SHOWN_DAYS",
     "SHOWN_EPISODES",
+    "SHOWN_UNITS",
     "echo_alarm_days",
     "echo_episodes",
     "echo_table",
@@ -72,11 +73,15 @@ def echo_alarm_days(days: tuple[str, ...], test_days: int) -> None:
     )
 
 
+#: Units with alarms ``bms detect --unit-column`` names on standard output (the first ones).
+SHOWN_UNITS = 10
+
+
 def echo_units(
     column: str | None, units: tuple[str, ...], alarms: tuple[tuple[str, int, int], ...]
 ) -> None:
     """``bms detect --unit-column``'s lines: how many units were judged apart, and those with
-    alarms, most alarm days first (the first :data:`SHOWN_DAYS`, each with its alarm days, or
+    alarms, most alarm days first (the first :data:`SHOWN_UNITS`, each with its alarm days, or
     its episodes when it has none)."""
     if column is None:
         return
@@ -90,6 +95,6 @@ def echo_units(
     def counted(days: int, episodes: int) -> str:
         return f"{days} day(s)" if days else f"{episodes} episode(s)"
 
-    shown = ", ".join(f"{label} ({counted(d, e)})" for label, d, e in alarms[:SHOWN_DAYS])
-    more = ", ..." if len(alarms) > SHOWN_DAYS else ""
+    shown = ", ".join(f"{label} ({counted(d, e)})" for label, d, e in alarms[:SHOWN_UNITS])
+    more = ", ..." if len(alarms) > SHOWN_UNITS else ""
     typer.echo(f"alarms in {len(alarms)} of {len(units)} unit(s): {shown}{more}")

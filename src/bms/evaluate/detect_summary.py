@@ -21,8 +21,8 @@ class DetectSummary:
     features: list[str]
     time_column: str | None
     #: Share of TEST rows with a feature outside its TRAIN range [0-1]
-    #: (:func:`outside_training_range`), among the features whose level is judged (not the
-    #: slow ones).
+    #: (:func:`~bms.evaluate.detect_notes.outside_training_range`), among the features whose
+    #: level is judged (not the slow ones).
     outside_share: float = 0.0
     #: The feature most often outside its TRAIN range, if any.
     outside_most: str | None = None
@@ -57,7 +57,6 @@ class DetectSummary:
     alarm_days: tuple[str, ...] = ()
     test_days: int = 0
     test_day_names: tuple[str, ...] = ()  # the days TEST covers, sorted
-
     #: With ``--unit-column``: the column, the units judged (each against its own TRAIN rows,
     #: named as written in the column), and the units with alarms (``column=name``), each with
     #: its number of alarm days and of episodes, most alarm days (then anomalous rows) first.
