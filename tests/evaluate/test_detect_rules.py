@@ -316,6 +316,34 @@ def test_each_unit_of_a_plant_export_gets_its_own_rules(tmp_path, capsys):
     assert not faults.str.contains("AHU-1").any()
 
 
+def test_each_unit_of_a_french_plant_export_gets_its_own_rules(tmp_path, capsys):
+    # "CTA-1 : Température air soufflé": CTA, "centrale de traitement d'air", is an AHU
+    french = {
+        "Supply Air Temperature": "Température air soufflé",
+        "Supply Air Temperature Set Point": "Consigne soufflage",
+        "Mixed Air Temperature": "Température air mélangé",
+        "Return Air Temperature": "Température reprise",
+        "Outdoor Air Temperature": "Température extérieure",
+        "Supply Fan Status": "État ventilateur soufflage",
+        "Outdoor Air Damper": "Registre air neuf",
+        "Cooling Coil Valve": "Vanne batterie froide",
+        "Heating Coil Valve": "Vanne batterie chaude",
+    }
+    name = "CTA-{unit} : {point}"
+    train, test = _two_units(2, 0.0, name), _two_units(1, 4.0, name)
+    for frame in (train, test):
+        frame.columns = [
+            next((c.replace(en, fr) for en, fr in french.items() if c.endswith(f": {en}")), c)
+            for c in frame.columns
+        ]
+    out, err = _detect_ahu(tmp_path, capsys, train, test)
+    assert "CTA-1: 9 air-handling-unit points recognised" in err
+    assert "CTA-2: 9 air-handling-unit points recognised" in err
+    faults = out["rule"][out["rule"] != ""]
+    assert faults.str.contains("CTA-2 APAR_SAT_CONTROL").mean() > 0.9  # the unit 4 K off
+    assert not faults.str.contains("CTA-1").any()
+
+
 def test_two_units_no_prefix_tells_apart_are_said_not_guessed_between(tmp_path, capsys):
     name = "{point} (AHU-{unit})"  # the unit after the point: read as a unit suffix, dropped
     out, err = _detect_ahu(tmp_path, capsys, _two_units(2, 0.0, name), _two_units(1, 1.0, name))

@@ -101,7 +101,9 @@ INCHES_WATER_BELOW = 10.0
 
 
 #: The equipment prefix :func:`normalise_name` drops (``AHU-1:``, ``RTU 2/``, ``ahu3.``).
-_UNIT_PREFIX = re.compile(r"^\s*((ahu|rtu)[\s_-]*\d*)\s*[:/.]", re.IGNORECASE)
+#: An equipment prefix: an air-handling unit (AHU, CTA: "centrale de traitement d'air") or a
+#: rooftop unit, its number, then ``:``, ``/`` or ``.``.
+_UNIT_PREFIX = re.compile(r"^\s*((ahu|rtu|cta)[\s_-]*\d*)\s*[:/.]", re.IGNORECASE)
 
 
 def unit_prefix(name: str) -> str:
