@@ -13,9 +13,13 @@ runs of ``bms detect`` as a user runs it (a subprocess, CSV in, CSV out):
 
 Printed per unit: row F1, FAR [% of normal test rows flagged] and MAR [%] against the files'
 day labels, whether the fleet run's flags equal the unit's own run, and each run's wall time.
-Then the cost of many units: a synthetic fleet of 200 pumps (a day of minutes each to train,
-one to score, 4 signals), the whole command with ``--unit-column`` against one stream in the
-same run, in TEST rows per second (median of 3).
+Then a plant's export, the other way a BMS writes several units: MZVAV-2-2's ``within`` split
+side by side with itself shifted by one test day (``AHU-1: ...``, ``AHU-2: ...`` columns; most
+faulted days pair with faulted days, five normal days with normal days), a row faulted when
+either unit is; one ``bms detect`` run (the rules run per unit; no alarm hold, which needs one
+unit's fan). Then the cost of many units: a synthetic fleet of 200 pumps (a day of minutes
+each to train, one to score, 4 signals), the whole command with ``--unit-column`` against one
+stream in the same run, in TEST rows per second (median of 3).
 
     .venv/bin/python benchmarks/bench_detect_units.py [--datasets DIR]
 """
@@ -93,6 +97,37 @@ def fleet_files(datasets: Path, folder: Path) -> tuple[Path, Path, pd.DataFrame]
     return train_csv, test_csv, test[[UNIT_COLUMN, LABEL]].reset_index(drop=True)
 
 
+def side_by_side(frame: pd.DataFrame, shift_days: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """``frame``'s whole days as AHU-1 beside the same AHU ``shift_days`` days on as AHU-2 (at
+    AHU-1's times), and the rows faulted in either."""
+    signals = signal_columns(frame)
+    days = list(dict.fromkeys(frame["day"]))
+    shifted = [frame[frame["day"] == days[(i + shift_days) % len(days)]] for i in range(len(days))]
+    two = pd.concat(shifted)
+    own = [c for c in signals if c.startswith("AHU: ")]  # the occupancy mode is the plant's
+    one_points = frame[signals].rename(columns=lambda c: c.replace("AHU: ", "AHU-1: "))
+    two_points = two[own].rename(columns=lambda c: c.replace("AHU: ", "AHU-2: "))
+    plant = pd.concat([one_points, two_points.set_axis(frame.index)], axis=1)
+    return plant, ((frame[LABEL].to_numpy() == 1) | (two[LABEL].to_numpy() == 1)).astype(int)
+
+
+def plant_export(datasets: Path, folder: Path) -> None:
+    """Row figures of ``bms detect`` on a two-unit plant export built from MZVAV-2-2."""
+    frame = read_lbnl(datasets / "MZVAV-2-2.csv")
+    in_train = within_training_rows(frame)
+    train, _ = side_by_side(frame[in_train], 1)
+    test, truth = side_by_side(frame[~in_train], 1)
+    paths = folder / "plant_train.csv", folder / "plant_test.csv", folder / "plant_out.csv"
+    train.to_csv(paths[0], index_label="Datetime")
+    test.to_csv(paths[1], index_label="Datetime")
+    run_bms(*paths)
+    flags = pd.read_csv(paths[2])["anomaly"].to_numpy()
+    print(
+        f"plant export, MZVAV-2-2 beside itself a test day on ({test.shape[1]} columns, "
+        f"{len(test):,} TEST rows): {row_figures(truth, flags)}"
+    )
+
+
 def run_bms(train_csv: Path, test_csv: Path, out_csv: Path, *options: str) -> float:
     """``bms detect`` as a user runs it; its wall time [s]."""
     bms = Path(sys.executable).with_name("bms")
@@ -142,6 +177,7 @@ def main() -> None:
     print(f"  --unit-column:  {row_figures(labels, fleet['anomaly'].to_numpy())}")
     print(f"  one stream:     {row_figures(labels, one_stream['anomaly'].to_numpy())}")
     with tempfile.TemporaryDirectory() as tmp:
+        plant_export(datasets, Path(tmp))
         fleet_speed(Path(tmp))
 
 
