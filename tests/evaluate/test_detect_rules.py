@@ -344,10 +344,20 @@ def test_each_unit_of_a_french_plant_export_gets_its_own_rules(tmp_path, capsys)
     assert not faults.str.contains("CTA-1").any()
 
 
-def test_two_units_no_prefix_tells_apart_are_said_not_guessed_between(tmp_path, capsys):
-    name = "{point} (AHU-{unit})"  # the unit after the point: read as a unit suffix, dropped
+@pytest.mark.parametrize("name", ["{point} (AHU-{unit})", "{point}_AHU{unit}"])
+def test_a_numbered_unit_after_the_point_tells_the_units_apart_too(tmp_path, capsys, name):
+    train, test = _two_units(2, 0.0, name), _two_units(1, 4.0, name)
+    out, err = _detect_ahu(tmp_path, capsys, train, test)
+    assert "named by more than one column" not in err
+    unit = name.format(point="", unit=2).strip(" _()")  # AHU-2, AHU2
+    faults = out["rule"][out["rule"] != ""]
+    assert faults.str.contains(f"{unit} APAR_SAT_CONTROL").mean() > 0.9  # the unit 4 K off
+
+
+def test_two_units_no_name_tells_apart_are_said_not_guessed_between(tmp_path, capsys):
+    name = "{point} (wing {unit})"  # a bracket read as a physical unit, dropped: no AHU named
     out, err = _detect_ahu(tmp_path, capsys, _two_units(2, 0.0, name), _two_units(1, 1.0, name))
     assert "air-handling-unit points named by more than one column each" in err
-    assert "('Supply Air Temperature (AHU-1)', 'Supply Air Temperature (AHU-2)')" in err
+    assert "('Supply Air Temperature (wing 1)', 'Supply Air Temperature (wing 2)')" in err
     assert "run bms detect once per unit" in err
     assert "rule" not in out.columns  # no unit to judge: neither rules nor the alarm hold

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from bms.features.role_names import ahu_role_frame, guess_ahu_roles, normalise_name
+from bms.features.role_names import (
+    ahu_role_frame,
+    equipment_tag,
+    guess_ahu_roles,
+    normalise_name,
+)
 from bms.features.roles import LBNL_MZVAV_ROLE_MAP
 
 
@@ -116,3 +122,25 @@ def test_units_are_decided_from_train_and_applied_to_both() -> None:
     frame, decisions = ahu_role_frame(celsius, roles, celsius)
     assert "temperatures in °F" not in decisions
     assert frame["rat"].iloc[0] == 20.0
+
+
+@pytest.mark.parametrize(
+    ("name", "tag", "normalised"),
+    [
+        ("AHU-1: Supply Air Temperature", "AHU-1", "supply air temperature"),
+        ("CTA-1 : Température air soufflé", "CTA-1", "temperature air souffle"),
+        ("Supply Air Temperature (AHU-2)", "AHU-2", "supply air temperature"),
+        ("SAT_AHU2", "AHU2", "sat"),
+        ("Return Fan Speed [RTU-4]", "RTU-4", "return fan speed"),
+        ("Température reprise CTA 3", "CTA 3", "temperature reprise"),
+        ("AHU: Supply Air Temperature", "AHU", "supply air temperature"),  # one unnumbered unit
+        ("Supply Air Temperature (°F)", "", "supply air temperature"),  # a physical unit
+        ("Supply Air Temperature AHU", "", "supply air temperature ahu"),  # no number: no tag
+        ("Supply Air Temperature (wing 1)", "", "supply air temperature"),
+    ],
+)
+def test_the_unit_a_column_name_belongs_to_is_read_before_or_after_the_point(
+    name: str, tag: str, normalised: str
+) -> None:
+    assert equipment_tag(name) == tag
+    assert normalise_name(name) == normalised

@@ -30,8 +30,8 @@ from numpy.typing import NDArray
 from bms.features.role_names import (
     ahu_role_frame,
     ahu_role_matches,
+    equipment_tag,
     guess_ahu_roles,
-    unit_prefix,
 )
 from bms.models.rules import AHU_RULES, RuleResult, evaluate_rules
 
@@ -122,20 +122,21 @@ def names_an_ahu(roles: dict[str, str]) -> bool:
 
 
 def _units(columns: pd.Index) -> dict[str, list[str]]:
-    """Unit prefix (``AHU-1``) -> its columns and the columns no unit prefix claims (points the
-    units share, such as the outdoor air); empty unless two units or more are named."""
-    shared = [str(c) for c in columns if not unit_prefix(str(c))]
+    """Unit (``AHU-1``: :func:`~bms.features.role_names.equipment_tag`) -> its columns and the
+    columns that name no unit (points the units share, such as the outdoor air); empty unless
+    two units or more are named."""
+    shared = [str(c) for c in columns if not equipment_tag(str(c))]
     units: dict[str, list[str]] = {}
     for column in columns:
-        if prefix := unit_prefix(str(column)):
-            units.setdefault(prefix, []).append(str(column))
+        if unit := equipment_tag(str(column)):
+            units.setdefault(unit, []).append(str(column))
     return {u: [*cols, *shared] for u, cols in units.items()} if len(units) > 1 else {}
 
 
 def several_units_note(columns: pd.Index) -> str:
     """A line when the columns name the points of several AHUs (at least :data:`MIN_AHU_ROLES`
-    roles matched by more than one column each) that no unit prefix tells apart: the rules,
-    which judge one unit, cannot choose between them and do not run; "" otherwise."""
+    roles matched by more than one column each) that no unit named in them tells apart: the
+    rules, which judge one unit, cannot choose between them and do not run; "" otherwise."""
     doubled = {role: cols for role, cols in ahu_role_matches(columns).items() if len(cols) > 1}
     if len(doubled) < MIN_AHU_ROLES:
         return ""
@@ -153,10 +154,11 @@ def several_units_note(columns: pd.Index) -> str:
 
 
 def ahu_rule_flags_by_unit(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | None:
-    """The AHU rules on each unit of a plant's export whose columns carry a unit prefix
-    (``AHU-1: Supply Air Temperature``, ``AHU-2: ...``; unprefixed columns are shared by every
-    unit), else on the one unit the columns name (:func:`ahu_rule_flags`). A unit's rule codes,
-    roles and notes are prefixed with its name (``AHU-2 FC7``)."""
+    """The AHU rules on each unit of a plant's export whose columns name their unit
+    (``AHU-1: Supply Air Temperature``, ``Supply Air Temperature (AHU-2)``...; columns naming no
+    unit are shared by every unit), else on the one unit the columns name
+    (:func:`ahu_rule_flags`). A unit's rule codes, roles and notes are prefixed with its name
+    (``AHU-2 FC7``)."""
     units = _units(x_train.columns)
     found = {u: ahu_rule_flags(x_train[cols], x_test[cols]) for u, cols in units.items()}
     found = {u: flags for u, flags in found.items() if flags is not None}

@@ -41,9 +41,9 @@ __all__ = [
     "AHU_NAME_PATTERNS_FR",
     "ahu_role_frame",
     "ahu_role_matches",
+    "equipment_tag",
     "guess_ahu_roles",
     "normalise_name",
-    "unit_prefix",
 ]
 
 _TEMP = r"temp(erature)?"
@@ -100,27 +100,37 @@ FAHRENHEIT_ABOVE = 40.0
 INCHES_WATER_BELOW = 10.0
 
 
-#: The equipment prefix :func:`normalise_name` drops (``AHU-1:``, ``RTU 2/``, ``ahu3.``).
-#: An equipment prefix: an air-handling unit (AHU, CTA: "centrale de traitement d'air") or a
-#: rooftop unit, its number, then ``:``, ``/`` or ``.``.
+#: An equipment prefix :func:`normalise_name` drops (``AHU-1:``, ``RTU 2/``, ``ahu3.``,
+#: ``CTA-1 :``): an air-handling unit (AHU; CTA, "centrale de traitement d'air") or a rooftop
+#: unit, its number, then ``:``, ``/`` or ``.``.
 _UNIT_PREFIX = re.compile(r"^\s*((ahu|rtu|cta)[\s_-]*\d*)\s*[:/.]", re.IGNORECASE)
+#: A numbered equipment suffix, in brackets or after a separator (``(AHU-1)``, ``_AHU2``,
+#: `` CTA 3``).
+_UNIT_SUFFIX = re.compile(
+    r"(?:[(\[]\s*|[\s_-])((ahu|rtu|cta)[\s_-]*\d+)\s*[)\]]?\s*$", re.IGNORECASE
+)
 
 
-def unit_prefix(name: str) -> str:
-    """The equipment prefix of a column name, as written (``"AHU-1"``), or ``""``."""
-    found = _UNIT_PREFIX.match(unicodedata.normalize("NFKD", str(name)))
+def equipment_tag(name: str) -> str:
+    """The unit a column name says its point belongs to, as written: an equipment prefix
+    (``"AHU-1: Supply Air Temperature"`` -> ``"AHU-1"``) or a numbered suffix
+    (``"Supply Air Temperature (AHU-2)"``, ``"SAT_AHU2"`` -> ``"AHU-2"``, ``"AHU2"``), else
+    ``""``."""
+    plain = unicodedata.normalize("NFKD", str(name))
+    found = _UNIT_PREFIX.match(plain) or _UNIT_SUFFIX.search(plain)
     return found.group(1).strip() if found else ""
 
 
 def normalise_name(name: str) -> str:
-    """Lower case, an ``AHU:``-like equipment prefix and any unit suffix dropped, words only.
+    """Lower case, an equipment prefix (``AHU:``) or numbered suffix (``(AHU-2)``) and any unit
+    suffix dropped, words only.
 
     ``"AHU: Supply Air Temperature "`` -> ``"supply air temperature"``;
     ``"OA_Damper_Cmd (%)"`` -> ``"oa damper cmd"``.
     """
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    text = re.sub(r"\(.*?\)|\[.*?\]", " ", plain.lower())
-    text = _UNIT_PREFIX.sub(" ", text)
+    text = _UNIT_SUFFIX.sub(" ", _UNIT_PREFIX.sub(" ", plain.lower()))
+    text = re.sub(r"\(.*?\)|\[.*?\]", " ", text)
     text = re.sub(r"[^a-z0-9]+", " ", text)
     return " ".join(text.split())
 
