@@ -195,18 +195,25 @@ def test_a_supply_temperature_off_its_set_point_is_a_rule_fault(offset_k):
     assert set(found.columns[found.flags]) == {"Supply Air Temperature"}
 
 
+#: The points of ``_ahu`` as a French BMS names them.
+FRENCH_POINTS = {
+    "Supply Air Temperature": "Température air soufflé",
+    "Supply Air Temperature Set Point": "Consigne soufflage",
+    "Mixed Air Temperature": "Température air mélangé",
+    "Return Air Temperature": "Température reprise",
+    "Outdoor Air Temperature": "Température extérieure",
+    "Supply Fan Status": "État ventilateur soufflage",
+    "Outdoor Air Damper": "Registre air neuf",
+    "Cooling Coil Valve": "Vanne batterie froide",
+    "Heating Coil Valve": "Vanne batterie chaude",
+}
+
+
 def test_a_french_export_of_an_ahu_gets_the_rules(tmp_path, capsys):
     french = {
+        **FRENCH_POINTS,
         "time": "Horodatage",
-        "Supply Air Temperature": "Température air soufflé (°C)",
-        "Supply Air Temperature Set Point": "Consigne soufflage",
-        "Mixed Air Temperature": "Température air mélangé",
-        "Return Air Temperature": "Température reprise",
-        "Outdoor Air Temperature": "Température extérieure",
-        "Supply Fan Status": "État ventilateur soufflage",
-        "Outdoor Air Damper": "Registre air neuf",
-        "Cooling Coil Valve": "Vanne batterie froide",
-        "Heating Coil Valve": "Vanne batterie chaude",
+        "Supply Air Temperature": "Température air soufflé (°C)",  # a unit written in the name
     }
     train, test = _ahu(2, 0.0).rename(columns=french), _ahu(1, 4.0).rename(columns=french)
     out, err = _detect_ahu(tmp_path, capsys, train, test, sep=";", decimal=",")
@@ -318,22 +325,11 @@ def test_each_unit_of_a_plant_export_gets_its_own_rules(tmp_path, capsys):
 
 def test_each_unit_of_a_french_plant_export_gets_its_own_rules(tmp_path, capsys):
     # "CTA-1 : Température air soufflé": CTA, "centrale de traitement d'air", is an AHU
-    french = {
-        "Supply Air Temperature": "Température air soufflé",
-        "Supply Air Temperature Set Point": "Consigne soufflage",
-        "Mixed Air Temperature": "Température air mélangé",
-        "Return Air Temperature": "Température reprise",
-        "Outdoor Air Temperature": "Température extérieure",
-        "Supply Fan Status": "État ventilateur soufflage",
-        "Outdoor Air Damper": "Registre air neuf",
-        "Cooling Coil Valve": "Vanne batterie froide",
-        "Heating Coil Valve": "Vanne batterie chaude",
-    }
     name = "CTA-{unit} : {point}"
     train, test = _two_units(2, 0.0, name), _two_units(1, 4.0, name)
-    for frame in (train, test):
+    for frame in (train, test):  # "CTA-1 : Supply Air Temperature" -> "... Température ..."
         frame.columns = [
-            next((c.replace(en, fr) for en, fr in french.items() if c.endswith(f": {en}")), c)
+            next((c.replace(en, fr) for en, fr in FRENCH_POINTS.items() if c.endswith(en)), c)
             for c in frame.columns
         ]
     out, err = _detect_ahu(tmp_path, capsys, train, test)
