@@ -131,6 +131,7 @@ def test_units_are_decided_from_train_and_applied_to_both() -> None:
         ("CTA-1 : Température air soufflé", "CTA-1", "temperature air souffle"),
         ("Supply Air Temperature (AHU-2)", "AHU-2", "supply air temperature"),
         ("SAT_AHU2", "AHU2", "sat"),
+        ("Supply Air Temperature (AHU-2) (°F)", "AHU-2", "supply air temperature"),
         ("Return Fan Speed [RTU-4]", "RTU-4", "return fan speed"),
         ("Température reprise CTA 3", "CTA 3", "temperature reprise"),
         ("AHU: Supply Air Temperature", "AHU", "supply air temperature"),  # one unnumbered unit

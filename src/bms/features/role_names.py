@@ -105,9 +105,10 @@ INCHES_WATER_BELOW = 10.0
 #: unit, its number, then ``:``, ``/`` or ``.``.
 _UNIT_PREFIX = re.compile(r"^\s*((ahu|rtu|cta)[\s_-]*\d*)\s*[:/.]", re.IGNORECASE)
 #: A numbered equipment suffix, in brackets or after a separator (``(AHU-1)``, ``_AHU2``,
-#: `` CTA 3``).
+#: `` CTA 3``), before any bracketed physical unit (``(AHU-1) (°F)``).
 _UNIT_SUFFIX = re.compile(
-    r"(?:[(\[]\s*|[\s_-])((ahu|rtu|cta)[\s_-]*\d+)\s*[)\]]?\s*$", re.IGNORECASE
+    r"(?:[(\[]\s*|[\s_-])((ahu|rtu|cta)[\s_-]*\d+)\s*[)\]]?(\s*[(\[][^()\[\]]*[)\]])*\s*$",
+    re.IGNORECASE,
 )
 
 
