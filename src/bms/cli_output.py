@@ -82,7 +82,7 @@ def echo_units(
 ) -> None:
     """``bms detect --unit-column``'s lines: how many units were judged apart, and those with
     alarms, most alarm days first (the first :data:`SHOWN_UNITS`, each with its alarm days, or
-    its episodes when it has none)."""
+    its anomalous rows when it has none: TEST without dates, or alarms shorter than a window)."""
     if column is None:
         return
     typer.echo(
@@ -92,8 +92,8 @@ def echo_units(
     if not alarms:
         return
 
-    def counted(days: int, episodes: int) -> str:
-        return f"{days} day(s)" if days else f"{episodes} episode(s)"
+    def counted(days: int, rows: int) -> str:
+        return f"{days} day(s)" if days else f"{rows:,} anomalous row(s)"
 
     shown = ", ".join(f"{label} ({counted(d, e)})" for label, d, e in alarms[:SHOWN_UNITS])
     more = ", ..." if len(alarms) > SHOWN_UNITS else ""

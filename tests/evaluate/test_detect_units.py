@@ -247,11 +247,14 @@ def test_a_column_of_words_naming_stacked_machines_is_refused_with_the_option_na
     assert code != 0 and err.strip().endswith("exclude them with --ignore"), err
 
 
-def test_without_times_each_out_row_is_numbered_as_its_test_row(fleet_csvs):
+def test_without_times_each_out_row_is_numbered_as_its_test_row(fleet_csvs, capsys):
     train_csv, test_csv, out_csv = fleet_csvs
     for csv in (train_csv, test_csv):
         pd.read_csv(csv).drop(columns="time").to_csv(csv, index=False)
-    run_detect(train_csv, test_csv, out_csv, unit_column="machine")
+    args = ["detect", "--train", str(train_csv), "--test", str(test_csv), "--out", str(out_csv)]
+    code, stdout, err = run_cli([*args, "--unit-column", "machine"], capsys)
+    assert code == 0, err
+    assert "of 2 unit(s): machine=B (" in stdout and "anomalous row(s))" in stdout  # no days
     out = pd.read_csv(out_csv)
     assert out["time"].tolist() == list(range(len(out)))  # the row number in TEST
     assert out["unit"].tolist() == pd.read_csv(test_csv)["machine"].tolist()

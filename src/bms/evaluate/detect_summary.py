@@ -59,7 +59,7 @@ class DetectSummary:
     test_day_names: tuple[str, ...] = ()  # the days TEST covers, sorted
     #: With ``--unit-column``: the column, the units judged (each against its own TRAIN rows,
     #: named as written in the column), and the units with alarms (``column=name``), each with
-    #: its number of alarm days and of episodes, most alarm days (then anomalous rows) first.
+    #: its number of alarm days and of anomalous rows, most alarm days (then rows) first.
     unit_column: str | None = None
     units: tuple[str, ...] = ()
     unit_alarms: tuple[tuple[str, int, int], ...] = ()

@@ -282,7 +282,7 @@ def pooled_summary(
         unit_column=results[0][0].column,
         units=tuple(unit.name for unit, _ in results),
         unit_alarms=tuple(
-            (unit.label, len(s.alarm_days), len(s.episodes))
+            (unit.label, len(s.alarm_days), s.n_anomalous)
             for unit, s in sorted(results, key=_alarm_weight)
             if s.n_anomalous
         ),
