@@ -505,7 +505,6 @@ def _detect_frames(
         )
         if len(days)
         else (),
-        test_days=len(set(days.tolist())),
         test_day_names=tuple(sorted(set(days.tolist()))),
     )
     return _Detected(rows.as_written_order(out), summary, per_time=long_file)

@@ -53,13 +53,17 @@ class DetectSummary:
     episodes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EPISODE_COLUMNS))
     #: Days of TEST (on the site's clock with ``--timezone``, else as the times read) holding an
     #: alarm of a smoothing window or more (:func:`~bms.evaluate.detect_episodes.alarm_days`),
-    #: and how many days TEST covers (0 without times).
+    #: and the days TEST covers, sorted (none without times).
     alarm_days: tuple[str, ...] = ()
-    test_days: int = 0
-    test_day_names: tuple[str, ...] = ()  # the days TEST covers, sorted
+    test_day_names: tuple[str, ...] = ()
     #: With ``--unit-column``: the column, the units judged (each against its own TRAIN rows,
     #: named as written in the column), and the units with alarms (``column=name``), each with
     #: its number of alarm days and of anomalous rows, most alarm days (then rows) first.
     unit_column: str | None = None
     units: tuple[str, ...] = ()
     unit_alarms: tuple[tuple[str, int, int], ...] = ()
+
+    @property
+    def test_days(self) -> int:
+        """How many days TEST covers (0 without times)."""
+        return len(self.test_day_names)

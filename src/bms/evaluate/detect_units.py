@@ -277,7 +277,6 @@ def pooled_summary(
         if episodes
         else pd.DataFrame(columns=[*EPISODE_COLUMNS, "unit"]),
         alarm_days=tuple(sorted(_union([s.alarm_days for s in summaries]))),
-        test_days=len(_union([s.test_day_names for s in summaries])),
         test_day_names=tuple(sorted(_union([s.test_day_names for s in summaries]))),
         unit_column=results[0][0].column,
         units=tuple(unit.name for unit, _ in results),
