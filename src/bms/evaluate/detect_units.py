@@ -35,14 +35,12 @@ from numpy.typing import NDArray
 from bms.errors import SchemaError
 from bms.evaluate.detect_episodes import EPISODE_COLUMNS
 from bms.evaluate.detect_summary import DetectSummary
+from bms.evaluate.not_readings import stacks_machines
 
 __all__ = ["Unit", "UnitResult", "pooled_summary", "split_units", "unit_column_hint", "units_out"]
 
 #: Units a line names before it says only how many share it.
 SHOWN_UNITS = 5
-#: A text column names stacked machines when more than this share of the times hold rows of
-#: several of its values.
-STACKED_TIMES_SHARE = 0.5
 _DATA_ROW = re.compile(r"data row (\d+)")
 
 
@@ -132,7 +130,7 @@ def _column(frame: pd.DataFrame, column: str, path: Path) -> NDArray[np.object_]
 def unit_column_hint(frame: pd.DataFrame, columns: Sequence[str], time_column: str | None) -> str:
     """``"; or, if 'machine' names the machine of each row, ..."``: what to add to the refusal
     of non-numeric feature columns when one of ``columns`` holds text that several rows of most
-    times differ by (stacked machines: :data:`STACKED_TIMES_SHARE`), else ``""``."""
+    times differ by (:func:`~bms.evaluate.not_readings.stacks_machines`), else ``""``."""
     if time_column is None or time_column not in frame.columns:
         return ""
     times = frame[time_column].astype(str).to_numpy()
@@ -140,8 +138,7 @@ def unit_column_hint(frame: pd.DataFrame, columns: Sequence[str], time_column: s
         cells = frame[column]
         if pd.api.types.is_numeric_dtype(cells) or cells.nunique() < 2:
             continue
-        per_time = cells.groupby(times).nunique()
-        if (per_time > 1).mean() > STACKED_TIMES_SHARE:
+        if stacks_machines(cells, times):
             return (
                 f"; or, if {column!r} names the machine of each row, judge each machine on its "
                 f"own with --unit-column {column!r}"

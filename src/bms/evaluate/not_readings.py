@@ -30,7 +30,13 @@ import pandas as pd
 
 from bms.evaluate.detect_times import parse_times
 
-__all__ = ["counter_columns", "id_like_notes", "stacked_machines_notes", "time_columns"]
+__all__ = [
+    "counter_columns",
+    "id_like_notes",
+    "stacked_machines_notes",
+    "stacks_machines",
+    "time_columns",
+]
 
 #: Names of columns that number things rather than measure them (case-insensitive, whole name
 #: or its last word).
@@ -98,6 +104,13 @@ MAX_MACHINES = 50
 STACKED_SHARE = 0.5
 
 
+def stacks_machines(values: pd.Series, times: pd.Index | np.ndarray) -> bool:
+    """Whether more than :data:`STACKED_SHARE` of the ``times`` (one per value) hold rows of
+    several ``values``: a column naming the machines stacked in one file."""
+    per_time = values.groupby(np.asarray(times)).nunique()
+    return bool((per_time > 1).mean() > STACKED_SHARE)
+
+
 def stacked_machines_notes(x_train: pd.DataFrame, features: Sequence[str], path: Path) -> list[str]:
     """A line when most times of TRAIN (rows indexed by time) hold rows of several values of a
     whole-number column named like an id: several machines in one file."""
@@ -109,8 +122,7 @@ def stacked_machines_notes(x_train: pd.DataFrame, features: Sequence[str], path:
             continue
         if not 2 <= values.nunique() <= MAX_MACHINES:
             continue
-        ids_per_time = values.groupby(level=0).nunique()
-        if (ids_per_time > 1).mean() > STACKED_SHARE:
+        if stacks_machines(values, x_train.index):
             return [
                 f"{path}: most times hold rows of several {column!r} values "
                 f"({values.nunique()}): several machines in one file? They are judged as one "
