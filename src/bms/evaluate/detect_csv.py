@@ -352,16 +352,16 @@ def _detect_frames(
     wide = widen_pair(train, test, time_column, paths)
     train, test, long_file = wide.train, wide.test, wide.widened  # long: a row per time
     ignore = [c for c in settings.ignore if str(c).strip() not in wide.left_out]
-    columns = resolve_columns(train, test, (train_path, test_path), time_column, ignore)
+    columns = resolve_columns(train, test, paths, time_column, ignore)
     tcol, features = columns.time, columns.features
     train_comma, test_comma = settings.decimal_commas
     try:
         x_train, train_notes = numeric_columns(
-            train, features, Path(train_path), decimal_comma=train_comma
+            train, features, train_path, decimal_comma=train_comma
         )
     except SchemaError as error:  # a column of words naming stacked machines: say so
         raise SchemaError(f"{error}{unit_column_hint(train, features, tcol)}") from None
-    x_test, test_notes = numeric_columns(test, features, Path(test_path), decimal_comma=test_comma)
+    x_test, test_notes = numeric_columns(test, features, test_path, decimal_comma=test_comma)
     if len(x_train) < MIN_TRAIN_ROWS:
         raise SchemaError(
             f"{train_path}: {len(x_train)} training rows; at least {MIN_TRAIN_ROWS} are needed"
@@ -370,9 +370,7 @@ def _detect_frames(
     notes += label_like_notes(features)
     several_units = several_units_note(pd.Index(features))
     notes += [several_units] if several_units else []
-    x_train, x_test, column_notes = _judged_columns(
-        x_train, x_test, (Path(train_path), Path(test_path))
-    )
+    x_train, x_test, column_notes = _judged_columns(x_train, x_test, paths)
     features = list(x_train.columns)
     notes += column_notes
     utc_clock, test_times, train_utc = False, None, None
@@ -381,7 +379,7 @@ def _detect_frames(
     if tcol is not None:
         # times let the detector restart its rolling features after a gap (days picked one in
         # two), and the AHU rules time their confirmation
-        timed = time_axes(train, test, tcol, (train_path, test_path), timezone)
+        timed = time_axes(train, test, tcol, paths, timezone)
         notes += timed.notes
         if timed.train is not None and timed.test is not None:
             x_train, x_test = x_train.set_axis(timed.train), x_test.set_axis(timed.test)
@@ -392,12 +390,12 @@ def _detect_frames(
                 x_train = x_train.iloc[timed.train_order]
                 train_utc = train_utc[timed.train_order]
                 train_rows = train_rows[timed.train_order]
-            notes += stacked_machines_notes(x_train, features, Path(train_path))
+            notes += stacked_machines_notes(x_train, features, train_path)
             train_kept, _ = repeated_readings(x_train)
             x_train, train_utc = x_train[train_kept], train_utc[train_kept]
             train_rows = train_rows[train_kept]
             rows = JudgedRows.of(x_test, timed.test_order)
-            notes += _repeated_reading_notes((train_path, test_path), (train_kept, rows.kept))
+            notes += _repeated_reading_notes(paths, (train_kept, rows.kept))
             test_times = timed.test_utc[rows.order]
     x_test = x_test.iloc[rows.order]  # every TEST row, in time order
     written = test[tcol].iloc[rows.order] if tcol is not None else None  # their time cells
@@ -405,7 +403,7 @@ def _detect_frames(
     model.fit(x_train, elapsed=train_utc)  # gaps in elapsed time
     train_cells = train[tcol].iloc[train_rows] if long_file and tcol is not None else None
     where_in_train = _where_in_file(train_rows, train_cells)
-    notes += train_glitch_notes(model, x_train, Path(train_path), where=where_in_train)
+    notes += train_glitch_notes(model, x_train, train_path, where=where_in_train)
     if utc_clock and model.profiled_signals_:
         notes.append(
             "the times are in UTC, so the daily profiles follow the UTC clock, an hour off the "
@@ -424,7 +422,7 @@ def _detect_frames(
     file_rows = rows.judged_file_rows()
     judged_cells = written[rows.kept] if written is not None else None
     where = _where_in_file(file_rows, judged_cells if long_file else None)
-    notes += data_quality_notes(model, x_judged, Path(test_path), where=where)
+    notes += data_quality_notes(model, x_judged, test_path, where=where)
     out = pd.DataFrame(
         {
             "time": written.to_numpy() if written is not None else rows.order,
