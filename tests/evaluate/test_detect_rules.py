@@ -62,6 +62,23 @@ def test_the_one_normal_day_raises_no_rule(dataset, tmp_path, capsys):
     assert (out["rule"] == "").all()
 
 
+def test_a_damper_letting_in_outdoor_air_where_train_kept_it_shut_is_fc6(dataset, tmp_path, capsys):
+    # 4/1/2017, the one normal day, holds the outdoor-air damper shut (0 %: a fraction of 0.01
+    # from the temperatures) and at 15 % (0.27). On 3/19/2017 the damper is commanded shut
+    # and the mixed air is a quarter outdoor air: the learned detector flags 1 % of the day
+    # (benchmarks/bench_detect_cli_lbnl.py); FC6 judges the fraction against the one TRAIN
+    # shows at that position
+    args = [*_szcav_days(dataset, tmp_path, "4/1/2017", "3/19/2017"), "--ignore", LABEL]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert (
+        "AHU rule FC6 judges the outdoor-air fraction against what TRAIN shows at each damper "
+        "position it holds (0.01 at 0 % open, 0.27 at 15 %)" in err
+    )
+    out = pd.read_csv(args[6], keep_default_na=False)
+    assert out["rule"].str.contains("FC6").mean() > 0.3
+
+
 def test_days_written_out_of_order_are_judged_as_in_order(dataset, tmp_path, capsys):
     # days gathered from a set or a dictionary come in any order; each backward step in time
     # starts a new stretch for the learned detector, and the rules' rolling 30-minute

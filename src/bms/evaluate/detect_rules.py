@@ -33,7 +33,8 @@ from bms.features.role_names import (
     equipment_tag,
     guess_ahu_roles,
 )
-from bms.models.rules import AHU_RULES, RuleResult, evaluate_rules
+from bms.models.rule_params_learnt import learn_damper_positions
+from bms.models.rules import AHU_RULES, RuleParams, RuleResult, evaluate_rules
 
 __all__ = [
     "MIN_AHU_ROLES",
@@ -82,10 +83,10 @@ class RuleFlags:
     notes: tuple[str, ...]
 
 
-def _train_faults(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+def _train_faults(frame: pd.DataFrame, params: RuleParams) -> tuple[pd.DataFrame, pd.Series]:
     """Per TRAIN row and rule, whether the rule holds a confirmed fault; and per rule, the share
     of its evaluated (pass or fault) rows in fault."""
-    report = evaluate_rules(frame, check_units=False)  # units decided by ahu_role_frame
+    report = evaluate_rules(frame, params, check_units=False)  # units decided by ahu_role_frame
     evaluated = report.rows.isin([RuleResult.FAULT.value, RuleResult.PASS.value]).sum()
     faults = report.faults()
     return faults, faults.sum() / evaluated.where(evaluated > 0)
@@ -210,16 +211,24 @@ def ahu_rule_flags(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | N
     # one conversion of TRAIN and TEST together: both read in the same units
     both, decisions = ahu_role_frame(pd.concat([x_train, x_test]), roles)
     train, test = both.iloc[: len(x_train)], both.iloc[len(x_train) :]
-    train_faults, shares = _train_faults(train)
+    params, positions = RuleParams(), learn_damper_positions(train)
+    if positions is not None:  # a CSV gives no design minimum: FC6 judges what TRAIN shows
+        params = positions.params(params)
+    train_faults, shares = _train_faults(train, params)
     noisy = shares[shares > RULE_FALSE_ALARM_RATE]
     kept = tuple(rule for rule in AHU_RULES if rule.code not in noisy.index)
-    report = evaluate_rules(test, rules=kept, check_units=False)  # decided on TRAIN
+    report = evaluate_rules(test, params, rules=kept, check_units=False)  # decided on TRAIN
     faults = report.faults()
     evaluated = (RuleResult.PASS, RuleResult.FAULT)
     ran = tuple(code for code, result in report.summary.items() if result in evaluated)
     units = ", ".join(decisions) or "canonical units"
     applied = ", ".join(ran) or "none could judge a TEST row (points or running rows missing)"
     notes = [f"{found} ({units}); AHU rules applied: {applied}"]
+    if positions is not None and "FC6" in ran:
+        notes.append(
+            "AHU rule FC6 judges the outdoor-air fraction against what TRAIN shows at each "
+            f"damper position it holds ({positions.describe()})"
+        )
     notes += [
         f"AHU rule {code} holds on {share:.1%} of TRAIN's rows (more than "
         f"{RULE_FALSE_ALARM_RATE:.0%}): left out, as TRAIN is normal operation"

@@ -75,7 +75,8 @@ def resolve_params(
     ------
     ConfigError
         An unknown parameter name, or a value that is not a finite number >= 0 (every
-        parameter is a tolerance, a share or a duration).
+        parameter is a tolerance, a share or a duration), or ``oa_fraction_at_damper``
+        pairs that are not (damper command >= 0, finite fraction).
     """
     base = params if isinstance(params, RuleParams) else RuleParams()
     changes = dict(params) if isinstance(params, Mapping) else {}
@@ -86,11 +87,39 @@ def resolve_params(
             raise ConfigError(f"unknown rule parameter {key!r}; known: {', '.join(sorted(names))}")
         if value is None:
             continue
+        if key == "oa_fraction_at_damper":
+            changes[key] = _positions(value)
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"rule parameter {key!r} must be a number, got {value!r}")
         if not math.isfinite(value) or value < 0:  # tolerances, shares, durations: all >= 0
             raise ConfigError(f"rule parameter {key!r} must be a finite number >= 0, got {value}")
     return dataclasses.replace(base, **changes)
+
+
+def _positions(value: Any) -> tuple[tuple[float, float], ...]:
+    """``oa_fraction_at_damper`` as a tuple of (damper %, fraction) pairs: a damper command
+    >= 0, a finite fraction (of either sign: a mixed-air sensor reading stratified air can put
+    a shut damper's fraction a little below 0).
+
+    Raises
+    ------
+    ConfigError
+        Anything else, naming the parameter.
+    """
+    try:
+        pairs = tuple((float(d), float(f)) for d, f in value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"rule parameter 'oa_fraction_at_damper' must be (damper %, fraction) pairs, got "
+            f"{value!r}"
+        ) from None
+    if not all(math.isfinite(d) and d >= 0 and math.isfinite(f) for d, f in pairs):
+        raise ConfigError(
+            "rule parameter 'oa_fraction_at_damper' must hold damper commands >= 0 and finite "
+            f"fractions, got {value!r}"
+        )
+    return pairs
 
 
 def params_fingerprint(params: RuleParams) -> str:

@@ -49,6 +49,12 @@ class RuleParams:
         Design minimum outdoor-air fraction [0-1]; FC6 is skipped when None.
     oa_fraction_tolerance : float
         Allowed |OA fraction - minimum| in FC6 [0-1] (ours: 0.1).
+    oa_fraction_at_damper : tuple of (float, float)
+        (damper command [%], outdoor-air fraction [0-1]) at each position normal operation
+        holds the damper, learnt when the design minimum is not known
+        (:mod:`bms.models.rule_params_learnt`). When given, FC6 judges a row whose damper is
+        within ``damper_tolerance_pct`` of one of these positions against the fraction at the
+        nearest one, instead of ``min_oa_fraction`` at ``damper_min_pct``.
     sat_control_tolerance_k : float
         APAR: persistent |sat - sat_sp| beyond this is a control fault (ours: 3 °F = 1.7 K) [K].
     damper_min_pct, damper_tolerance_pct, startup_minutes : float
@@ -71,6 +77,7 @@ class RuleParams:
     max_state_changes_per_h: float = 7.0
     min_oa_fraction: float | None = None
     oa_fraction_tolerance: float = 0.1
+    oa_fraction_at_damper: tuple[tuple[float, float], ...] = ()
     sat_control_tolerance_k: float = 1.7
     damper_min_pct: float = 20.0
     damper_tolerance_pct: float = 5.0
@@ -147,17 +154,32 @@ def _fc5(x: pd.DataFrame, p: RuleParams, states: pd.Series) -> pd.Series:
     return _flag(low, x["sat"], x["mat"])
 
 
+def _expected_oa_fraction(x: pd.DataFrame, p: RuleParams) -> pd.Series:
+    """The outdoor-air fraction FC6 expects at each row [0-1]: ``min_oa_fraction``, or with
+    ``oa_fraction_at_damper`` the fraction at the learnt position nearest the damper, NaN where
+    none lies within ``damper_tolerance_pct``."""
+    if not p.oa_fraction_at_damper:
+        return pd.Series(np.nan if p.min_oa_fraction is None else p.min_oa_fraction, x.index)
+    positions, fractions = np.array(p.oa_fraction_at_damper, dtype=float).T
+    gap = np.abs(x["oa_damper"].to_numpy(dtype=float)[:, None] - positions[None, :])
+    nearest = np.argmin(np.nan_to_num(gap, nan=np.inf), axis=1)
+    near = np.take_along_axis(gap, nearest[:, None], axis=1)[:, 0] <= p.damper_tolerance_pct
+    return pd.Series(np.where(near, fractions[nearest], np.nan), x.index)
+
+
 def _fc6(x: pd.DataFrame, p: RuleParams, states: pd.Series) -> pd.Series:
     spread = x["oat"] - x["rat"]
     fraction = (x["mat"] - x["rat"]) / spread.where(spread.abs() >= p.oat_rat_min_delta_k)
-    minimum = np.nan if p.min_oa_fraction is None else p.min_oa_fraction
-    wrong = (fraction - minimum).abs() > p.oa_fraction_tolerance
-    return _flag(wrong, fraction)
+    expected = _expected_oa_fraction(x, p)
+    wrong = (fraction - expected).abs() > p.oa_fraction_tolerance
+    return _flag(wrong, fraction, expected)
 
 
 def _damper_at_minimum(x: pd.DataFrame, p: RuleParams) -> pd.Series:
     if "oa_damper" not in x:
         return pd.Series(True, index=x.index)
+    if p.oa_fraction_at_damper:
+        return _expected_oa_fraction(x, p).notna()
     return (x["oa_damper"] <= p.damper_min_pct + p.damper_tolerance_pct).fillna(False)
 
 
