@@ -79,6 +79,18 @@ def test_a_damper_letting_in_outdoor_air_where_train_kept_it_shut_is_fc6(dataset
     assert out["rule"].str.contains("FC6").mean() > 0.3
 
 
+def test_a_damper_leaking_while_train_was_recorded_is_pointed_out(dataset, tmp_path, capsys):
+    # trained on 3/19/2017 itself (the damper shut, a quarter outdoor air): FC6 learns that as
+    # this unit's normal, and a line says why it may not be
+    args = [*_szcav_days(dataset, tmp_path, "3/19/2017", "4/1/2017"), "--ignore", LABEL]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert (
+        "TRAIN lets in an outdoor-air fraction of 0.28 with the damper commanded shut (0 %): a "
+        "damper that leaks or does not close (a fault in TRAIN is learnt as normal)" in err
+    )
+
+
 def test_days_written_out_of_order_are_judged_as_in_order(dataset, tmp_path, capsys):
     # days gathered from a set or a dictionary come in any order; each backward step in time
     # starts a new stretch for the learned detector, and the rules' rolling 30-minute

@@ -107,3 +107,12 @@ def test_positions_given_as_lists_are_read_as_pairs() -> None:
     # a shut damper's fraction may read a little below 0 (stratified mixed air)
     params = resolve_params({"oa_fraction_at_damper": [[0, -0.02], [15, 0.27]]})
     assert params.oa_fraction_at_damper == ((0.0, -0.02), (15.0, 0.27))
+
+
+def test_a_shut_damper_letting_in_outdoor_air_in_normal_operation_is_pointed_out() -> None:
+    healthy = learn_damper_positions(ventilating_ahu([0.0, 15.0], [0.01, 0.27]))
+    leaking = learn_damper_positions(ventilating_ahu([0.0, 15.0], [0.25, 0.27]))
+    assert healthy is not None and healthy.open_when_shut() is None
+    assert leaking is not None and leaking.open_when_shut() == (0.0, pytest.approx(0.25))
+    # 15 % open letting in a quarter is not "shut"
+    assert learn_damper_positions(ventilating_ahu([15.0], [0.25])).open_when_shut() is None  # type: ignore[union-attr]

@@ -229,6 +229,13 @@ def ahu_rule_flags(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | N
             "AHU rule FC6 judges the outdoor-air fraction against what TRAIN shows at each "
             f"damper position it holds ({positions.describe()})"
         )
+        if shut := positions.open_when_shut(params):
+            notes.append(
+                f"TRAIN lets in an outdoor-air fraction of {shut[1]:.2f} with the damper "
+                f"commanded shut ({shut[0]:g} %): a damper that leaks or does not close (a fault "
+                "in TRAIN is learnt as normal), or a minimum outdoor-air path the file does not "
+                "show"
+            )
     notes += [
         f"AHU rule {code} holds on {share:.1%} of TRAIN's rows (more than "
         f"{RULE_FALSE_ALARM_RATE:.0%}): left out, as TRAIN is normal operation"

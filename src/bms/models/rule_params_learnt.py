@@ -49,6 +49,18 @@ class DamperPositions:
         pairs = tuple((damper, fraction) for damper, fraction, _ in self.positions)
         return dataclasses.replace(base, oa_fraction_at_damper=pairs, min_oa_fraction=pairs[0][1])
 
+    def open_when_shut(self, params: RuleParams | None = None) -> tuple[float, float] | None:
+        """The (damper command [%], fraction) of a position at which the damper is shut (within
+        ``damper_tolerance_pct`` of 0 %) yet lets in more outdoor air than FC6's tolerance, or
+        None. Normal operation would let in next to none: a damper that leaks or does not
+        close while TRAIN was recorded (learnt as normal), or a separate minimum outdoor-air
+        path the export does not show."""
+        p = params or RuleParams()
+        for damper, fraction, _ in self.positions:
+            if damper <= p.damper_tolerance_pct and fraction > p.oa_fraction_tolerance:
+                return damper, fraction
+        return None
+
     def describe(self) -> str:
         """``"0.01 at 0 % open, 0.27 at 15 %"``."""
         parts = [f"{fraction:.2f} at {damper:g} %" for damper, fraction, _ in self.positions]
