@@ -15,7 +15,8 @@ day: it may be a fault inside TRAIN, which the learned detector also takes for n
 (one faulted day added to MZVAV-2-2's eight training days: row F1 down by 0.11 in the median,
 0.42 at worst, ``benchmarks/bench_detect_contaminated.py``), and the user can take it out and
 run again.
-The rules run with G36's defaults: nothing is fitted on labels.
+The rules run with G36's defaults, but for FC6's reference, read off TRAIN when the file gives
+no design minimum (:mod:`bms.models.rule_params_learnt`): nothing is fitted on labels.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ rows hold, over the rows FC6 could judge (its operating states, ``|oat - rat|`` 
 the other position in fault.
 
 FC6 then says "the outdoor-air fraction left the one this unit shows at this damper position
-in normal operation by more than the tolerance", with G36's tolerance (ours: 0.1) and its
-30-minute persistence unchanged.
+in normal operation by more than the tolerance", with the rules' tolerance (0.1, ours) and
+G36's 30-minute persistence unchanged.
 """
 
 from __future__ import annotations
