@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bms.features.states import AhuState, StateParams, ahu_states
-from bms.models.rules_ahu import RuleParams
+from bms.features import physics as ph
+from bms.features.states import ahu_states
+from bms.models.rules_ahu import AHU_RULES, RuleParams
 
 __all__ = ["MIN_POSITION_ROWS", "DamperPositions", "learn_damper_positions"]
 
@@ -33,7 +34,7 @@ __all__ = ["MIN_POSITION_ROWS", "DamperPositions", "learn_damper_positions"]
 #: be learnt: an hour of minutes. A modulating damper passes through positions; a held one sits.
 MIN_POSITION_ROWS = 60
 #: The states FC6 judges (G36: heating, cooling and ventilation, damper at its minimum).
-_FC6_STATES = (AhuState.HEATING.value, AhuState.COOLING.value, AhuState.VENTILATION.value)
+_FC6_STATES = [state.value for rule in AHU_RULES if rule.code == "FC6" for state in rule.states]
 
 
 @dataclass(frozen=True)
@@ -89,17 +90,8 @@ def learn_damper_positions(
     p = params or RuleParams()
     if not all(role in normal for role in ("oa_damper", "mat", "oat", "rat")):
         return None
-    states = ahu_states(
-        normal,
-        StateParams(
-            valve_open_pct=p.valve_open_pct,
-            damper_min_pct=p.damper_min_pct,
-            damper_tolerance_pct=p.damper_tolerance_pct,
-            startup_minutes=p.startup_minutes,
-        ),
-    )
-    spread = normal["oat"] - normal["rat"]
-    fraction = (normal["mat"] - normal["rat"]) / spread.where(spread.abs() >= p.oat_rat_min_delta_k)
+    states = ahu_states(normal, p.state_params())
+    fraction = ph.oa_fraction(normal["mat"], normal["oat"], normal["rat"], p.oat_rat_min_delta_k)
     judged = np.isin(states.to_numpy(), _FC6_STATES) & fraction.notna().to_numpy()
     judged &= normal["oa_damper"].notna().to_numpy()
     held = (

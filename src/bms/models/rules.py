@@ -32,7 +32,7 @@ import pandas as pd
 
 from bms.errors import ConfigError, SchemaError
 from bms.features.role_names import FAHRENHEIT_ABOVE
-from bms.features.states import StateParams, ahu_states, fan_on
+from bms.features.states import ahu_states, fan_on
 from bms.models.rules_ahu import AHU_RULES, Rule, RuleParams
 from bms.site.model import Equipment
 
@@ -302,12 +302,7 @@ def evaluate_rules(
     if check_units:
         _check_canonical_units(ahu)
     resolved = resolve_params(params)
-    state_params = StateParams(
-        valve_open_pct=resolved.valve_open_pct,
-        damper_min_pct=resolved.damper_min_pct,
-        damper_tolerance_pct=resolved.damper_tolerance_pct,
-        startup_minutes=resolved.startup_minutes,
-    )
+    state_params = resolved.state_params()
     states = ahu_states(ahu, state_params)
     running = fan_on(ahu, state_params)
     off = np.zeros(len(ahu), dtype=bool) if running is None else ~running.to_numpy()

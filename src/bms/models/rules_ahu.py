@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bms.features.states import RUNNING_STATES, AhuState, state_changes
+from bms.features import physics as ph
+from bms.features.states import RUNNING_STATES, AhuState, StateParams, state_changes
 
 __all__ = ["AHU_RULES", "Rule", "RuleParams"]
 
@@ -83,6 +84,15 @@ class RuleParams:
     damper_tolerance_pct: float = 5.0
     startup_minutes: float = 30.0
     confirm_seconds: float = 1800.0
+
+    def state_params(self) -> StateParams:
+        """The operating-state detection these thresholds set."""
+        return StateParams(
+            valve_open_pct=self.valve_open_pct,
+            damper_min_pct=self.damper_min_pct,
+            damper_tolerance_pct=self.damper_tolerance_pct,
+            startup_minutes=self.startup_minutes,
+        )
 
 
 @dataclass(frozen=True)
@@ -168,8 +178,7 @@ def _expected_oa_fraction(x: pd.DataFrame, p: RuleParams) -> pd.Series:
 
 
 def _fc6(x: pd.DataFrame, p: RuleParams, states: pd.Series) -> pd.Series:
-    spread = x["oat"] - x["rat"]
-    fraction = (x["mat"] - x["rat"]) / spread.where(spread.abs() >= p.oat_rat_min_delta_k)
+    fraction = ph.oa_fraction(x["mat"], x["oat"], x["rat"], p.oat_rat_min_delta_k)
     expected = _expected_oa_fraction(x, p)
     wrong = (fraction - expected).abs() > p.oa_fraction_tolerance
     return _flag(wrong, fraction, expected)
