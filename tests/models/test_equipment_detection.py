@@ -10,12 +10,14 @@ from bms.errors import BmsError
 from bms.models.equipment_detection import (
     DETECTION_COLUMNS,
     UNFAMILIAR,
+    WIDE_THRESHOLD_FLOORS,
     DetectionParams,
     EquipmentDetector,
     detect_site_faults,
     episodes,
     equipment_frames,
     run_site_detection,
+    wide_threshold_notes,
 )
 from bms.models.equipment_indicators import IndicatorSpec, build_context, indicator_frame
 from bms.simulate import SimulationResult, simulate_site
@@ -134,6 +136,29 @@ def test_threshold_never_below_the_floor(rng: np.random.Generator) -> None:
     assert detector.fitted_[0].threshold == pytest.approx(0.3)
     shifted = frame + 0.2
     assert detector.score(shifted)["is_anomalous"].sum() == 0
+
+
+def test_a_fault_while_training_is_reported_as_a_wide_threshold(
+    rng: np.random.Generator,
+) -> None:
+    """A training month whose second half carries an offset of 4 floors (a sensor bias, say)
+    learns a threshold several floors wide and says so; the same month without it does not."""
+    n = 4000
+    load = rng.uniform(0, 1, n)
+    y = 2.0 + 3.0 * load + rng.normal(0, 0.05, n)
+    spec = IndicatorSpec("ind", ("p",), direction=1, floor=0.5, drivers=("load",))
+    clean = pd.DataFrame({"ind": y, "drv:load": load}, index=_index(n))
+    assert EquipmentDetector().fit(clean, [spec]).wide_thresholds_ == []
+    biased = clean.assign(ind=np.where(np.arange(n) >= n // 2, y + 2.0, y))
+    detector = EquipmentDetector().fit(biased, [spec])
+    (wide,) = detector.wide_thresholds_
+    assert wide.indicator == "ind" and wide.floor == 0.5
+    assert wide.threshold >= WIDE_THRESHOLD_FLOORS * 0.5
+    notes = wide_threshold_notes(
+        {"hq/ahu-9": detector, "hq/ahu-1": EquipmentDetector().fit(clean, [spec])}
+    )
+    assert len(notes) == 1 and notes[0].startswith("hq/ahu-9: 'ind' learned a threshold of ")
+    assert f"{wide.threshold / 0.5:.1f} x its floor of 0.5" in notes[0]
 
 
 def test_stop_is_an_anomaly_only_where_the_equipment_usually_runs() -> None:

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from bms.evaluate.site_detection import names_the_fault
 from bms.jobs.demo import DemoRun
+from bms.models.equipment_detection import wide_threshold_notes
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -129,6 +130,8 @@ def print_detections(run: DemoRun, console: Console) -> None:
         console.print(
             "false detections by equipment: " + ", ".join(f"{eq} {n}" for eq, n in counts.items())
         )
+    for note in wide_threshold_notes(detection.detectors):
+        console.print(f"[yellow]{note}[/yellow]", highlight=False)
 
 
 def _days(value: float) -> str:

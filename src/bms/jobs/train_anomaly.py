@@ -136,6 +136,8 @@ def train_site_anomaly(
         if not detector.fitted_:
             logger.info("%s: no indicator could be fitted; skipped", eq_id)
             continue
+        for wide in detector.wide_thresholds_:
+            logger.warning("%s", wide.note(eq_id))
         y = row_labels(held.index, eq_id, labels) if labels is not None else np.zeros(len(held))
         metric, higher = (row_f1, True) if y.any() else (alarm_rate, False)
         decisions.append(

@@ -41,8 +41,9 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -65,13 +66,16 @@ __all__ = [
     "CONTRIBUTION_PREFIX",
     "DETECTION_COLUMNS",
     "UNFAMILIAR",
+    "WIDE_THRESHOLD_FLOORS",
     "DetectionParams",
     "EquipmentDetector",
     "SiteDetection",
+    "WideThreshold",
     "detect_site_faults",
     "episodes",
     "equipment_frames",
     "run_site_detection",
+    "wide_threshold_notes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -80,6 +84,13 @@ CONTRIBUTION_PREFIX = "contribution:"
 #: ``top_contributor`` of a row left unscored because its drivers are out of the training range.
 UNFAMILIAR = "unfamiliar operating point"
 MAD_TO_SD = 1.4826
+#: A learned threshold this many times its indicator's floor is reported
+#: (:attr:`EquipmentDetector.wide_thresholds_`): the training rows scatter about the fit by
+#: half the floor or more (``k_sigma`` 6), so the indicator sees only deviations several times
+#: the size that matters. On the simulated site (development seeds 0-7, trained in winter and
+#: in summer) each of the 23 such thresholds came from a fault of that equipment that began
+#: while it trained (``benchmarks/bench_site_detection.py`` prints the count).
+WIDE_THRESHOLD_FLOORS = 3.0
 
 
 def _trailing_nanmean(
@@ -122,6 +133,26 @@ class _Fitted:
     #: familiar range of each driver (no intercept); None: the fit may extrapolate
     low: NDArray[np.float64] | None = None
     high: NDArray[np.float64] | None = None
+    #: the smallest deviation that matters physically, in the indicator's unit (0: none)
+    floor: float = 0.0
+
+
+class WideThreshold(NamedTuple):
+    """An indicator whose learned threshold is at least :data:`WIDE_THRESHOLD_FLOORS` times
+    its floor, in the indicator's unit."""
+
+    indicator: str
+    threshold: float
+    floor: float
+
+    def note(self, equipment: str) -> str:
+        """One line for the person who trained the detector."""
+        return (
+            f"{equipment}: {self.indicator!r} learned a threshold of {self.threshold:.3g}, "
+            f"{self.threshold / self.floor:.1f} x its floor of {self.floor:.3g}: its training "
+            "rows stray far from its fit, so it sees only deviations that large. Most often a "
+            "fault of this equipment while it trained; retrain on normal data once repaired"
+        )
 
 
 class EquipmentDetector:
@@ -245,6 +276,7 @@ class EquipmentDetector:
             scale = MAD_TO_SD * float(np.median(np.abs(good - center)))
             floor = spec.floor * abs(float(np.median(y[ok]))) if spec.relative else spec.floor
             fitted.center, fitted.threshold = center, max(floor, p.k_sigma * scale, 1e-9)
+            fitted.floor = floor
             self.fitted_.append(fitted)
         if self.skipped_:
             logger.debug("indicators left out (too few training rows): %s", self.skipped_)
@@ -254,6 +286,18 @@ class EquipmentDetector:
     def indicators_(self) -> list[str]:
         """Names of the fitted indicators."""
         return [f.spec.name for f in self.fitted_]
+
+    @property
+    def wide_thresholds_(self) -> list[WideThreshold]:
+        """The learned indicators whose threshold is at least :data:`WIDE_THRESHOLD_FLOORS`
+        times their floor (:class:`WideThreshold`)."""
+        return [
+            WideThreshold(f.spec.name, f.threshold, f.floor)
+            for f in self.fitted_
+            if f.spec.kind == "residual"
+            and f.floor > 0.0
+            and f.threshold >= WIDE_THRESHOLD_FLOORS * f.floor
+        ]
 
     def excess(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Each indicator's excess over its threshold (1 = at threshold; NaN = not applicable).
@@ -444,6 +488,16 @@ def run_site_detection(
     table = table.sort_values(["start", "equipment"], ignore_index=True) if len(table) else table
     step_td = next(iter(frames.values())).index.freq or pd.Timedelta(step)
     return SiteDetection(table, scores, detectors, train_end, end + pd.Timedelta(step_td))
+
+
+def wide_threshold_notes(detectors: Mapping[str, EquipmentDetector]) -> list[str]:
+    """One line per indicator of ``detectors`` (equipment id -> fitted detector) that learned a
+    wide threshold (:attr:`EquipmentDetector.wide_thresholds_`), equipment by equipment."""
+    return [
+        wide.note(equipment)
+        for equipment, detector in detectors.items()
+        for wide in detector.wide_thresholds_
+    ]
 
 
 def detect_site_faults(
