@@ -49,6 +49,24 @@ def test_first_detector_is_promoted_and_a_worse_one_is_refused(stored_site: Path
     assert registry.production(model_name(CHILLER)).version == first[0].candidate_version
 
 
+def test_wide_thresholds_are_logged_and_kept_with_the_model(
+    stored_site: Path, site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Thresholds learned 3 floors wide or more are said at training and kept in the model's
+    metadata (``bms models show``): here made wide by a k_sigma of 200."""
+    registry = ModelRegistry(get_settings().models_dir)
+    (normal,) = train_site_anomaly(get_settings(), registry, site, equipment=CHILLER)
+    assert registry.get(normal.name, normal.candidate_version).extra["wide_thresholds"] == "none"
+    wide = DetectionParams(k_sigma=200.0)
+    with caplog.at_level("WARNING", logger="bms.jobs.train_anomaly"):
+        (decision,) = train_site_anomaly(
+            get_settings(), registry, site, equipment=CHILLER, params=wide
+        )
+    kept = registry.get(decision.name, decision.candidate_version).extra["wide_thresholds"]
+    assert "x its floor" in kept
+    assert f"{CHILLER}: " in caplog.text and "learned a threshold of" in caplog.text
+
+
 def test_unknown_equipment_and_empty_store_are_one_line_errors(bms_home: Path, site) -> None:
     registry = ModelRegistry(get_settings().models_dir)
     with pytest.raises(BmsError, match="no data of the site"):

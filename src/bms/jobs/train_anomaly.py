@@ -136,8 +136,9 @@ def train_site_anomaly(
         if not detector.fitted_:
             logger.info("%s: no indicator could be fitted; skipped", eq_id)
             continue
-        for wide in detector.wide_thresholds_:
-            logger.warning("%s", wide.note(eq_id))
+        wide = detector.wide_thresholds_
+        for indicator in wide:
+            logger.warning("%s", indicator.note(eq_id))
         y = row_labels(held.index, eq_id, labels) if labels is not None else np.zeros(len(held))
         metric, higher = (row_f1, True) if y.any() else (alarm_rate, False)
         decisions.append(
@@ -155,7 +156,13 @@ def train_site_anomaly(
                 higher_is_better=higher,
                 tolerance=tolerance,
                 params=dataclasses.asdict(detector.params),
-                extra={"labels": "yes" if y.any() else "none in the held-back days"},
+                extra={
+                    "labels": "yes" if y.any() else "none in the held-back days",
+                    "wide_thresholds": ", ".join(
+                        f"{w.indicator} ({w.threshold / w.floor:.1f} x its floor)" for w in wide
+                    )
+                    or "none",
+                },
             )
         )
     if not decisions:
