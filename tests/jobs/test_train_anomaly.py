@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from bms.cli import main
 from bms.config import get_settings
 from bms.errors import BmsError
-from bms.jobs.train_anomaly import model_name, train_site_anomaly
+from bms.jobs.train_anomaly import (
+    model_name,
+    train_site_anomaly,
+    warn_if_production_is_blinder,
+)
 from bms.models.equipment_detection import DetectionParams
 from bms.models.registry import ModelRegistry
+from bms.models.selection import SelectionDecision
 from bms.simulate import simulate_site, write_simulation
 from bms.site.loader import load_site
 from bms.telemetry.parquet import ParquetStore
@@ -65,6 +71,58 @@ def test_wide_thresholds_are_logged_and_kept_with_the_model(
     kept = registry.get(decision.name, decision.candidate_version).extra["wide_thresholds"]
     assert "x its floor" in kept
     assert f"{CHILLER}: " in caplog.text and "learned a threshold of" in caplog.text
+
+
+def _decision(name: str, champion: int, candidate: int, promoted: bool) -> SelectionDecision:
+    return SelectionDecision(
+        name=name,
+        candidate_version=candidate,
+        champion_version=champion,
+        metric="alarm_rate",
+        higher_is_better=False,
+        candidate_score=0.02,
+        champion_score=0.0,
+        tolerance=0.0,
+        promoted=promoted,
+        reason="worse",
+    )
+
+
+@pytest.mark.parametrize(
+    ("promoted", "candidate_wide", "warned"),
+    [
+        (False, 0, True),  # refused, and sees where production is blind: say how to promote it
+        (False, 2, False),  # refused, as blind as production: nothing to add
+        (True, 0, False),  # promoted: nothing to add
+    ],
+)
+def test_a_refused_candidate_that_sees_where_production_is_blind_is_pointed_out(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    promoted: bool,
+    candidate_wide: int,
+    warned: bool,
+) -> None:
+    registry = ModelRegistry(tmp_path)
+    name = "besancon.hq.ahu-2.anomaly"
+    for wide in ("cooling_valve_vs_duty (7.2 x its floor), sat_error (3.1 x its floor)", "none"):
+        registry.register(
+            {"detector": wide},
+            name=name,
+            kind="anomaly",
+            scope="besancon/hq/ahu-2",
+            features=["cooling_valve_vs_duty"],
+            data_start=pd.Timestamp("2026-08-01"),
+            data_end=pd.Timestamp("2026-08-29"),
+            metrics={"holdout_alarm_rate": 0.0},
+            extra={"wide_thresholds": wide},
+        )
+    with caplog.at_level("WARNING", logger="bms.jobs.train_anomaly"):
+        warn_if_production_is_blinder(registry, _decision(name, 1, 2, promoted), candidate_wide)
+    said = "production version 1 learned 2 wide threshold(s)" in caplog.text
+    assert said is warned
+    if warned:
+        assert f"bms models promote {name} 2" in caplog.text
 
 
 def test_unknown_equipment_and_empty_store_are_one_line_errors(bms_home: Path, site) -> None:

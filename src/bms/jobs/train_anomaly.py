@@ -63,6 +63,36 @@ def alarm_rate(y_true: NDArray[np.int64], y_pred: NDArray[np.int64]) -> float:
     return float(np.mean(y_pred)) if len(y_pred) else float("nan")
 
 
+def warn_if_production_is_blinder(
+    registry: ModelRegistry, decision: SelectionDecision, n_wide: int
+) -> None:
+    """Warn when a refused candidate learned fewer wide thresholds than production.
+
+    Without labels a candidate is judged by its alarm rate, lower being better, and a detector
+    made blind by a fault while it trained raises fewer alarms: a retrained one that sees again
+    is refused. This says so, and how to promote it once the fault is known to be repaired.
+    """
+    if decision.promoted or decision.champion_version is None:
+        return
+    kept = registry.get(decision.name, decision.champion_version).extra.get("wide_thresholds")
+    if not isinstance(kept, str) or kept == "none":
+        return
+    n_champion = len(kept.split(", "))
+    if n_champion > n_wide:
+        logger.warning(
+            "%s: production version %d learned %d wide threshold(s) (%s), this candidate %d: "
+            "production may be blind from a fault while it trained. If that fault is repaired, "
+            "put the candidate in production: bms models promote %s %d",
+            decision.name,
+            decision.champion_version,
+            n_champion,
+            kept,
+            n_wide,
+            decision.name,
+            decision.candidate_version,
+        )
+
+
 def row_f1(y_true: NDArray[np.int64], y_pred: NDArray[np.int64]) -> float:
     """Row-level F1 of the flags against the labels."""
     return float(f1_score(y_true, y_pred, zero_division=0.0))
@@ -141,30 +171,30 @@ def train_site_anomaly(
             logger.warning("%s", indicator.note(eq_id))
         y = row_labels(held.index, eq_id, labels) if labels is not None else np.zeros(len(held))
         metric, higher = (row_f1, True) if y.any() else (alarm_rate, False)
-        decisions.append(
-            register_and_maybe_promote(
-                registry,
-                RegisteredDetector(eq_id, detector),
-                name=model_name(eq_id),
-                kind="anomaly",
-                scope=eq_id,
-                features=list(detector.indicators_),
-                data_start=train.index.min(),
-                data_end=train.index.max(),
-                holdout=(held, y),
-                metric=metric,
-                higher_is_better=higher,
-                tolerance=tolerance,
-                params=dataclasses.asdict(detector.params),
-                extra={
-                    "labels": "yes" if y.any() else "none in the held-back days",
-                    "wide_thresholds": ", ".join(
-                        f"{w.indicator} ({w.threshold / w.floor:.1f} x its floor)" for w in wide
-                    )
-                    or "none",
-                },
-            )
+        decision = register_and_maybe_promote(
+            registry,
+            RegisteredDetector(eq_id, detector),
+            name=model_name(eq_id),
+            kind="anomaly",
+            scope=eq_id,
+            features=list(detector.indicators_),
+            data_start=train.index.min(),
+            data_end=train.index.max(),
+            holdout=(held, y),
+            metric=metric,
+            higher_is_better=higher,
+            tolerance=tolerance,
+            params=dataclasses.asdict(detector.params),
+            extra={
+                "labels": "yes" if y.any() else "none in the held-back days",
+                "wide_thresholds": ", ".join(
+                    f"{w.indicator} ({w.threshold / w.floor:.1f} x its floor)" for w in wide
+                )
+                or "none",
+            },
         )
+        warn_if_production_is_blinder(registry, decision, len(wide))
+        decisions.append(decision)
     if not decisions:
         raise BmsError(f"no detector could be trained for {equipment or 'the site'}")
     return decisions
