@@ -116,7 +116,7 @@ def wide_thresholds(run, ground_truth: pd.DataFrame, seed: int) -> pd.DataFrame:
             "seed": seed,
             "equipment": equipment,
             "indicator": wide.indicator,
-            "floors": wide.threshold / wide.floor,
+            "floors": wide.floors,
             "fault_while_training": ", ".join(began.loc[began["equipment"] == equipment, "fault"]),
         }
         for equipment, detector in run.detectors.items()

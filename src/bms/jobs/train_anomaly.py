@@ -25,7 +25,7 @@ from sklearn.metrics import f1_score
 
 from bms.config import Settings
 from bms.errors import BmsError
-from bms.models.equipment_detection import DetectionParams, EquipmentDetector
+from bms.models.equipment_detection import DetectionParams, EquipmentDetector, WideThreshold
 from bms.models.registry import ModelRegistry
 from bms.models.selection import SelectionDecision, register_and_maybe_promote
 from bms.models.site_frames import indicator_frames
@@ -63,6 +63,13 @@ def alarm_rate(y_true: NDArray[np.int64], y_pred: NDArray[np.int64]) -> float:
     return float(np.mean(y_pred)) if len(y_pred) else float("nan")
 
 
+def wide_thresholds_text(wide: list[WideThreshold]) -> str:
+    """What a model version keeps of its wide thresholds: ``"cooling_valve_vs_duty (7.2 x its
+    floor), ..."``, ``", "`` between them (:func:`warn_if_production_is_blinder` counts them
+    so), or ``"none"``."""
+    return ", ".join(f"{w.indicator} ({w.floors:.1f} x its floor)" for w in wide) or "none"
+
+
 def warn_if_production_is_blinder(
     registry: ModelRegistry, decision: SelectionDecision, n_wide: int
 ) -> None:
@@ -77,7 +84,7 @@ def warn_if_production_is_blinder(
     kept = registry.get(decision.name, decision.champion_version).extra.get("wide_thresholds")
     if not isinstance(kept, str) or kept == "none":
         return
-    n_champion = len(kept.split(", "))
+    n_champion = len(kept.split(", "))  # as wide_thresholds_text joins them
     if n_champion > n_wide:
         logger.warning(
             "%s: production version %d learned %d wide threshold(s) (%s), this candidate %d: "
@@ -187,10 +194,7 @@ def train_site_anomaly(
             params=dataclasses.asdict(detector.params),
             extra={
                 "labels": "yes" if y.any() else "none in the held-back days",
-                "wide_thresholds": ", ".join(
-                    f"{w.indicator} ({w.threshold / w.floor:.1f} x its floor)" for w in wide
-                )
-                or "none",
+                "wide_thresholds": wide_thresholds_text(wide),
             },
         )
         warn_if_production_is_blinder(registry, decision, len(wide))

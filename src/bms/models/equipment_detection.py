@@ -145,11 +145,16 @@ class WideThreshold(NamedTuple):
     threshold: float
     floor: float
 
+    @property
+    def floors(self) -> float:
+        """The threshold in floors [-]."""
+        return self.threshold / self.floor
+
     def note(self, equipment: str) -> str:
         """One line for the person who trained the detector."""
         return (
             f"{equipment}: {self.indicator!r} learned a threshold of {self.threshold:.3g}, "
-            f"{self.threshold / self.floor:.1f} x its floor of {self.floor:.3g}: its training "
+            f"{self.floors:.1f} x its floor of {self.floor:.3g}: its training "
             "rows stray far from its fit, so it sees only deviations that large. Most often a "
             "fault of this equipment while it trained; retrain on normal data once repaired"
         )
