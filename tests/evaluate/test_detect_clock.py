@@ -169,3 +169,45 @@ def test_spring_s_skipped_hour_is_folded_away():
     assert (fold_spring_change(in_order) == in_order).all()  # nothing to fold
     gap_at_noon = in_order.delete(range(720, 780))  # an hour of readings missing at noon
     assert (fold_spring_change(gap_at_noon) == gap_at_noon).all()
+
+
+def test_spring_s_skipped_hour_is_folded_in_time_order_whatever_the_file_s_order():
+    wall = _wall_clock("2026-03-28T22:00", 8 * 60)
+    shuffled = np.random.default_rng(0).permutation(len(wall))
+    folded = fold_spring_change(wall[shuffled])
+    # before, steps between unrelated rows of the shuffled file were read as changes
+    assert (folded == fold_spring_change(wall)[shuffled]).all()
+    newest_first = fold_spring_change(wall[::-1])
+    assert (newest_first == fold_spring_change(wall)[::-1]).all()
+
+
+@pytest.mark.parametrize(
+    ("start", "nights"),
+    [("2026-03-25", 1), ("2026-03-22", 14)],  # a Wednesday; every night for two weeks
+    ids=["one weekday night", "every night"],
+)
+def test_an_hour_missing_at_night_is_a_gap_not_a_clock_change(start, nights):
+    # a nightly backup at 02:00 leaves a gap; folded away, it moved every later row an hour
+    in_order = pd.date_range(start, periods=nights * 1440, freq="min", tz="UTC")
+    gaps = (in_order.hour == 2) & (in_order.day < in_order[0].day + nights)
+    assert (fold_spring_change(in_order[~gaps]) == in_order[~gaps]).all()
+
+
+def test_rows_in_any_order_are_judged_as_in_time_order(tmp_path, rng, capsys):
+    # minute rows over days, shuffled: bms detect refused its own sorted rows with a traceback
+    frame = office(rng).iloc[: 8 * 288].tz_localize(None).rename_axis("time").reset_index()
+    frame["time"] = frame["time"].dt.strftime("%Y-%m-%d %H:%M")
+    train, test = frame.iloc[: 5 * 288], frame.iloc[5 * 288 :]
+    args = detect_args(tmp_path, train, test)
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    in_order = pd.read_csv(args[-1])
+    (tmp_path / "shuffled").mkdir()
+    order = rng.permutation(len(test))
+    shuffled_train = train.sample(frac=1, random_state=1)
+    args = detect_args(tmp_path / "shuffled", shuffled_train, test.iloc[order])
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "the rows are read in time order; OUT keeps its row order" in err
+    shuffled = pd.read_csv(args[-1])
+    pd.testing.assert_frame_equal(shuffled, in_order.iloc[order].reset_index(drop=True))

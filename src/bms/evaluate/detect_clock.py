@@ -175,6 +175,12 @@ def site_clock(
 #: America, 01:00 in a few zones).
 _CHANGE_HOURS = range(1, 4)
 _HOUR_NS = 3_600_000_000_000
+_DAY_NS = 24 * _HOUR_NS
+#: Days of the week (Monday 0) a spring change falls on: Sunday in Europe, America and
+#: Oceania, Friday in Israel.
+_CHANGE_DAYS = (6, 4)
+#: Days of data per spring change (one a year; a file may hold one more than its span says).
+_DAYS_PER_SPRING_CHANGE = 365.0
 
 
 def unfold_clock_change(times: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, int] | None:
@@ -249,21 +255,33 @@ def without_mixed_offsets(cells: pd.Series) -> tuple[pd.Series, bool]:
 def fold_spring_change(times: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """Times written on a wall clock without offsets, made to run on through spring's skipped
     hour: a step forward of an hour and one step (01:59 then 03:00 for minutes), between 01:00
-    and 04:00, loses its hour from the rows after it. Read as written, the skipped hour was a
-    gap in the data, and the detector's features restarted after it (nine minutes of a fault
-    went unflagged at 03:00). Other times are returned as they are."""
+    and 04:00 on a Sunday or a Friday, loses its hour from the rows after it. Read as written,
+    the skipped hour was a gap in the data, and the detector's features restarted after it
+    (nine minutes of a fault went unflagged at 03:00). Other times are returned as they are.
+
+    The steps are those of the times in order, whatever the file's order: in a file of
+    shuffled rows, steps between unrelated rows were read as changes, and every row after them
+    was moved (``bms detect`` then refused its own sorted rows). A clock changes about twice a
+    year, so more such steps than that are an hour of readings missing each night (a nightly
+    backup), not changes, and none is folded.
+    """
     stamps = times.as_unit("ns").asi8
-    steps = np.diff(stamps)
+    order = np.argsort(stamps, kind="stable")
+    steps = np.diff(stamps[order])
     forward = steps[steps > 0]
     if forward.size == 0:
         return times
     step = int(np.median(forward))
     jumps = np.flatnonzero(np.abs(steps - _HOUR_NS - step) <= step / 2)
-    jumps = jumps[np.isin(times[jumps].hour, _CHANGE_HOURS)]
-    if jumps.size == 0:
+    before = times[order[jumps]]  # the last reading before each jump
+    jumps = jumps[np.isin(before.hour, _CHANGE_HOURS) & np.isin(before.day_of_week, _CHANGE_DAYS)]
+    span_days = (stamps[order[-1]] - stamps[order[0]]) / _DAY_NS
+    if jumps.size == 0 or jumps.size > 1 + span_days / _DAYS_PER_SPRING_CHANGE:
         return times
-    shift = np.zeros(len(stamps), dtype=np.int64)
+    in_order_shift = np.zeros(len(stamps), dtype=np.int64)
     for position in jumps:
-        shift[position + 1 :] -= _HOUR_NS
+        in_order_shift[position + 1 :] -= _HOUR_NS
+    shift = np.empty_like(in_order_shift)
+    shift[order] = in_order_shift
     as_ns = pd.DatetimeIndex((stamps + shift).astype("datetime64[ns]"))
     return as_ns if times.tz is None else as_ns.tz_localize(times.tz)
