@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from bms.evaluate.detect_stopped import fan_running, held_flags, held_while_stopped
 from tests.evaluate.test_detect_csv import detect_args, run_cli
@@ -57,8 +58,13 @@ def test_the_night_after_a_fault_keeps_its_alarm_until_the_fan_runs_again(tmp_pa
     assert "with the supply fan stopped keep the alarm raised while it ran" in err
 
 
-def test_the_days_holding_an_alarm_are_counted(tmp_path, capsys):
+@pytest.mark.parametrize("offset", ["", "-05:00"])
+def test_the_days_holding_an_alarm_are_counted(tmp_path, capsys, offset):
+    # days of the site's clock: with offsets (Chicago's summer time) they were UTC's, and two
+    # days of the wall clock were counted as three
     train, test = _ahu(3, 0.0), _stuck_damper(_ahu(2, 0.0), until_hour=12)
+    for frame in (train, test):
+        frame["time"] = pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%dT%H:%M:%S") + offset
     args = detect_args(tmp_path, train, test)
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err

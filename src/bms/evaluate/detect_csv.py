@@ -469,9 +469,8 @@ def _detect_frames(
     per_feature = outside.mean()
     totals = [c for c in running_totals(x_train, x_test) if c in model.slow_signals_]
     days = np.array([], dtype=object)
-    if test_times is not None:
-        clock = test_times.tz_convert(timezone) if timezone and test_times.tz else test_times
-        days = _day_names(clock)
+    if test_times is not None:  # the days of the site's clock, which x_test is indexed by
+        days = _day_names(pd.DatetimeIndex(x_test.index))
     summary = DetectSummary(
         n_train=len(x_train),
         n_test=len(x_test),

@@ -51,7 +51,7 @@ class DetectSummary:
     n_rule_only_rows: int = 0
     #: The anomalous episodes of OUT (:func:`bms.evaluate.detect_episodes.anomaly_episodes`).
     episodes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EPISODE_COLUMNS))
-    #: Days of TEST (on the site's clock with ``--timezone``, else as the times read) holding an
+    #: Days of TEST (on the site's clock: see :mod:`bms.evaluate.detect_clock`) holding an
     #: alarm of a smoothing window or more (:func:`~bms.evaluate.detect_episodes.alarm_days`),
     #: and the days TEST covers, sorted (none without times).
     alarm_days: tuple[str, ...] = ()
