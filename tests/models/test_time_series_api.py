@@ -90,6 +90,27 @@ def test_a_signal_empty_all_through_training_is_refused(fitted):
         TimeSeriesDetector().fit(test.assign(co2=np.nan))
 
 
+def test_an_array_is_refused_for_want_of_column_names(fitted):
+    model, test = fitted
+    with pytest.raises(TypeError, match="rows scored: expected a pandas DataFrame .* ndarray"):
+        model.score(test.to_numpy())
+    with pytest.raises(TypeError, match="training rows: expected a pandas DataFrame"):
+        TimeSeriesDetector().fit(test.to_numpy())
+
+
+def test_a_value_that_is_not_a_number_is_refused_naming_its_column(fitted):
+    # before: "could not convert string to float: 'off'", naming neither column nor row
+    model, test = fitted
+    words = test.assign(co2=test["co2"].astype(object))
+    words.iloc[5, 1] = "off"
+    with pytest.raises(ValueError, match="rows scored: column 'co2' holds 'off', not a number"):
+        model.score(words)
+    with pytest.raises(ValueError, match="training rows: column 'co2' holds 'off'"):
+        TimeSeriesDetector().fit(words)
+    numbers = words.assign(co2=test["co2"].astype(object))  # numbers in an object column
+    assert len(model.score(numbers)) == len(test)
+
+
 def test_elapsed_times_are_checked(fitted):
     # their effect, spring's skipped hour read as no gap: tests/evaluate/test_detect_rules.py
     model, test = fitted

@@ -65,7 +65,7 @@ from bms.models.anomaly_regimes import (
 from bms.models.daily_profile import DailyProfile
 from bms.models.gap_fill import FeatureFill, GapFiller, training_glitches
 from bms.models.operating_points import OperatingPoints
-from bms.models.series_checks import check_series, on_training_clock
+from bms.models.series_checks import check_frame, check_series, on_training_clock
 
 __all__ = [
     "CONTRIBUTION_PREFIX",
@@ -438,6 +438,7 @@ class TimeSeriesDetector(BaseEstimator):
             raise ValueError(f"window_rows must be >= 1, got {self.window_rows}")
         if not 0.0 < self.false_alarm_rate < 0.5:
             raise ValueError(f"false_alarm_rate must be in (0, 0.5), got {self.false_alarm_rate}")
+        check_frame(train, "training rows")
         check_series(train, "training rows")
         empty = [str(c) for c in train.columns if train[c].isna().all()]
         if empty:
@@ -607,6 +608,7 @@ class TimeSeriesDetector(BaseEstimator):
             ``contribution:<signal>`` shares (sum 1); ``level`` if asked.
         """
         check_is_fitted(self, "signals_")
+        check_frame(test, "rows scored")
         test = test.rename(columns=str)
         missing = [s for s in self.signals_ if s not in test.columns]
         if missing:

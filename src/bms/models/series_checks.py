@@ -15,7 +15,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_series", "in_time_order", "on_training_clock"]
+__all__ = ["check_frame", "check_series", "in_time_order", "on_training_clock"]
 
 
 #: The largest step back a time index in order may take: a wall clock's autumn change.
@@ -36,12 +36,33 @@ def in_time_order(index: pd.DatetimeIndex) -> bool:
     return bool(-steps[back].min() <= CLOCK_CHANGE.value and back.sum() <= changes_allowed)
 
 
+def check_frame(frame: object, what: str) -> None:
+    """Raise TypeError unless ``frame`` is a DataFrame (``what`` names it in the message): an
+    array has no column names to match the training signals by."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"{what}: expected a pandas DataFrame with one column per signal, got "
+            f"{type(frame).__name__}"
+        )
+
+
 def check_series(frame: pd.DataFrame, what: str) -> None:
-    """Raise ValueError when ``frame``'s columns repeat a name, or its time index is not in
-    time order (:func:`in_time_order`; ``what`` names the frame in the message)."""
+    """Raise ValueError when ``frame``'s columns repeat a name, a column holds a value that
+    is not a number (named, with the value), or its time index is not in time order
+    (:func:`in_time_order`; ``what`` names the frame in the message)."""
     repeated = [name for name, n in Counter(map(str, frame.columns)).items() if n > 1]
     if repeated:
         raise ValueError(f"{what}: column {repeated[0]!r} is given more than once")
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            continue
+        not_numbers = column.notna() & pd.to_numeric(column, errors="coerce").isna()
+        if not_numbers.any():
+            raise ValueError(
+                f"{what}: column {str(name)!r} holds {column[not_numbers].iloc[0]!r}, not a "
+                "number: give numbers (0/1 for states), or leave the column out"
+            )
     index = frame.index
     if isinstance(index, pd.DatetimeIndex) and len(index) > 1 and not in_time_order(index):
         raise ValueError(
