@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from bms.cli import main
+from bms.evaluate.detect_columns import names_matched_but_for_case
 from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, run_detect
 from bms.evaluate.detect_notes import outside_training_range
 from bms.evaluate.detect_times import find_time_column, parse_times
@@ -1029,6 +1030,33 @@ def test_a_short_burst_of_glitches_in_test_is_lost_readings(csvs, capsys):
     ) in err
     assert after["anomaly"].iloc[90:200].sum() <= before["anomaly"].iloc[90:200].sum()
     assert after["anomaly"].iloc[230:300].mean() > 0.9
+
+
+def test_names_written_in_another_case_are_matched_with_a_line(csvs, capsys):
+    # two exports of one BMS, one in capitals: refused before, every feature "missing"
+    def upper_case_test(_: Path, test: Path) -> None:
+        frame = pd.read_csv(test, sep=";")
+        frame.rename(columns=str.upper).to_csv(test, sep=";", index=False)
+
+    before, after, err = out_before_and_after(csvs, capsys, upper_case_test)
+    pd.testing.assert_frame_equal(after, before)
+    assert (
+        "4 column name(s) differ from TRAIN's only in case (first 'TIMESTAMP' for 'Timestamp'): "
+        "matched to TRAIN's"
+    ) in err
+
+
+@pytest.mark.parametrize(
+    ("train_names", "test_names", "matched"),
+    [
+        (["Flow", "p"], ["flow", "p"], {"flow": "Flow"}),
+        (["Flow"], ["flow", "FLOW"], {}),  # two TEST names for one TRAIN name: which?
+        (["Flow", "FLOW"], ["flow"], {}),
+        (["Flow", "flow"], ["flow", "FLOW"], {}),  # 'flow' is in both as written
+    ],
+)
+def test_names_are_matched_but_for_case_only_one_to_one(train_names, test_names, matched):
+    assert names_matched_but_for_case(train_names, test_names) == matched
 
 
 def test_a_feature_test_lacks_is_refused_naming_a_close_name(csvs, capsys):

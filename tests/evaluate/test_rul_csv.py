@@ -290,6 +290,18 @@ def test_a_feature_renamed_in_test_is_named(files: tuple[Path, Path, Path]) -> N
         run_rul(train, test, out, unit_column="pump", time_column="day")
 
 
+def test_a_feature_written_in_another_case_is_matched(
+    files: tuple[Path, Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    train, test, out = files
+    run_rul(train, test, out, unit_column="pump", time_column="day")
+    expected = pd.read_csv(out)
+    pd.read_csv(test).rename(columns={"flow_m3_h": "FLOW_M3_H"}).to_csv(test, index=False)
+    run_rul(train, test, out, unit_column="pump", time_column="day")
+    pd.testing.assert_frame_equal(pd.read_csv(out), expected)
+    assert "1 column name(s) differ from TRAIN's only in case (first 'FLOW_M3_H'" in caplog.text
+
+
 def test_non_numeric_feature(files: tuple[Path, Path, Path], capsys: pytest.CaptureFixture) -> None:
     train, test, out = files
     pd.read_csv(train).assign(status="ok").to_csv(train, index=False)

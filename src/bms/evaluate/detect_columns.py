@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from bms.errors import SchemaError
+from bms.evaluate.column_case import case_note, names_matched_but_for_case
 from bms.evaluate.detect_times import find_time_column, split_date_time
 from bms.evaluate.time_parts import assembled_times, find_time_parts, whole_hours
 from bms.evaluate.wide_csv import increasing, renamed_hint, saved_index_column
@@ -50,6 +51,9 @@ def resolve_columns(
             f"{train_path}: --ignore column(s) {unknown} in neither TRAIN nor TEST; TRAIN's "
             f"columns are {list(train.columns)}"
         )
+    renamed = names_matched_but_for_case(train.columns, test.columns)
+    test.rename(columns=renamed, inplace=True)
+    notes = [case_note(test_path, renamed)] if renamed else []
     for frame, path in ((train, train_path), (test, test_path)):
         if time_column is not None and time_column not in frame.columns:
             raise SchemaError(
@@ -72,7 +76,6 @@ def resolve_columns(
                 frame[tcol].astype(str).str.strip() + " " + hour_cells.astype(str).str.strip()
             )
         ignore = [*ignore, hours]
-    notes = []
     parts = find_time_parts(train) if tcol is None else None
     if parts is not None and all(column in test.columns for column in parts.values()):
         tcol = "time" if "time" not in train.columns else "time (assembled)"

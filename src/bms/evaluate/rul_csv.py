@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from bms.errors import SchemaError
+from bms.evaluate.column_case import case_note, names_matched_but_for_case
 from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.wide_csv import (
     numeric_columns,
@@ -162,6 +163,10 @@ def prepare_histories(
                 f"{path}: no feature columns besides {unit_column!r}, {time_column!r}"
             )
     else:
+        renamed = names_matched_but_for_case(features, frame.columns)
+        if renamed:
+            frame = frame.rename(columns=renamed)
+            logger.warning("%s", case_note(path, renamed))
         missing = [c for c in features if c not in frame.columns]
         if missing:
             others = [c for c in frame.columns if c not in (*features, unit_column, time_column)]
