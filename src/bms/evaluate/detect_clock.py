@@ -266,8 +266,12 @@ def fold_spring_change(times: pd.DatetimeIndex) -> pd.DatetimeIndex:
     backup), not changes, and none is folded.
     """
     stamps = times.as_unit("ns").asi8
-    order = np.argsort(stamps, kind="stable")
-    steps = np.diff(stamps[order])
+    in_file_order = np.diff(stamps)
+    if (in_file_order >= 0).all():  # in order already (most files): no sort
+        order, steps = np.arange(len(stamps)), in_file_order
+    else:
+        order = np.argsort(stamps, kind="stable")
+        steps = np.diff(stamps[order])
     forward = steps[steps > 0]
     if forward.size == 0:
         return times
