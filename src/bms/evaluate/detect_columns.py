@@ -52,7 +52,7 @@ def resolve_columns(
             f"columns are {list(train.columns)}"
         )
     renamed = names_matched_but_for_case(train.columns, test.columns)
-    test.rename(columns=renamed, inplace=True)
+    test.columns = [renamed.get(str(c), c) for c in test.columns]  # the caller's frame, renamed
     notes = [case_note(test_path, renamed)] if renamed else []
     for frame, path in ((train, train_path), (test, test_path)):
         if time_column is not None and time_column not in frame.columns:
