@@ -386,3 +386,14 @@ def test_two_units_no_name_tells_apart_are_said_not_guessed_between(tmp_path, ca
     assert "('Supply Air Temperature (wing 1)', 'Supply Air Temperature (wing 2)')" in err
     assert "run bms detect once per unit" in err
     assert "rule" not in out.columns  # no unit to judge: neither rules nor the alarm hold
+
+
+def test_a_temperature_named_in_the_other_unit_is_said(tmp_path, capsys):
+    # the values decide the unit (°C here); a name that says °F is a mislabelled export
+    named = {"Return Air Temperature": "Return Air Temperature (°F)"}
+    train, test = _ahu(3, 0.0).rename(columns=named), _ahu(1, 0.0).rename(columns=named)
+    _, err = _detect_ahu(tmp_path, capsys, train, test)
+    assert (
+        "'Return Air Temperature (°F)': the name says another unit than the air temperatures' "
+        "values, which read as °C and are taken so; check the export"
+    ) in err

@@ -11,6 +11,7 @@ from bms.features.role_names import (
     equipment_tag,
     guess_ahu_roles,
     normalise_name,
+    temperature_names_disagreeing,
 )
 from bms.features.roles import LBNL_MZVAV_ROLE_MAP
 
@@ -145,3 +146,20 @@ def test_the_unit_a_column_name_belongs_to_is_read_before_or_after_the_point(
 ) -> None:
     assert equipment_tag(name) == tag
     assert normalise_name(name) == normalised
+
+
+@pytest.mark.parametrize(
+    ("name", "decisions", "disagreeing"),
+    [
+        ("Supply Air Temp (°C)", ["temperatures in °F"], ["Supply Air Temp (°C)"]),
+        ("Supply Air Temp [degF]", [], ["Supply Air Temp [degF]"]),
+        ("Supply Air Temp (F)", ["temperatures in °F"], []),  # the name agrees
+        ("Supply Air Temp deg C", [], []),
+        ("Supply Air Temp", ["temperatures in °F"], []),  # no unit in the name
+        ("Supply Air Temp (AHU-1)", [], []),  # an equipment, not a unit
+    ],
+)
+def test_a_temperature_name_writing_the_other_unit_is_found(name, decisions, disagreeing):
+    found, unit = temperature_names_disagreeing({"sat": name}, decisions)
+    assert found == disagreeing
+    assert unit == ("°F" if decisions else "°C")

@@ -33,6 +33,7 @@ from bms.features.role_names import (
     ahu_role_matches,
     equipment_tag,
     guess_ahu_roles,
+    temperature_names_disagreeing,
 )
 from bms.models.rule_params_learnt import learn_damper_positions
 from bms.models.rules import AHU_RULES, RuleParams, RuleResult, evaluate_rules
@@ -225,6 +226,12 @@ def ahu_rule_flags(x_train: pd.DataFrame, x_test: pd.DataFrame) -> RuleFlags | N
     units = ", ".join(decisions) or "canonical units"
     applied = ", ".join(ran) or "none could judge a TEST row (points or running rows missing)"
     notes = [f"{found} ({units}); AHU rules applied: {applied}"]
+    mislabelled, unit = temperature_names_disagreeing(roles, decisions)
+    if mislabelled:
+        notes.append(
+            f"{', '.join(map(repr, mislabelled))}: the name says another unit than the air "
+            f"temperatures' values, which read as {unit} and are taken so; check the export"
+        )
     if positions is not None and "FC6" in ran:
         notes.append(
             "AHU rule FC6 judges the outdoor-air fraction against what TRAIN shows at each "

@@ -44,6 +44,7 @@ __all__ = [
     "equipment_tag",
     "guess_ahu_roles",
     "normalise_name",
+    "temperature_names_disagreeing",
 ]
 
 _TEMP = r"temp(erature)?"
@@ -98,6 +99,12 @@ _COMMANDS = ("fan_speed", "oa_damper", "cooling_valve", "heating_valve")
 FAHRENHEIT_ABOVE = 40.0
 #: Below this median, a running duct's static pressure is in inches of water, not Pa.
 INCHES_WATER_BELOW = 10.0
+#: The line :func:`ahu_role_frame` gives when it reads the air temperatures as °F.
+FAHRENHEIT_DECIDED = "temperatures in °F"
+#: A temperature unit written in a column name: ``°C``, ``(F)``, ``[degC]``, ``deg F``.
+_NAMED_TEMPERATURE_UNIT = re.compile(
+    r"°\s*([CF])\b|\bdeg\s*([CF])\b|[(\[]\s*([CF])\s*[)\]]", re.IGNORECASE
+)
 
 
 #: An equipment prefix :func:`normalise_name` drops (``AHU-1:``, ``RTU 2/``, ``ahu3.``,
@@ -188,7 +195,7 @@ def ahu_role_frame(
         for role in _TEMPERATURES:
             if role in out:
                 out[role] = (out[role] - 32.0) * 5.0 / 9.0
-        decisions.append("temperatures in °F")
+        decisions.append(FAHRENHEIT_DECIDED)
     commands = [r for r in _COMMANDS if r in ref and ref[r].notna().any()]
     if commands and float(ref[commands].max().max()) <= 1.0:
         for role in commands:
@@ -207,3 +214,21 @@ def ahu_role_frame(
     elif "sat_sp" not in out and heating is not None:
         out["sat_sp"] = heating
     return out, decisions
+
+
+def temperature_names_disagreeing(
+    roles: Mapping[str, str], decisions: Iterable[str]
+) -> tuple[list[str], str]:
+    """The temperature columns whose name writes the other unit than the one their values were
+    read in (``Supply Air Temp (°C)`` holding 55-70: °F), and that unit (``"°F"`` or ``"°C"``).
+    The values decide (:func:`ahu_role_frame`); the name is a hint that the export mislabels a
+    column, or holds columns in two units."""
+    unit = "F" if FAHRENHEIT_DECIDED in decisions else "C"
+    disagreeing = []
+    for role in _TEMPERATURES:
+        column = roles.get(role)
+        found = _NAMED_TEMPERATURE_UNIT.search(str(column)) if column is not None else None
+        named = next((g for g in found.groups() if g), "") if found else ""
+        if named and named.upper() != unit:
+            disagreeing.append(str(column))
+    return disagreeing, f"°{unit}"
