@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from bms.cli import main
-from bms.evaluate.detect_columns import names_matched_but_for_case
+from bms.evaluate.column_case import names_matched_but_for_case
 from bms.evaluate.detect_csv import MIN_TRAIN_ROWS, run_detect
 from bms.evaluate.detect_notes import outside_training_range
 from bms.evaluate.detect_times import find_time_column, parse_times
