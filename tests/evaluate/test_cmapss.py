@@ -15,6 +15,7 @@ from bms.evaluate.cmapss import (
     add_operating_regimes,
     evaluate_cmapss,
     read_cmapss,
+    read_cmapss_rul,
 )
 from bms.evaluate.rul_metrics import interval_coverage, phm08_score, rmse
 
@@ -59,6 +60,20 @@ def test_unknown_subset_is_refused(tmp_path: Path) -> None:
 def test_missing_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(BmsError, match="train_FD001.txt: file not found"):
         evaluate_cmapss(tmp_path, "fd001")
+
+
+def test_a_word_among_the_readings_is_named(tmp_path: Path) -> None:
+    # a traceback before (from the model, or numpy's loadtxt counting rows from 0)
+    row = " ".join(["1", "1", *["0.5"] * (len(CMAPSS_COLUMNS) - 2)])
+    bad = row.rsplit(" ", 1)[0] + " abc"
+    (tmp_path / "train_FD001.txt").write_text(f"{row}\n{bad}\n")
+    with pytest.raises(BmsError, match=r"train_FD001.txt: 'sensor_21' data row 2 holds 'abc'"):
+        read_cmapss(tmp_path / "train_FD001.txt")
+    (tmp_path / "RUL_FD001.txt").write_text("112\n98\nx1\n")
+    with pytest.raises(BmsError, match=r"RUL_FD001.txt: value 3 is 'x1', not a number"):
+        read_cmapss_rul(tmp_path / "RUL_FD001.txt")
+    (tmp_path / "RUL_FD001.txt").write_text("112\n98\n")
+    assert read_cmapss_rul(tmp_path / "RUL_FD001.txt").tolist() == [112.0, 98.0]
 
 
 def test_synthetic_regimes_move_sensors_the_same_way_in_every_frame(

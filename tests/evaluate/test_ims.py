@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from bms.errors import BmsError
-from bms.evaluate.ims import FAILURE_TIME, HEALTHY_UNTIL, ims_split, read_ims, warning_figures
+from bms.evaluate.ims import (
+    FAILURE_TIME,
+    HEALTHY_UNTIL,
+    IMS_FILE,
+    ims_split,
+    read_ims,
+    warning_figures,
+)
 from tests.evaluate.test_detect_csv import detect_args, run_cli
 
 
@@ -69,3 +76,12 @@ def test_a_folder_without_the_ims_file_is_a_user_error(tmp_path: Path, capsys):
         read_ims(tmp_path)
     code, _, err = run_cli(["evaluate", "ims", "--data", str(tmp_path)], capsys)
     assert code != 0 and "IMS bearing file not found" in err
+
+
+def test_a_word_among_the_readings_is_named_not_a_traceback(tmp_path: Path, capsys):
+    lines = [",Bearing 1,Bearing 2", "2004-02-12 10:52:39,0.06,0.07", "2004-02-12 11:02:39,x,0.07"]
+    (tmp_path / IMS_FILE).write_text("\n".join(lines) + "\n")
+    code, _, err = run_cli(["evaluate", "ims", "--data", str(tmp_path)], capsys)
+    assert code == 2
+    reason = "'Bearing 1' data row 2 holds 'x', not a number"
+    assert err == f"bms: error: {tmp_path / IMS_FILE}: {reason}\n"

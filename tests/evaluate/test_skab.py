@@ -78,8 +78,17 @@ def test_the_leaderboards_counting_adds_every_training_row_flagged_in_sample(dat
         ("datetime,a,anomaly\n2020-01-01,1,0\n", "no 'datetime' column"),  # ','-separated
         ("datetime;a;anomaly\n" + "2020-01-01;1;0\n" * 300, "300 rows; the protocol trains"),
         ("datetime;a;anomaly\n" + "2020-01-01;1;\n" * 500, "'anomaly' must be 0 or 1"),
+        # a traceback before, from deep in the detector
+        (
+            "datetime;a;anomaly\n" + "2020-01-01;1;0\n" * 9 + "2020-01-01;abc;0\n" * 491,
+            "'a' data row 10 holds 'abc', not a number",
+        ),
+        (
+            "datetime;a;anomaly\n" + "2020-01-01;1;0\n" * 4 + "yesterday;1;0\n" * 496,
+            "'datetime' data row 5 holds 'yesterday', not a time",
+        ),
     ],
-    ids=["comma", "short", "unlabelled rows"],
+    ids=["comma", "short", "unlabelled rows", "a word", "a bad time"],
 )
 def test_a_malformed_file_is_named_with_its_fault(tmp_path, content, reason):
     (tmp_path / "valve1").mkdir()

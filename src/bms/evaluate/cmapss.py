@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bms.errors import BmsError
+from bms.evaluate.dataset_cells import numbers_or_refused
 from bms.evaluate.rul_metrics import interval_coverage, phm08_score, rmse
 from bms.models.rul import RunToFailureRUL
 
@@ -76,6 +77,7 @@ def read_cmapss(path: Path | str) -> pd.DataFrame:
             f"{path}: {frame.shape[1]} columns, expected {len(CMAPSS_COLUMNS)} (C-MAPSS layout)"
         )
     frame.columns = list(CMAPSS_COLUMNS)
+    frame = numbers_or_refused(frame, path)
     frame["unit"] = frame["unit"].astype(np.int64)
     return frame
 
@@ -85,7 +87,12 @@ def read_cmapss_rul(path: Path | str) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise BmsError(f"{path}: file not found")
-    return np.loadtxt(path, dtype=float, ndmin=1)
+    cells = pd.Series(path.read_text().split())
+    numbers = pd.to_numeric(cells, errors="coerce")
+    if numbers.isna().any():
+        first = int(np.flatnonzero(numbers.isna().to_numpy())[0])
+        raise BmsError(f"{path}: value {first + 1} is {cells.iloc[first]!r}, not a number")
+    return numbers.to_numpy(dtype=float)
 
 
 def default_model() -> RunToFailureRUL:

@@ -31,6 +31,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import BmsError
+from bms.evaluate.dataset_cells import numbers_or_refused
 from bms.evaluate.default_detector import Predictor, default_predictor
 from bms.evaluate.detection_metrics import held_alarm_start
 
@@ -67,7 +68,7 @@ def read_ims(data_dir: Path | str) -> pd.DataFrame:
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise BmsError(f"{path}: the first column is not a time column")
     frame.index.name = "time"
-    return frame.loc[:FAILURE_TIME]
+    return numbers_or_refused(frame, path).loc[:FAILURE_TIME]
 
 
 def ims_split(

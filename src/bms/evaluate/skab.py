@@ -31,6 +31,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import BmsError
+from bms.evaluate.dataset_cells import numbers_or_refused
 from bms.evaluate.default_detector import Predictor, default_predictor
 from bms.evaluate.detection_metrics import Confusion
 
@@ -70,11 +71,17 @@ def read_skab_file(path: Path) -> tuple[pd.DataFrame, NDArray[np.int64]]:
         row = int(np.flatnonzero(~anomaly.isin([0, 1]).to_numpy())[0])
         cell = frame["anomaly"].iloc[row]
         raise BmsError(f"{path}: 'anomaly' must be 0 or 1; data row {row + 1} holds {cell!r}")
-    frame = frame.set_index(
-        pd.DatetimeIndex(pd.to_datetime(frame.pop("datetime")), name="datetime")
-    )
+    written = frame.pop("datetime")
+    times = pd.to_datetime(written, errors="coerce")
+    if times.isna().any():
+        row = int(np.flatnonzero(times.isna().to_numpy())[0])
+        raise BmsError(
+            f"{path}: 'datetime' data row {row + 1} holds {written.iloc[row]!r}, not a time"
+        )
+    frame = frame.set_index(pd.DatetimeIndex(times, name="datetime"))
     labels = anomaly.to_numpy().astype(np.int64)
-    return frame.drop(columns=[c for c in _LABELS if c in frame.columns]), labels
+    signals = frame.drop(columns=[c for c in _LABELS if c in frame.columns])
+    return numbers_or_refused(signals, path), labels
 
 
 def iter_skab_files(data_dir: Path) -> Iterator[Path]:
