@@ -88,3 +88,10 @@ def test_bms_demo_too_short_is_a_one_line_error(
     assert exited.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--days" in err
+
+
+def test_a_ratio_s_limit_is_printed_without_its_unit_1() -> None:
+    # the health table printed an exchanger's fouling ratio as "1.9 / 4 1"
+    from bms.jobs.demo_print import _unit_suffix
+
+    assert (_unit_suffix("1"), _unit_suffix("Pa"), _unit_suffix("mm/s")) == ("", " Pa", " mm/s")

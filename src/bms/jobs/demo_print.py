@@ -149,6 +149,11 @@ def _true_rul_days(run: DemoRun, equipment: str, as_of: pd.Timestamp) -> str:
     return f"{(mine['failure'].min() - as_of) / pd.Timedelta(days=1):.0f}"
 
 
+def _unit_suffix(unit: str) -> str:
+    """`` Pa`` after a value; nothing for a ratio (unit ``"1"``: "1.9 / 4 1" read as a typo)."""
+    return "" if unit in ("", "1") else f" {unit}"
+
+
 def print_health(run: DemoRun, console: Console) -> None:
     """Health and remaining useful life today, with the simulator's truth beside them."""
     health = run.health
@@ -168,7 +173,7 @@ def print_health(run: DemoRun, console: Console) -> None:
             str(row.equipment).rsplit("/", 1)[-1],
             f"{row.health:.0f}",
             str(row.fault),
-            f"{row.value:.3g} / {row.limit:.3g} {row.unit}",
+            f"{row.value:.3g} / {row.limit:.3g}{_unit_suffix(str(row.unit))}",
             f"{_days(row.rul_p50)} ({_days(row.rul_p10)}-{_days(row.rul_p90)})",
             _true_rul_days(run, str(row.equipment), as_of),
             lost,
