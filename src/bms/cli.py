@@ -582,6 +582,8 @@ def rul(
         sep=sep,
         max_rul=max_rul,
     )
+    for note in summary.notes:
+        typer.echo(note, err=True)
     typer.echo(
         f"trained on {summary.n_train_units} units ({len(summary.signals)} signals, "
         f"{summary.n_regimes} operating regime(s), RUL capped at {summary.max_rul:g} "

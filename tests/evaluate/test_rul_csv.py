@@ -347,3 +347,22 @@ def test_an_out_folder_is_refused_before_the_fit(
     assert code == 2
     assert err.startswith(f"bms: error: {out.parent}: a folder; give OUT a file name"), err
     assert err.count("\n") == 1
+
+
+def test_a_unit_outside_train_s_range_is_named(
+    files: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a pump logged in in/s and l/min beside mm/s and m3/h: its RUL came out without a word
+    train, test, out = files
+    code, _, err = run_cli(cli_args(train, test, out), capsys)
+    assert code == 0 and "outside TRAIN's range" not in err
+    frame = pd.read_csv(test)
+    other = frame[frame["pump"] == "P-00"].assign(
+        pump="P-99", vibration_mm_s=lambda f: f["vibration_mm_s"] / 25.4,
+        flow_m3_h=lambda f: f["flow_m3_h"] * 1000 / 60,
+    )  # fmt: skip
+    pd.concat([frame, other]).to_csv(test, index=False)
+    code, _, err = run_cli(cli_args(train, test, out), capsys)
+    assert code == 0
+    assert f"{test}: 1 unit(s) (P-99) lie outside TRAIN's range in most of the" in err
+    assert len(pd.read_csv(out)) == 7  # still predicted: the line warns, it does not refuse

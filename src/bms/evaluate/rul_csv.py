@@ -24,6 +24,7 @@ import pandas as pd
 
 from bms.errors import SchemaError
 from bms.evaluate.column_case import case_note, names_matched_but_for_case
+from bms.evaluate.detect_notes import outside_training_range
 from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.wide_csv import (
     numeric_columns,
@@ -68,6 +69,8 @@ class RulSummary:
     n_regimes: int
     cv_rmse: float
     time_unit: str
+    #: What to tell the user (:func:`unfamiliar_units_note`).
+    notes: tuple[str, ...] = ()
 
 
 def _times(frame: pd.DataFrame, column: str, path: Path) -> tuple[pd.Series, str]:
@@ -238,6 +241,35 @@ def _check_increasing(
         )
 
 
+#: Units named in the line of :func:`unfamiliar_units_note` (the first ones).
+SHOWN_UNITS = 5
+
+
+def unfamiliar_units_note(
+    train: pd.DataFrame, test: pd.DataFrame, signals: list[str], unit_column: str, path: Path
+) -> str | None:
+    """A line naming the TEST units whose last row lies outside TRAIN's range in more than half
+    of the model's signals (:func:`~bms.evaluate.detect_notes.outside_training_range`), or None.
+
+    Their RUL is read off a model that never saw such values: a unit of another kind, other
+    units of measure, a failure already under way further than any training history went.
+    """
+    if not signals:
+        return None
+    last = test.groupby(unit_column, sort=False).tail(1)
+    outside = outside_training_range(train[signals], last[signals]).sum(axis=1).to_numpy()
+    units = last[unit_column].to_numpy()[outside > len(signals) / 2]
+    if units.size == 0:
+        return None
+    named = ", ".join(map(str, units[:SHOWN_UNITS])) + (", ..." if units.size > SHOWN_UNITS else "")
+    return (
+        f"{path}: {units.size} unit(s) ({named}) lie outside TRAIN's range in most of the "
+        f"{len(signals)} signals at their last row: their RUL is an extrapolation the training "
+        "histories do not back; check their units of measure, or that they are the same kind "
+        "of machine"
+    )
+
+
 def run_rul(
     train_path: Path,
     test_path: Path,
@@ -306,6 +338,7 @@ def run_rul(
     out = pred.loc[order].round(3).reset_index()
     out = out.rename(columns={unit_column: "unit"})[["unit", *QUANTILE_COLUMNS]]
     write_out(out, Path(out_path))
+    unfamiliar = unfamiliar_units_note(train, test, list(model.signals_), unit_column, test_path)
     return RulSummary(
         n_train_units=int(n_units),
         n_test_units=len(out),
@@ -314,4 +347,5 @@ def run_rul(
         n_regimes=int(model.regimes_.n_regimes_),
         cv_rmse=float(model.cv_rmse_),
         time_unit=time_unit,
+        notes=(unfamiliar,) if unfamiliar else (),
     )
