@@ -1266,3 +1266,17 @@ def test_a_false_alarm_rate_outside_0_to_0_5_is_a_one_line_error(csvs, capsys, r
     err = error_of([*args, "--ignore", "site", "--false-alarm-rate", rate], capsys)
     assert "--false-alarm-rate must lie between 0 and 0.5" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("role", ["TRAIN", "TEST"])
+def test_an_out_naming_an_input_is_refused_and_the_input_kept(csvs, capsys, role):
+    # a slip of the shell's completion wrote OUT over TEST: the readings were lost
+    train, test, _ = csvs
+    target = train if role == "TRAIN" else test
+    before = target.read_bytes()
+    out = target.parent / "link.csv"  # another name of the same file
+    out.symlink_to(target)
+    args = ["detect", "--train", str(train), "--test", str(test), "--out", str(out)]
+    err = error_of([*args, "--sep", ";", "--ignore", "site"], capsys)
+    assert f"OUT is the {role} file, which writing OUT would replace; give OUT another name" in err
+    assert target.read_bytes() == before

@@ -366,3 +366,13 @@ def test_a_unit_outside_train_s_range_is_named(
     assert code == 0
     assert f"{test}: 1 unit(s) (P-99) lie outside TRAIN's range in most of the" in err
     assert len(pd.read_csv(out)) == 7  # still predicted: the line warns, it does not refuse
+
+
+def test_an_out_naming_test_is_refused_and_test_kept(
+    files: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, test, _ = files
+    before = test.read_bytes()
+    code, _, err = run_cli(cli_args(train, test, test), capsys)
+    assert code == 2 and "OUT is the TEST file" in err
+    assert test.read_bytes() == before

@@ -269,7 +269,7 @@ def run_detect(
     -------
     DetectSummary
     """
-    check_out_path(Path(out_path))
+    check_out_path(Path(out_path), {"TRAIN": Path(train_path), "TEST": Path(test_path)})
     ignore = [ignore] if isinstance(ignore, str) else list(ignore)  # one name, not its letters
     if timezone is not None:
         check_timezone(timezone)

@@ -30,10 +30,18 @@ __all__ = ["check_out_path", "write_out"]
 _NEEDS_QUOTES = r'[,"\r\n]'
 
 
-def check_out_path(path: Path) -> None:
-    """Raise SchemaError naming ``path`` when it is a folder, lies under a file, or lies in a
-    folder this user cannot write in (folders still missing are made when OUT is written)."""
+def check_out_path(path: Path, inputs: dict[str, Path] | None = None) -> None:
+    """Raise SchemaError naming ``path`` when it is one of the ``inputs`` (``{"TEST":
+    test_path}``: written over, the file read was lost), is a folder, lies under a file, or
+    lies in a folder this user cannot write in (folders still missing are made when OUT is
+    written)."""
     path = Path(path)
+    for role, source in (inputs or {}).items():
+        if _same_file(path, Path(source)):
+            raise SchemaError(
+                f"{path}: OUT is the {role} file, which writing OUT would replace; give OUT "
+                "another name"
+            )
     if path.is_dir():
         raise SchemaError(f"{path}: a folder; give OUT a file name, such as {path / 'out.csv'}")
     parent = path.parent
@@ -43,6 +51,14 @@ def check_out_path(path: Path) -> None:
         raise SchemaError(f"{path}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise SchemaError(f"{path}: cannot write in {parent} (permission denied)")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (``./x.csv`` and ``x.csv``, a link and its target)."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
 
 
 def _plain_table(frame: pd.DataFrame) -> pa.Table | None:

@@ -300,7 +300,7 @@ def run_rul(
     if max_rul is not None and not max_rul > 0:
         raise SchemaError(f"--max-rul must be > 0, got {max_rul}")
     train_path, test_path = Path(train_path), Path(test_path)
-    check_out_path(Path(out_path))
+    check_out_path(Path(out_path), {"TRAIN": Path(train_path), "TEST": Path(test_path)})
     train_frame, test_frame = (read_histories(p, sep, unit_column) for p in (train_path, test_path))
     train, time_unit = prepare_histories(
         train_frame,
