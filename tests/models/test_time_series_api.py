@@ -96,6 +96,8 @@ def test_an_array_is_refused_for_want_of_column_names(fitted):
         model.score(test.to_numpy())
     with pytest.raises(TypeError, match="training rows: expected a pandas DataFrame"):
         TimeSeriesDetector().fit(test.to_numpy())
+    with pytest.raises(TypeError, match="context rows: expected a pandas DataFrame"):
+        model.score(test.iloc[10:], context=test.iloc[:10].to_numpy())
 
 
 def test_a_value_that_is_not_a_number_is_refused_naming_its_column(fitted):

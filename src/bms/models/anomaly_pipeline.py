@@ -616,6 +616,7 @@ class TimeSeriesDetector(BaseEstimator):
         if context is not None and elapsed is not None:
             raise ValueError("give elapsed times or context, not both")
         if context is not None:  # read the history first, return the batch's rows only
+            check_frame(context, "context rows")
             joined = pd.concat([context.rename(columns=str)[self.signals_], test[self.signals_]])
             scored = self.score(joined, contributions=contributions, levels=levels)
             return scored.iloc[len(context) :]
