@@ -42,3 +42,33 @@ def test_an_equipment_without_points_is_an_error() -> None:
         equipment_frame(long_frame(), "s/b/ahu-2")
     with pytest.raises(SchemaError, match="lacks column"):
         equipment_frame(long_frame().drop(columns="value"), "s/b/ahu-1")
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda f: f.assign(time=f["time"].dt.tz_localize(None)), "times without a zone"),
+        (lambda f: f.assign(time=f["time"].astype(str)), r"not times: .*utc=True"),
+        (
+            lambda f: f.assign(value=f["value"].astype(object).where(f.index != 2, "err")),
+            r"'value' of point 's/b/ahu-1/sat' at 2026-01-01 00:05:00\+00:00 is 'err'",
+        ),
+    ],
+    ids=["naive times", "text times", "a word"],
+)
+def test_a_frame_off_the_canonical_contract_is_refused_in_one_line(edit, reason) -> None:
+    # before: pandas' TypeError on naive times, "does not support operation 'mean'" on words
+    with pytest.raises(SchemaError, match=reason):
+        equipment_frame(edit(long_frame()), "s/b/ahu-1")
+
+
+@pytest.mark.parametrize("step", ["abc", "0min", "-5min"])
+def test_a_step_that_is_no_positive_duration_is_refused(step: str) -> None:
+    with pytest.raises(SchemaError, match=f"step must be a positive duration .* got '{step}'"):
+        equipment_frame(long_frame(), "s/b/ahu-1", step)
+
+
+def test_numbers_written_as_text_are_read() -> None:
+    as_text = long_frame().assign(value=lambda f: f["value"].astype(str))
+    expected = equipment_frame(long_frame(), "s/b/ahu-1").values
+    pd.testing.assert_frame_equal(equipment_frame(as_text, "s/b/ahu-1").values, expected)

@@ -9,7 +9,7 @@ import pandas as pd
 from bms.errors import SchemaError
 from bms.site.model import Equipment
 
-__all__ = ["EquipmentFrame", "equipment_frame", "regular_index"]
+__all__ = ["EquipmentFrame", "equipment_frame", "parse_step", "regular_index", "utc_times"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,49 @@ class EquipmentFrame:
     values: pd.DataFrame
     observed: pd.DataFrame
     step: pd.Timedelta
+
+
+def parse_step(step: str | pd.Timedelta) -> pd.Timedelta:
+    """``step`` as a positive Timedelta (``"5min"``, ``"1h"``), or a one-line SchemaError."""
+    try:
+        step_td = pd.Timedelta(step)
+    except (ValueError, TypeError):
+        step_td = None
+    if step_td is None or pd.isna(step_td) or step_td <= pd.Timedelta(0):
+        raise SchemaError(f"step must be a positive duration such as '5min', got {step!r}")
+    return step_td
+
+
+def utc_times(times: pd.Series) -> pd.DatetimeIndex:
+    """The ``time`` column of canonical telemetry as a UTC index, or a one-line SchemaError:
+    times without a zone are refused, not guessed (UTC, or the site's local clock?)."""
+    if not isinstance(times.dtype, pd.DatetimeTZDtype):
+        if not pd.api.types.is_datetime64_dtype(times):
+            raise SchemaError(
+                f"telemetry 'time' holds {times.dtype}, not times: frame['time'] = "
+                "pd.to_datetime(frame['time'], utc=True)"
+            )
+        raise SchemaError(
+            "telemetry 'time' holds times without a zone; canonical telemetry is in UTC: "
+            "frame['time'] = frame['time'].dt.tz_localize('UTC') if they are UTC, or "
+            ".dt.tz_localize(<the site's zone>).dt.tz_convert('UTC') if local"
+        )
+    return pd.DatetimeIndex(times).tz_convert("UTC")
+
+
+def _numeric_values(rows: pd.DataFrame) -> pd.Series:
+    """The ``value`` column as floats, or a one-line SchemaError naming a point and its value."""
+    if pd.api.types.is_numeric_dtype(rows["value"]):
+        return rows["value"]
+    values = pd.to_numeric(rows["value"], errors="coerce")
+    bad = rows["value"].notna().to_numpy() & values.isna().to_numpy()
+    if bad.any():
+        first = rows.iloc[int(bad.argmax())]
+        raise SchemaError(
+            f"telemetry 'value' of point {first['point']!r} at {first['time']} is "
+            f"{first['value']!r}, not a number"
+        )
+    return values
 
 
 def regular_index(
@@ -83,14 +126,14 @@ def equipment_frame(
     rows = frame[frame["point"].isin(wanted)]
     if rows.empty:
         raise SchemaError(f"telemetry holds no point of equipment {eq_id!r}")
-    step_td = pd.Timedelta(step)
-    times = pd.DatetimeIndex(rows["time"])
+    step_td = parse_step(step)
+    times = utc_times(rows["time"])
     index = regular_index(
         times.min() if start is None else start, times.max() if end is None else end, step_td
     )
     local = rows["point"].astype(str).str.slice(len(prefix))
     binned = pd.DataFrame(
-        {"time": times.floor(step_td), "point": local.to_numpy(), "value": rows["value"]}
+        {"time": times.floor(step_td), "point": local.to_numpy(), "value": _numeric_values(rows)}
     )
     means = binned.pivot_table(index="time", columns="point", values="value", aggfunc="mean")
     means.columns.name = None
