@@ -247,7 +247,8 @@ def build_features(
     Raises
     ------
     SchemaError
-        No point of the equipment in ``frame``.
+        No point of the equipment in ``frame``, or a frame off the canonical contract
+        (:func:`bms.features.resample.equipment_frame`).
     """
     resampled = equipment_frame(frame, equipment, step, start=start, end=end)
     wide = resampled.values

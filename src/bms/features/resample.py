@@ -115,7 +115,9 @@ def equipment_frame(
     Raises
     ------
     SchemaError
-        When the frame lacks the canonical columns or holds no point of the equipment.
+        When the frame lacks the canonical columns, holds no point of the equipment, holds
+        times without a zone (:func:`utc_times`) or a value that is not a number, or ``step``
+        is no positive duration (:func:`parse_step`).
     """
     missing = {"time", "point", "value"} - set(frame.columns)
     if missing:
