@@ -194,3 +194,17 @@ def test_missing_test_column_is_named(rng: np.random.Generator) -> None:
     model = small_model(cv_folds=3).fit(train)
     with pytest.raises(SchemaError, match="s_lin"):
         model.predict(train.drop(columns=["s_lin"]))
+
+
+def test_a_word_or_an_array_is_refused_naming_it(rng: np.random.Generator) -> None:
+    # before: "could not convert string to float: 'x'" and "'numpy.ndarray' object has no
+    # attribute 'columns'"
+    train, _ = fleet(rng, 10)
+    words = train.assign(s_lin=train["s_lin"].astype(object).where(train.index != 7, "x"))
+    with pytest.raises(ValueError, match="histories: column 's_lin' holds 'x', not a number"):
+        small_model(cv_folds=3).fit(words)
+    model = small_model(cv_folds=3).fit(train)
+    with pytest.raises(ValueError, match="column 's_lin' holds 'x'"):
+        model.predict(words)
+    with pytest.raises(TypeError, match="histories: expected a pandas DataFrame"):
+        model.predict(train.to_numpy())

@@ -54,6 +54,7 @@ from threadpoolctl import threadpool_limits
 from bms.errors import SchemaError
 from bms.models.rul_features import window_features
 from bms.models.rul_regimes import RegimeNormalizer, constant_columns
+from bms.models.series_checks import check_frame, check_numbers
 
 __all__ = [
     "INTERVAL_BINS",
@@ -196,9 +197,11 @@ class RunToFailureRUL(RegressorMixin, BaseEstimator):
 
     # -- input ------------------------------------------------------------------------------
     def _ordered(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_frame(X, "histories")
         for col in (self.unit_column, self.time_column):
             if col not in X.columns:
                 raise SchemaError(f"column {col!r} not found; columns are {list(X.columns)}")
+        check_numbers(X.drop(columns=[self.unit_column]), "histories")
         return X.sort_values([self.unit_column, self.time_column], kind="stable").reset_index(
             drop=True
         )
@@ -366,7 +369,8 @@ class RunToFailureRUL(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "models_")
         X = self._ordered(X)
-        missing = [c for c in [*self.settings_, *self.normalised_] if c not in X.columns]
+        needed = dict.fromkeys([*self.settings_, *self.normalised_])  # a setting may be both
+        missing = [c for c in needed if c not in X.columns]
         if missing:
             raise SchemaError(f"column(s) {missing} seen in training are missing")
         with threadpool_limits(self.n_threads):

@@ -15,7 +15,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_frame", "check_series", "in_time_order", "on_training_clock"]
+__all__ = ["check_frame", "check_numbers", "check_series", "in_time_order", "on_training_clock"]
 
 
 #: The largest step back a time index in order may take: a wall clock's autumn change.
@@ -46,13 +46,9 @@ def check_frame(frame: object, what: str) -> None:
         )
 
 
-def check_series(frame: pd.DataFrame, what: str) -> None:
-    """Raise ValueError when ``frame``'s columns repeat a name, a column holds a value that
-    is not a number (named, with the value), or its time index is not in time order
-    (:func:`in_time_order`; ``what`` names the frame in the message)."""
-    repeated = [name for name, n in Counter(map(str, frame.columns)).items() if n > 1]
-    if repeated:
-        raise ValueError(f"{what}: column {repeated[0]!r} is given more than once")
+def check_numbers(frame: pd.DataFrame, what: str) -> None:
+    """Raise ValueError naming the first column of ``frame`` that holds a value that is not a
+    number, with the value (``what`` names the frame); numbers written as text pass."""
     for name in frame.columns:
         column = frame[name]
         if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
@@ -63,6 +59,16 @@ def check_series(frame: pd.DataFrame, what: str) -> None:
                 f"{what}: column {str(name)!r} holds {column[not_numbers].iloc[0]!r}, not a "
                 "number: give numbers (0/1 for states), or leave the column out"
             )
+
+
+def check_series(frame: pd.DataFrame, what: str) -> None:
+    """Raise ValueError when ``frame``'s columns repeat a name, a column holds a value that
+    is not a number (named, with the value), or its time index is not in time order
+    (:func:`in_time_order`; ``what`` names the frame in the message)."""
+    repeated = [name for name, n in Counter(map(str, frame.columns)).items() if n > 1]
+    if repeated:
+        raise ValueError(f"{what}: column {repeated[0]!r} is given more than once")
+    check_numbers(frame, what)
     index = frame.index
     if isinstance(index, pd.DatetimeIndex) and len(index) > 1 and not in_time_order(index):
         raise ValueError(
