@@ -163,3 +163,25 @@ def test_a_temperature_name_writing_the_other_unit_is_found(name, decisions, dis
     found, unit = temperature_names_disagreeing({"sat": name}, decisions)
     assert found == disagreeing
     assert unit == ("°F" if decisions else "°C")
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        # camel case, as many BMS front ends name their points: none was recognised
+        ["SupplyAirTemp", "SupplyAirTempSetpoint", "OutsideAirTemp", "MixedAirTemp",
+         "ReturnAirTemp", "SupplyFanStatus", "SupplyFanSpeed", "OADamperCmd", "CoolingValveCmd",
+         "HeatingValveCmd"],
+        # short forms run together or abbreviated: SATSP, SF_STS were not recognised
+        ["AHU1.SAT", "AHU1.SATSP", "AHU1.OAT", "AHU1.MAT", "AHU1.RAT", "AHU1.SF_STS",
+         "AHU1.SF_SPD", "AHU1.OA_DMPR", "AHU1.CHWC_VLV", "AHU1.HWC_VLV"],
+    ],
+    ids=["camel case", "short forms"],
+)  # fmt: skip
+def test_camel_case_and_short_point_names_are_recognised(names: list[str]) -> None:
+    roles = guess_ahu_roles(names)
+    assert list(roles) == [
+        "sat", "sat_sp", "oat", "mat", "rat", "fan_status", "fan_speed", "oa_damper",
+        "cooling_valve", "heating_valve",
+    ]  # fmt: skip
+    assert list(roles.values()) == names

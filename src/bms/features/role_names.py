@@ -60,7 +60,7 @@ AHU_NAME_PATTERNS: dict[str, str] = {
     "sat": rf"(supply air {_TEMP}|sa {_TEMP}|discharge air {_TEMP}|sat|dat)",
     "sat_sp": (
         rf"(supply air {_TEMP} {_SP}|sa {_TEMP} {_SP}|discharge air {_TEMP} {_SP}|sat {_SP}"
-        r"|sa tempspt|sa tempsp)"
+        r"|sa tempspt|sa tempsp|satsp|satspt)"
     ),
     "sat_sp_heating": rf"(supply air {_TEMP} heating {_SP}|sat heating {_SP})",
     "sat_sp_cooling": rf"(supply air {_TEMP} cooling {_SP}|sat cooling {_SP})",
@@ -68,7 +68,7 @@ AHU_NAME_PATTERNS: dict[str, str] = {
     "mat": rf"(mixed air {_TEMP}|ma {_TEMP}|mat)",
     "rat": rf"(return air {_TEMP}|ra {_TEMP}|rat)",
     # a lone "fan": the supply fan (a return or exhaust fan's name says so, and fails the match)
-    "fan_status": r"((supply (air )?)?fan status|sf status)",
+    "fan_status": r"((supply (air )?)?fan (status|sts|stat)|sf (status|sts|stat))",
     "fan_speed": rf"((supply (air )?)?fan {_SPD}{_CMD}|sf {_SPD}{_CMD}|(supply fan|sf) vfd{_CMD})",
     "oa_damper": rf"((outdoor air|outside air|oa) {_DMPR}{_CMD})",
     "cooling_valve": rf"((cooling coil|cooling|chw|chwc|clg) {_VLV}{_CMD})",
@@ -129,14 +129,22 @@ def equipment_tag(name: str) -> str:
     return found.group(1).strip() if found else ""
 
 
+#: Where camel-case words meet: a lower-case letter or digit then a capital (``AirTemp``), or
+#: an acronym then a capitalised word (``OADamper``).
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
 def normalise_name(name: str) -> str:
     """Lower case, an equipment prefix (``AHU:``) or numbered suffix (``(AHU-2)``) and any unit
     suffix dropped, words only.
 
     ``"AHU: Supply Air Temperature "`` -> ``"supply air temperature"``;
-    ``"OA_Damper_Cmd (%)"`` -> ``"oa damper cmd"``.
+    ``"OA_Damper_Cmd (%)"`` -> ``"oa damper cmd"``; words run together in camel case are
+    parted (``"OADamperCmd"`` -> ``"oa damper cmd"``, ``"SupplyAirTempSP"`` -> ``"supply air
+    temp sp"``), as many BMS front ends name their points.
     """
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    plain = _CAMEL_BOUNDARY.sub(" ", plain)
     text = _UNIT_SUFFIX.sub(" ", _UNIT_PREFIX.sub(" ", plain.lower()))
     text = re.sub(r"\(.*?\)|\[.*?\]", " ", text)
     text = re.sub(r"[^a-z0-9]+", " ", text)
