@@ -4,6 +4,7 @@ one BMS (``SUPPLY AIR TEMP`` for ``Supply Air Temp``) were refused with every fe
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,10 +24,11 @@ def names_matched_but_for_case(
         """The names not in ``other``, by their folded case (in the file's order), where no
         other name of the file folds alike."""
         folded = [name.casefold() for name in names]
+        counts = Counter(folded)
         return {
             f: name
             for f, name in zip(folded, names, strict=True)
-            if folded.count(f) == 1 and name not in other
+            if counts[f] == 1 and name not in other
         }
 
     in_train = only_in(train_list, test_list)

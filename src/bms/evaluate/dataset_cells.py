@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from bms.errors import BmsError
+from bms.features.numbers import as_numbers
 
 __all__ = ["numbers_or_refused"]
 
@@ -32,15 +32,11 @@ def numbers_or_refused(
     """
     out = frame.copy()
     for name in frame.columns if columns is None else columns:
-        cells = frame[name]
-        if pd.api.types.is_numeric_dtype(cells):
-            continue
-        numbers = pd.to_numeric(cells, errors="coerce")
-        bad = cells.notna().to_numpy() & numbers.isna().to_numpy()
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        numbers, bad = as_numbers(frame[name])
+        if bad is not None:
             raise BmsError(
-                f"{path}: {str(name)!r} data row {row + 1} holds {cells.iloc[row]!r}, not a number"
+                f"{path}: {str(name)!r} data row {bad + 1} holds {frame[name].iloc[bad]!r}, not "
+                "a number"
             )
         out[name] = numbers
     return out

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bms.errors import SchemaError
+from bms.features.numbers import as_numbers
 from bms.site.model import Equipment
 
 __all__ = ["EquipmentFrame", "equipment_frame", "parse_step", "regular_index", "utc_times"]
@@ -61,12 +62,9 @@ def utc_times(times: pd.Series) -> pd.DatetimeIndex:
 
 def _numeric_values(rows: pd.DataFrame) -> pd.Series:
     """The ``value`` column as floats, or a one-line SchemaError naming a point and its value."""
-    if pd.api.types.is_numeric_dtype(rows["value"]):
-        return rows["value"]
-    values = pd.to_numeric(rows["value"], errors="coerce")
-    bad = rows["value"].notna().to_numpy() & values.isna().to_numpy()
-    if bad.any():
-        first = rows.iloc[int(bad.argmax())]
+    values, bad = as_numbers(rows["value"])
+    if bad is not None:
+        first = rows.iloc[bad]
         raise SchemaError(
             f"telemetry 'value' of point {first['point']!r} at {first['time']} is "
             f"{first['value']!r}, not a number"

@@ -15,6 +15,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from bms.features.numbers import as_numbers
+
 __all__ = ["check_frame", "check_numbers", "check_series", "in_time_order", "on_training_clock"]
 
 
@@ -50,13 +52,10 @@ def check_numbers(frame: pd.DataFrame, what: str) -> None:
     """Raise ValueError naming the first column of ``frame`` that holds a value that is not a
     number, with the value (``what`` names the frame); numbers written as text pass."""
     for name in frame.columns:
-        column = frame[name]
-        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-            continue
-        not_numbers = column.notna() & pd.to_numeric(column, errors="coerce").isna()
-        if not_numbers.any():
+        _, bad = as_numbers(frame[name])
+        if bad is not None:
             raise ValueError(
-                f"{what}: column {str(name)!r} holds {column[not_numbers].iloc[0]!r}, not a "
+                f"{what}: column {str(name)!r} holds {frame[name].iloc[bad]!r}, not a "
                 "number: give numbers (0/1 for states), or leave the column out"
             )
 
