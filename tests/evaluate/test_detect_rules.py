@@ -79,6 +79,35 @@ def test_a_damper_letting_in_outdoor_air_where_train_kept_it_shut_is_fc6(dataset
     assert out["rule"].str.contains("FC6").mean() > 0.3
 
 
+def _written_on_change(wide_csv: Path) -> None:
+    """Rewrite an LBNL day as a change-of-value trend log (a BACnet COV log, Home Assistant's
+    history): one line per point and time, written only when the point's value changes."""
+    wide = pd.read_csv(wide_csv).drop(columns=LABEL)
+    lines = wide.melt(id_vars="Datetime", var_name="point", value_name="value")
+    changed = lines.groupby("point", sort=False)["value"].transform(lambda v: v.ne(v.shift()))
+    lines[changed].to_csv(wide_csv, index=False)
+
+
+def test_a_change_of_value_log_is_judged_by_the_rules_as_its_wide_export(dataset, tmp_path, capsys):
+    # the day of the first test above (a heating valve stuck shut: FC7), written on change:
+    # the statuses, commands and set points are missing on most rows, each reading holding
+    # until the next. The rules read them so, as the learned detector does; read as missing,
+    # they judged no row (a rule skips a row without its points)
+    args = [*_szcav_days(dataset, tmp_path, "4/1/2017", "3/24/2017"), "--ignore", LABEL]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    wide_fc7 = pd.read_csv(args[6], keep_default_na=False)["rule"].str.contains("FC7").mean()
+    for csv in (args[2], args[4]):
+        _written_on_change(Path(csv))
+    code, _, err = run_cli(args[:7], capsys)
+    assert code == 0, err
+    assert "as points written only when they change: each reading holds until the next" in err
+    assert "'AHU: Supply Air Fan Status'" in err.split("written only when")[0]
+    out = pd.read_csv(args[6], keep_default_na=False)
+    assert wide_fc7 > 0.3
+    assert out["rule"].str.contains("FC7").mean() > 0.8 * wide_fc7
+
+
 def test_a_damper_leaking_while_train_was_recorded_is_pointed_out(dataset, tmp_path, capsys):
     # trained on 3/19/2017 itself (the damper shut, a quarter outdoor air): FC6 learns that as
     # this unit's normal, and a line says why it may not be

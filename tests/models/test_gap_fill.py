@@ -65,6 +65,26 @@ def test_a_sparse_signal_holds_every_gap(rng):
     assert (filled[1:200, 2] == test[0, 2]).all() and not estimated.any()
 
 
+def test_held_readings_hold_what_the_detector_holds_and_leave_outages_missing(rng):
+    # for what judges readings, not estimates (the AHU rules): a short gap and any gap of a
+    # change-of-value signal hold the reading before; an outage and the rows before a
+    # signal's first reading stay missing
+    train = correlated(rng, 2000)
+    train[np.arange(2000) % 10 != 0, 2] = np.nan
+    filler = GapFiller(max_hold_rows=10).fit(train)
+    test = correlated(rng, 300)
+    test[100:103, 0] = np.nan  # short: held
+    test[150:250, 0] = np.nan  # outage: missing
+    test[:5, 1] = np.nan  # before the first reading: missing
+    test[1:200, 2] = np.nan  # sparse: held
+    held = filler.held_readings(test)
+    assert (held[100:103, 0] == test[99, 0]).all()
+    assert np.isnan(held[150:250, 0]).all() and np.isnan(held[:5, 1]).all()
+    assert (held[1:200, 2] == test[0, 2]).all()
+    read = ~np.isnan(test)
+    np.testing.assert_array_equal(held[read], test[read])
+
+
 def test_a_signal_never_read_in_training_is_zero_and_nothing_read_gives_the_means(rng):
     train = correlated(rng, 500)
     train[:, 1] = np.nan

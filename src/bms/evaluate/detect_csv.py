@@ -188,10 +188,18 @@ def _judged_columns(
         raise SchemaError(
             f"{test_path}: no feature column holds a reading ({len(x_test):,} rows, all empty)"
         )
-    notes += missing_in_test_notes(x_test, test_path)
+    notes += missing_in_test_notes(x_train, x_test, test_path)
     notes += constant_in_train_notes(x_train, x_test, train_path)
     notes += copied_column_notes(x_train, train_path)
     return x_train, x_test, notes
+
+
+def _held_readings(model: TimeSeriesDetector, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s signals with the gaps ``model`` holds filled by the reading before them
+    (:meth:`bms.models.gap_fill.GapFiller.held_readings`); outages stay missing."""
+    values = frame[model.signals_].to_numpy(dtype=np.float64)
+    held = model.gap_filler_.held_readings(values)
+    return pd.DataFrame(held, index=frame.index, columns=frame[model.signals_].columns)
 
 
 def _hold_while_stopped(
@@ -431,12 +439,15 @@ def _detect_frames(
             "top_contributor": scored["top_contributor"].to_numpy(),
         }
     )
+    # the rules and the fan's state read what the detector holds: a change-of-value log's
+    # reading until the next, a short gap's reading before it (outages stay missing)
+    held_train, held_judged = _held_readings(model, x_train), _held_readings(model, x_judged)
     found = None
     if settings.rules:  # durations on UTC's clock: the wall clock repeats an hour in autumn
         on_utc = train_utc is not None and test_times is not None
         found = ahu_rule_flags_by_unit(
-            x_train.set_axis(train_utc) if on_utc else x_train,
-            x_judged.set_axis(judged_times) if on_utc else x_judged,
+            held_train.set_axis(train_utc) if on_utc else held_train,
+            held_judged.set_axis(judged_times) if on_utc else held_judged,
         )
     rule_only = np.zeros(len(out), dtype=bool)
     if found is not None:
@@ -457,7 +468,9 @@ def _detect_frames(
         test_times if test_times is not None else x_test.index, model.window_rows
     )
     timed_stretches = stretches if test_times is not None else None
-    n_held = _hold_while_stopped(out, x_train, x_judged, rows, timed_stretches, model.window_rows)
+    n_held = _hold_while_stopped(
+        out, held_train, held_judged, rows, timed_stretches, model.window_rows
+    )
     if n_held:
         notes.append(
             f"{n_held:,} TEST row(s) with the supply fan stopped keep the alarm raised while it "

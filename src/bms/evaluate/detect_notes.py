@@ -22,7 +22,7 @@ import pandas as pd
 from bms.evaluate.detect_times import duration_text
 from bms.models.anomaly_pipeline import TimeSeriesDetector
 from bms.models.detection_params import DetectionParams
-from bms.models.gap_fill import GLITCH_SPANS, training_glitches
+from bms.models.gap_fill import GLITCH_SPANS, SPARSE_SHARE, training_glitches
 
 __all__ = [
     "COPY_MIN_LEVELS",
@@ -184,26 +184,35 @@ def train_glitch_notes(
     ]
 
 
-def missing_in_test_notes(x_test: pd.DataFrame, path: Path) -> list[str]:
+def missing_in_test_notes(x_train: pd.DataFrame, x_test: pd.DataFrame, path: Path) -> list[str]:
     """A line per feature that TEST leaves empty, or missing on many rows: the detector holds a
     short gap at the last reading and estimates a longer one from the other features
     (:mod:`bms.models.gap_fill`), so a sensor that is offline is not itself flagged, and the
-    reader should know it went unjudged."""
+    reader should know it went unjudged. A feature missing on most TRAIN rows too is a
+    change-of-value log (:data:`~bms.models.gap_fill.SPARSE_SHARE`): each reading holds until
+    the next, and its line says so."""
     notes = []
     missing = x_test.isna().mean()
+    sparse = x_train.isna().mean() > SPARSE_SHARE
     empty = [str(c) for c in missing.index if missing[c] == 1.0]
     if empty:
         notes.append(
             f"{path}: {', '.join(map(repr, empty))} hold(s) no value in TEST: estimated from "
             "the other features, so not judged (an offline sensor is not flagged)"
         )
-    for column in missing.index:
-        if MISSING_NOTE_SHARE < missing[column] < 1.0:
-            notes.append(
-                f"{path}: {column!r} is missing on {missing[column]:.0%} of TEST rows: a short "
-                "gap holds the reading before it, a longer one is estimated from the other "
-                "features, so those rows are not judged on it"
-            )
+    gappy = [c for c in missing.index if MISSING_NOTE_SHARE < missing[c] < 1.0]
+    logged_on_change = [str(c) for c in gappy if sparse[c]]
+    if logged_on_change:
+        notes.append(
+            f"{path}: {', '.join(map(repr, logged_on_change))} missing on most rows of TEST and "
+            "TRAIN, as points written only when they change: each reading holds until the next"
+        )
+    for column in (c for c in gappy if not sparse[c]):
+        notes.append(
+            f"{path}: {column!r} is missing on {missing[column]:.0%} of TEST rows: a short "
+            "gap holds the reading before it, a longer one is estimated from the other "
+            "features, so those rows are not judged on it"
+        )
     return notes
 
 

@@ -289,6 +289,20 @@ class GapFiller:
         held = pd.DataFrame(values).ffill().bfill().to_numpy(dtype=np.float64)
         return np.where(fill, held, values)
 
+    def held_readings(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``values`` (n_rows, n_signals) with the gaps the detector holds (short gaps, and
+        every gap of a sparse, change-of-value signal) holding the reading before them; every
+        other cell as it is: an outage, and the rows before a signal's first reading, stay
+        missing. For what judges readings, not estimates (the AHU rules)."""
+        values = np.array(values, dtype=np.float64, copy=True)
+        values[np.isinf(values)] = np.nan
+        missing = np.isnan(values)
+        if not missing.any():
+            return values
+        fill = missing & ~self.outages(values)
+        held = pd.DataFrame(values).ffill().to_numpy(dtype=np.float64)
+        return np.where(fill, held, values)
+
     def transform(
         self, values: NDArray[np.float64], despike: bool = False
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
