@@ -185,3 +185,45 @@ def test_camel_case_and_short_point_names_are_recognised(names: list[str]) -> No
         "cooling_valve", "heating_valve",
     ]  # fmt: skip
     assert list(roles.values()) == names
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        # French BMS point names, abbreviated after the unit: none was recognised (the unit's
+        # prefix "CTA1_" was not dropped, and the abbreviations were unknown)
+        ["CTA1_TSOUF", "CTA1_CONS_TSOUF", "CTA1_TAN", "CTA1_TMEL", "CTA1_TREP", "CTA1_VS_MARCHE",
+         "CTA1_VS_VITESSE", "CTA1_REG_AN", "CTA1_VANNE_FR", "CTA1_VANNE_CH"],
+        ["CTA1_T_SOUFFLAGE", "CTA1_CONS_T_SOUFFLAGE", "CTA1_T_AIR_NEUF", "CTA1_T_MELANGE",
+         "CTA1_T_REPRISE", "CTA1_VENTIL_SOUFFLAGE_ETAT", "CTA1_VIT_VENTIL_SOUFFLAGE",
+         "CTA1_REG_AIR_NEUF", "CTA1_V3V_FROID", "CTA1_V3V_CHAUD"],
+        # Metasys-style short names: discharge air "-T", supply fan "-S", outputs "-O"
+        ["DA-T", "DA-T-SP", "OA-T", "MA-T", "RA-T", "SF-S", "SF-SPD", "OAD-O", "CLG-O", "HTG-O"],
+    ],
+    ids=["French abbreviations", "French words", "Metasys short names"],
+)  # fmt: skip
+def test_french_and_metasys_point_names_are_recognised(names: list[str]) -> None:
+    roles = guess_ahu_roles(names)
+    assert list(roles) == [
+        "sat", "sat_sp", "oat", "mat", "rat", "fan_status", "fan_speed", "oa_damper",
+        "cooling_valve", "heating_valve",
+    ]  # fmt: skip
+    assert list(roles.values()) == names
+    assert {equipment_tag(name) for name in names} == ({"CTA1"} if "CTA1" in names[0] else {""})
+
+
+def test_a_unit_named_without_a_separator_word_is_not_dropped_from_a_name() -> None:
+    # only a numbered unit is parted from the point by a space, "_" or "-": "AHU Status" names
+    # no point of the rules, and a sensor named "CTA_T" keeps its name
+    assert normalise_name("AHU-1 Supply Air Temperature") == "supply air temperature"
+    assert normalise_name("AHU Status") == "ahu status"
+    assert guess_ahu_roles(["CTA_T", "AHU Status"]) == {}
+
+
+def test_a_french_single_zone_set_point_pair_is_recognised() -> None:
+    roles = guess_ahu_roles(["CTA1_CONS_TSOUF_CH", "CTA1_CONS_TSOUF_FR", "CTA1_TSOUF"])
+    assert roles == {
+        "sat_sp_heating": "CTA1_CONS_TSOUF_CH",
+        "sat_sp_cooling": "CTA1_CONS_TSOUF_FR",
+        "sat": "CTA1_TSOUF",
+    }

@@ -57,39 +57,54 @@ _SPD = r"(speed|spd)"
 #: Role -> regular expression on the normalised column name (:func:`normalise_name`).
 #: ``sat_sp_heating`` / ``sat_sp_cooling`` are the single-zone pair that make ``sat_sp``.
 AHU_NAME_PATTERNS: dict[str, str] = {
-    "sat": rf"(supply air {_TEMP}|sa {_TEMP}|discharge air {_TEMP}|sat|dat)",
+    # "DA-T", "RA-T": Metasys-style short names (discharge, return, mixed, outdoor air; "-T"
+    # temperature, "SF-S" supply fan status, "OAD-O" outdoor-air damper output)
+    "sat": rf"(supply air {_TEMP}|sa {_TEMP}|discharge air {_TEMP}|sat|dat|(sa|da) t)",
     "sat_sp": (
         rf"(supply air {_TEMP} {_SP}|sa {_TEMP} {_SP}|discharge air {_TEMP} {_SP}|sat {_SP}"
-        r"|sa tempspt|sa tempsp|satsp|satspt)"
+        rf"|(sa|da) t {_SP}|dat {_SP}|sa tempspt|sa tempsp|satsp|satspt|datsp)"
     ),
     "sat_sp_heating": rf"(supply air {_TEMP} heating {_SP}|sat heating {_SP})",
     "sat_sp_cooling": rf"(supply air {_TEMP} cooling {_SP}|sat cooling {_SP})",
-    "oat": rf"(outdoor air {_TEMP}|outside air {_TEMP}|oa {_TEMP}|oat)",
-    "mat": rf"(mixed air {_TEMP}|ma {_TEMP}|mat)",
-    "rat": rf"(return air {_TEMP}|ra {_TEMP}|rat)",
+    "oat": rf"(outdoor air {_TEMP}|outside air {_TEMP}|oa {_TEMP}|oat|oa t)",
+    "mat": rf"(mixed air {_TEMP}|ma {_TEMP}|mat|ma t)",
+    "rat": rf"(return air {_TEMP}|ra {_TEMP}|rat|ra t)",
     # a lone "fan": the supply fan (a return or exhaust fan's name says so, and fails the match)
-    "fan_status": r"((supply (air )?)?fan (status|sts|stat)|sf (status|sts|stat))",
+    "fan_status": r"((supply (air )?)?fan (status|sts|stat)|sf (status|sts|stat|s))",
     "fan_speed": rf"((supply (air )?)?fan {_SPD}{_CMD}|sf {_SPD}{_CMD}|(supply fan|sf) vfd{_CMD})",
-    "oa_damper": rf"((outdoor air|outside air|oa) {_DMPR}{_CMD})",
-    "cooling_valve": rf"((cooling coil|cooling|chw|chwc|clg) {_VLV}{_CMD})",
-    "heating_valve": rf"((heating coil|heating|hw|hwc|htg) {_VLV}{_CMD})",
+    "oa_damper": rf"((outdoor air|outside air|oa) {_DMPR}{_CMD}|oad( o)?{_CMD})",
+    "cooling_valve": rf"((cooling coil|cooling|chw|chwc|clg) {_VLV}{_CMD}|clg o)",
+    "heating_valve": rf"((heating coil|heating|hw|hwc|htg) {_VLV}{_CMD}|htg o)",
     "duct_static": r"((supply air )?duct static( pressure)?|dsp)",
     "duct_static_sp": rf"((supply air )?duct static( pressure)? {_SP}|dsp {_SP})",
 }
 #: French BMS exports (the Besançon site's language): accents are dropped before matching
-#: (``Température air soufflé`` -> ``temperature air souffle``).
+#: (``Température air soufflé`` -> ``temperature air souffle``), and the abbreviations of French
+#: BMS point names are read too (``CTA1_TSOUF``, ``T_REP``, ``TAN`` for the outdoor ("air
+#: neuf") air, ``CONS_TSOUF``, ``V3V_CH``, ``VANNE_BF``, ``REG_AN``, ``VS_MARCHE``).
 _FR_T = r"(temperature|temp|t)( (d )?air)?"
+_FR_SOUF = r"(souffle|soufflage|souff|souf)"
+_FR_SAT = rf"({_FR_T} {_FR_SOUF}|t{_FR_SOUF})"
+_FR_CONS = r"(consigne|cons|csg)"
+_FR_SAT_SP = rf"({_FR_CONS}( {_FR_T})? {_FR_SOUF}|{_FR_CONS} t{_FR_SOUF}|{_FR_SAT} {_FR_CONS})"
+_FR_FAN = r"(ventilateur|ventil|vent)( (de )?(soufflage|souf))?"
+_FR_VALVE = r"(vanne|v3 ?v|v2 ?v)( de)?( batterie)?"  # "V3V" parted as camel case: "v3 v"
 AHU_NAME_PATTERNS_FR: dict[str, str] = {
-    "sat": rf"{_FR_T} (souffle|soufflage)",
-    "sat_sp": rf"(consigne( {_FR_T})? (souffle|soufflage)|{_FR_T} (souffle|soufflage) consigne)",
-    "oat": rf"({_FR_T} exterieure?|{_FR_T} ext)",
-    "mat": rf"{_FR_T} (melange|melangee)",
-    "rat": rf"{_FR_T} (repris|reprise)",
-    "fan_status": r"(etat|marche) (du )?ventilateur (de )?soufflage",
-    "fan_speed": r"vitesse (du )?ventilateur (de )?soufflage",
-    "oa_damper": r"(registre|volet) (d )?air neuf",
-    "cooling_valve": r"vanne (de )?(batterie )?(froide|eau glacee)",
-    "heating_valve": r"vanne (de )?(batterie )?(chaude|eau chaude)",
+    "sat": _FR_SAT,
+    "sat_sp": _FR_SAT_SP,
+    "sat_sp_heating": rf"{_FR_SAT_SP} (chaud|chaude|ch)",
+    "sat_sp_cooling": rf"{_FR_SAT_SP} (froid|froide|fr)",
+    "oat": rf"({_FR_T} (exterieure?|ext|neuf)|t ?(exterieure?|ext|an))",
+    "mat": rf"({_FR_T} (melange|melangee|mel)|tmel)",
+    "rat": rf"({_FR_T} (repris|reprise|rep)|trep)",
+    "fan_status": (
+        rf"((etat|marche|rm|retour (de )?marche) (du )?({_FR_FAN}|vs)"
+        rf"|({_FR_FAN}|vs) (etat|marche|rm))"
+    ),
+    "fan_speed": rf"((vitesse|vit) (du )?({_FR_FAN}|vs)|({_FR_FAN}|vs) (vitesse|vit))",
+    "oa_damper": r"(registre|volet|reg)( d)?( air)? (neuf|an)",
+    "cooling_valve": rf"{_FR_VALVE} (froide|froid|fr|eau glacee|bf)",
+    "heating_valve": rf"{_FR_VALVE} (chaude|chaud|ch|eau chaude|bc)",
     "duct_static": r"pression (statique )?(de )?gaine( (de )?soufflage)?",
     "duct_static_sp": r"consigne (de )?pression (statique )?(de )?gaine( (de )?soufflage)?",
 }
@@ -108,9 +123,12 @@ _NAMED_TEMPERATURE_UNIT = re.compile(
 
 
 #: An equipment prefix :func:`normalise_name` drops (``AHU-1:``, ``RTU 2/``, ``ahu3.``,
-#: ``CTA-1 :``): an air-handling unit (AHU; CTA, "centrale de traitement d'air") or a rooftop
-#: unit, its number, then ``:``, ``/`` or ``.``.
-_UNIT_PREFIX = re.compile(r"^\s*((ahu|rtu|cta)[\s_-]*\d*)\s*[:/.]", re.IGNORECASE)
+#: ``CTA-1 :``, ``CTA1_``): an air-handling unit (AHU; CTA, "centrale de traitement d'air") or
+#: a rooftop unit, its number, then ``:``, ``/`` or ``.`` (a numbered one: or a space, ``_``
+#: or ``-``).
+_UNIT_PREFIX = re.compile(
+    r"^\s*((?:ahu|rtu|cta)[\s_-]*\d*)(?:\s*[:/.]|(?<=\d)[\s_-]+)", re.IGNORECASE
+)
 #: A numbered equipment suffix, in brackets or after a separator (``(AHU-1)``, ``_AHU2``,
 #: `` CTA 3``), before any bracketed physical unit (``(AHU-1) (°F)``).
 _UNIT_SUFFIX = re.compile(
