@@ -76,6 +76,41 @@ def test_unknown_connector_and_missing_start_are_one_line_errors(tmp_path, influ
         ingest("gtb", site=make_site(), store=ParquetStore(tmp_path / "t"), settings=settings)
 
 
+def test_a_source_that_reads_no_point_of_the_site_is_refused(tmp_path):
+    # a source_tag no point of the site names: nothing to read, and the run used to end at
+    # once with "read 0 rows", its watermark moved to now, the source's history skipped for
+    # good once its points were added
+    raw = {"kind": "influxdb", "url": "influxdb://127.0.0.1:9/gtb", "source_tag": "gtb-east"}
+    settings = Settings(home=tmp_path, connectors={"gtb": raw})
+    with pytest.raises(ConfigError, match=r"connectors.gtb: no point of site .* 'gtb-east'"):
+        ingest("gtb", site=make_site(), store=ParquetStore(tmp_path / "t"), settings=settings,
+               since=T0)  # fmt: skip
+    assert WatermarkStore(tmp_path).get("gtb") is None
+
+
+def test_a_file_read_up_to_a_time_past_its_last_row_keeps_the_rows_appended_later(tmp_path):
+    csv = tmp_path / "meter.csv"
+    write_csv(csv, T0, 6)
+    settings, store = settings_for(tmp_path / "home", csv), ParquetStore(tmp_path / "tel")
+    until = T0 + pd.Timedelta(days=5)
+    ingest("csv", site=make_site(), store=store, settings=settings, until=until, policy=FAST)
+    last_row = T0 + pd.Timedelta(minutes=50)
+    assert WatermarkStore(settings.home).get("csv") == last_row + pd.Timedelta(1, "ns")
+    write_csv(csv, T0 + pd.Timedelta(days=1), 3)  # before --until: it used to be skipped
+    again = ingest("csv", site=make_site(), store=store, settings=settings, policy=FAST)
+    assert again.rows_read == 3 and len(store.read([POWER])) == 9
+
+
+def test_a_broker_never_reached_fails_the_run(tmp_path):
+    # no broker on that port: the run listened to nothing, which cron must tell from a quiet
+    # broker (it used to print "read 0 rows" and exit 0)
+    raw = {"kind": "mqtt", "host": "127.0.0.1", "port": free_tcp_port(), "topics": ["a/#"]}
+    settings = Settings(home=tmp_path, connectors={"lora": raw})
+    with pytest.raises(BmsError, match=r"'lora': no connection to the broker at 127.0.0.1:\d+"):
+        ingest("lora", site=make_site(), store=ParquetStore(tmp_path / "t"), settings=settings,
+               duration_seconds=1.0)  # fmt: skip
+
+
 def test_influx_source_is_read_in_chunks_up_to_until(tmp_path, influx_url):
     from tests.connectors.test_influx import write_lines
 
@@ -216,6 +251,27 @@ def test_live_source_is_polled_count_times(tmp_path):
     assert (result.mode, result.chunks, result.rows_stored, thermo.polls) == ("live", 3, 3, 4)
     assert store.read([POWER])["value"].tolist() == [1.0, 3.0, 4.0]
     assert WatermarkStore(tmp_path).get("thermo") == T0 + pd.Timedelta(minutes=4, nanoseconds=1)
+
+
+class Unreachable(Thermometer):
+    """A live source whose every point fails, as a fieldbus gateway that is down reports it."""
+
+    def poll(self, points=None) -> pd.DataFrame:
+        from bms.connectors.fieldbus import PollReport
+
+        self.polls += 1
+        self.last_report = PollReport(n_points=3)
+        self.last_report.fail(["a", "b", "c"], "cannot connect to 10.0.0.9:502")
+        return pd.DataFrame({"time": [], "point": [], "value": []})
+
+
+def test_a_live_source_where_no_point_answers_is_retried_then_fails_the_run(tmp_path):
+    settings, store, gateway = Settings(home=tmp_path), ParquetStore(tmp_path / "t"), Unreachable()
+    with pytest.raises(BmsError, match=r"no point of 3 answered \(cannot connect to 10.0.0.9"):
+        ingest("thermo", site=make_site(), store=store, settings=settings, policy=FAST,
+               connector=gateway)  # fmt: skip
+    assert gateway.polls == FAST.attempts
+    assert WatermarkStore(tmp_path).get("thermo") is None
 
 
 def test_retry_backs_off_exponentially_and_gives_up():

@@ -147,7 +147,15 @@ def build_connector(name: str, settings: Settings, site: Site) -> Connector:
         known = ", ".join(sorted(settings.connectors)) or "none"
         raise ConfigError(f"no connector {name!r} in bms.toml [connectors.*] (configured: {known})")
     config = parse_config(name, raw)
-    return CONNECTOR_KINDS[config.kind](config, site.all_points())
+    connector = CONNECTOR_KINDS[config.kind](config, site.all_points())
+    if not connector.points and config.kind != "file":  # a file maps its columns itself
+        tag = config.source_tag or config.kind
+        raise ConfigError(
+            f"connectors.{name}: no point of site {site.id!r} is read through it (none has "
+            f"source.connector = {tag!r}): nothing to read, and its watermark would move on "
+            "regardless; give the points that source, or set source_tag"
+        )
+    return connector
 
 
 def ingest(
@@ -233,10 +241,13 @@ def _history(
     start = since or marks.get(name) or (extent[0] if extent else None)
     if start is None:
         raise BmsError(f"connector {name!r}: no watermark yet; give --since (or set 'start')")
-    if until is not None:
+    if extent is not None and connector.kind == "file":
+        # a file holds nothing after its last row yet: a watermark past it would skip the rows
+        # appended to it later
+        last = extent[1] + _ONE_NS
+        end = last if until is None else min(until, last)
+    elif until is not None:
         end = until
-    elif extent is not None and connector.kind == "file":
-        end = extent[1] + _ONE_NS
     else:
         end = pd.Timestamp.now(tz="UTC")
     result.start, result.end = str(start), str(end)
@@ -265,10 +276,21 @@ def _live(
     interval_seconds: float,
     policy: RetryPolicy,
 ) -> None:
+    def poll() -> pd.DataFrame:
+        frame = connector.poll()
+        report = getattr(connector, "last_report", None)
+        if report is not None and report.n_points and not report.n_values:
+            reason = next(iter(report.errors.values()), "no reading")
+            raise ConnectionError(f"no point of {report.n_points} answered ({reason})")
+        return frame
+
     for index in range(count):
         if index:
             time.sleep(interval_seconds)
-        frame = retry_call(connector.poll, policy, f"polling {result.connector}")
+        try:
+            frame = retry_call(poll, policy, f"polling {result.connector}")
+        except OSError as exc:  # unreachable after the retries: a failed run, not an empty one
+            raise BmsError(f"connector {result.connector!r}: {exc}") from None
         writer.write(frame)
         result.rows_read += len(frame)
         result.chunks += 1
@@ -310,3 +332,13 @@ def _pushed(
     finally:
         stop.set()
         watcher.join()
+    # MQTT's counters: no connection made is a failed run, not a quiet broker
+    stats = getattr(connector, "stats", None)
+    if isinstance(stats, dict) and stats.get("connects", 0) == 0:
+        config = connector.config
+        where = f"{getattr(config, 'host', '?')}:{getattr(config, 'port', '?')}"
+        raise BmsError(
+            f"connector {result.connector!r}: no connection to the broker at {where} in "
+            f"{time.monotonic() - began:.0f} s: is it running, and are host, port, TLS and "
+            "credentials right?"
+        )
