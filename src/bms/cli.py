@@ -75,10 +75,11 @@ def simulate(
     """Simulate the site's telemetry into the store and write ground_truth.csv in BMS_HOME."""
     import datetime as dt
 
-    from bms.simulate import simulate_site, summarise, write_simulation
+    from bms.simulate import check_window, simulate_site, summarise, write_simulation
     from bms.simulate.faults import check_plan
+    from bms.simulate.home import check_home, write_marker
     from bms.site.loader import load_site
-    from bms.telemetry.parquet import ParquetStore
+    from bms.telemetry.open_store import open_store
 
     if days <= 0:
         raise BmsError(f"--days must be a positive number of days, got {days}")
@@ -88,10 +89,17 @@ def simulate(
             dt.date.fromisoformat(start)
         except ValueError:
             raise BmsError(f"--start must be a date YYYY-MM-DD, got {start!r}") from None
+    first = check_window(start, days, seed)
     settings = get_settings()
     site = load_site(settings.site)
-    result = simulate_site(site, start, days, seed=seed, faults=faults)
-    path = write_simulation(result, ParquetStore(settings.telemetry_dir), settings.home)
+    params = {"site": site.id, "start": first.isoformat(), "days": days, "seed": seed,
+              "faults": faults}  # fmt: skip
+    embedded = settings.telemetry_dir if not settings.telemetry_url else None
+    check_home(settings.home, embedded, params)
+    store = open_store(settings)  # the configured store, as every command reads
+    result = simulate_site(site, first, days, seed=seed, faults=faults)
+    write_marker(settings.home, params)
+    path = write_simulation(result, store, settings.home)
     summary = summarise(result)
     by_category = ", ".join(f"{k} {v}" for k, v in summary["faults"].items())  # type: ignore[union-attr]
     typer.echo(
@@ -99,7 +107,7 @@ def simulate(
         f"{summary['start']} .. {summary['end']}, seed {seed}"
     )
     typer.echo(f"faults: {by_category}")
-    typer.echo(f"telemetry: {settings.telemetry_dir}")
+    typer.echo(f"telemetry: {settings.telemetry_url or settings.telemetry_dir}")
     typer.echo(f"ground truth: {path}")
 
 
@@ -135,6 +143,10 @@ def demo(
 
 # --- ingest (issue 3) ---------------------------------------------------------------------
 EXIT_SPOOLED = 1
+#: Bounds of --chunk-hours [h]: a second (a shorter chunk reads nothing but its own overhead,
+#: and a zero one never ends) to a year.
+MIN_CHUNK_HOURS = 1 / 3600
+MAX_CHUNK_HOURS = 24 * 366
 
 
 def _utc_option(value: str | None, option: str) -> Any:
@@ -145,7 +157,9 @@ def _utc_option(value: str | None, option: str) -> Any:
     try:
         stamp = pd.Timestamp(value)
     except ValueError:
-        raise BmsError(f"{option} must be an ISO 8601 date or time, got {value!r}") from None
+        stamp = pd.NaT
+    if stamp is pd.NaT:  # an empty or 'nan' value reads as no time at all
+        raise BmsError(f"{option} must be an ISO 8601 date or time, got {value!r}")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -178,16 +192,28 @@ def ingest(
     from bms.site.loader import load_site
     from bms.telemetry.open_store import open_store
 
-    if chunk_hours <= 0 or retries < 1 or count < 1:
-        raise BmsError("--chunk-hours must be > 0, --retries and --count >= 1")
+    if not MIN_CHUNK_HOURS <= chunk_hours <= MAX_CHUNK_HOURS:  # NaN fails too
+        raise BmsError(
+            f"--chunk-hours must lie between {MIN_CHUNK_HOURS:g} (a second) and "
+            f"{MAX_CHUNK_HOURS:g} (a year), got {chunk_hours:g}"
+        )
+    if retries < 1:
+        raise BmsError(f"--retries must be >= 1, got {retries}")
+    if count < 1:
+        raise BmsError(f"--count must be >= 1, got {count}")
+    if not 0 <= interval < float("inf"):
+        raise BmsError(f"--interval must be a number of seconds >= 0, got {interval:g}")
+    start, end = _utc_option(since, "--since"), _utc_option(until, "--until")
+    if start is not None and end is not None and start >= end:
+        raise BmsError(f"--since ({since}) must be before --until ({until})")
     settings = get_settings()
     result = run_ingest(
         name,
         site=load_site(settings.site),
         store=open_store(settings),
         settings=settings,
-        since=_utc_option(since, "--since"),
-        until=_utc_option(until, "--until"),
+        since=start,
+        until=end,
         chunk=pd.Timedelta(hours=chunk_hours),
         duration_seconds=duration,
         idle_seconds=idle,
@@ -216,6 +242,15 @@ def ingest(
         raise typer.Exit(EXIT_SPOOLED)
 
 
+def _check_port(option: str, port: int, also: int = 0) -> None:
+    """A one-line error unless ``port`` .. ``port + also`` are TCP/UDP ports (1-65535)."""
+    if not 1 <= port <= 65535 - max(also, 0):
+        more = f" (and the {also} after it, one per device)" if also > 0 else ""
+        raise BmsError(
+            f"{option} must be a port from 1 to {65535 - max(also, 0)}{more}, got {port}"
+        )
+
+
 @app.command("serve-sim")
 def serve_sim(
     days: Annotated[float, typer.Option(help="Length of the simulated window (days).")] = 2,
@@ -240,13 +275,20 @@ def serve_sim(
     import contextlib
     import threading
 
-    from bms.simulate import simulate_site
+    from bms.simulate import check_window, simulate_site
     from bms.simulate.live import LiveSite, connector_toml, serve
     from bms.site.loader import load_site
 
     if speed <= 0:
         raise BmsError(f"--speed must be > 0, got {speed}")
+    check_window(start, days, seed)
     site = load_site(get_settings().site)
+    devices = {
+        p.source.get("device") for p in site.all_points() if p.source.get("connector") == "bacnet"
+    }
+    _check_port("--bacnet-port", bacnet_port, also=len(devices - {None}) - 1)
+    _check_port("--modbus-port", modbus_port)
+    _check_port("--client-port", client_port)
     result = simulate_site(site, start, days, seed=seed)
     with LiveSite(
         site,
@@ -633,12 +675,23 @@ def evaluate_cmapss_command(
         )
 
 
+def _os_error_line(exc: OSError) -> str:
+    """One line for a file or folder the command could not use."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and exc.filename:
+        return f"{exc.filename}: a file where a folder is needed (BMS_HOME, or a path in it?)"
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
         app(args=argv)  # standalone: usage errors print one line and exit 2 by themselves
     except BmsError as exc:
         typer.echo(f"bms: error: {exc}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except OSError as exc:  # a folder or file the command cannot use: BMS_HOME a file, read-only
+        typer.echo(f"bms: error: {_os_error_line(exc)}", err=True)
         sys.exit(EXIT_USER_ERROR)
     except KeyboardInterrupt:
         typer.echo("bms: interrupted", err=True)

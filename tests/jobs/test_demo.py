@@ -9,6 +9,7 @@ import pytest
 
 from bms.cli import main
 from bms.config import get_settings
+from bms.errors import BmsError
 from bms.jobs.demo import DEMO_MARKER, DemoHomeError, prepare_demo_home, run_demo
 from bms.site.loader import load_site
 from bms.telemetry.parquet import ParquetStore
@@ -44,6 +45,17 @@ def test_a_second_demo_replaces_the_first_instead_of_merging(bms_home: Path, sit
     run_demo(get_settings(), site, days=SHORT_DAYS, seed=3)
     second = run_demo(get_settings(), site, days=14, seed=4)
     assert second.store.rows == len(second.simulation.telemetry)
+
+
+def test_a_demo_refused_for_its_options_keeps_the_last_demo(bms_home: Path, site) -> None:
+    # the options were checked after the last demo's telemetry was cleared: a typo in --days
+    # or --seed left BMS_HOME with its ground truth and no telemetry
+    run_demo(get_settings(), site, days=14, seed=3)
+    kept = sorted(p.name for p in (bms_home / "telemetry").iterdir())
+    for days, seed in ((5000, 3), (14, -1)):
+        with pytest.raises(BmsError, match="--days must be > 0 and <= 3660|--seed must be"):
+            run_demo(get_settings(), site, days=days, seed=seed)
+    assert sorted(p.name for p in (bms_home / "telemetry").iterdir()) == kept
 
 
 def test_demo_refuses_a_home_holding_telemetry_it_did_not_write(bms_home: Path) -> None:

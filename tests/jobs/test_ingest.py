@@ -367,3 +367,21 @@ def test_command_errors_are_one_line(tmp_path):
         err.strip()
         == "bms: error: no connector 'nope' in bms.toml [connectors.*] (configured: none)"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--chunk-hours", "nan"], "--chunk-hours must lie between"),
+     (["--chunk-hours", "1e-15"], "--chunk-hours must lie between"),  # looped for ever
+     (["--interval", "-1"], "--interval must be a number of seconds >= 0"),
+     (["--since", ""], "--since must be an ISO 8601 date or time, got ''"),
+     (["--since", "2026-01-06", "--until", "2026-01-05"], "--since (2026-01-06) must be before")],
+)  # fmt: skip
+def test_bad_ingest_options_are_one_line_errors(bms_home, capsys, args, message):
+    from bms.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["ingest", "csv", *args])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err

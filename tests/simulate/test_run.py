@@ -126,7 +126,11 @@ def test_bms_simulate_writes_into_bms_home(
     ("args", "message"),
     [(["--days", "0"], "--days must be a positive number"),
      (["--days", "3", "--start", "2026-13-01"], "--start must be a date YYYY-MM-DD"),
-     (["--days", "3", "--faults", "foo"], "--faults must be one of default, none")],
+     (["--days", "3", "--faults", "foo"], "--faults must be one of default, none"),
+     # tracebacks before: a random generator's seed, and times pandas cannot hold
+     (["--days", "3", "--seed", "-1"], "--seed must be a whole number >= 0, got -1"),
+     (["--days", "3", "--start", "1500-01-01"], "the window must lie within the years 1900-2200"),
+     (["--days", "3", "--start", "9999-12-31"], "the window must lie within the years")],
 )  # fmt: skip
 def test_bms_simulate_refuses_bad_input_in_one_line(
     bms_home: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
@@ -136,3 +140,34 @@ def test_bms_simulate_refuses_bad_input_in_one_line(
     assert done.value.code == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_a_second_simulation_into_one_home_is_refused_and_the_same_one_is_rerun(
+    bms_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the telemetry is merged but the ground truth rewritten: two windows in one home left the
+    # first one's faults in the telemetry and out of the ground truth, scored as false alarms
+    first = ["simulate", "--days", "2", "--seed", "3", "--start", "2026-01-05"]
+    for _ in range(2):  # the same simulation twice: the same rows again
+        with pytest.raises(SystemExit) as done:
+            main(first)
+        assert done.value.code in (0, None)
+    truth = (bms_home / "ground_truth.csv").read_text()
+    with pytest.raises(SystemExit) as done:
+        main(["simulate", "--days", "3", "--seed", "3", "--start", "2026-02-01"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "holds another simulation (2 days from 2026-01-05" in err and "\n" not in err
+    assert (bms_home / "ground_truth.csv").read_text() == truth
+
+
+def test_bms_home_that_is_a_file_is_one_line(
+    bms_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bms_home.write_text("")
+    with pytest.raises(SystemExit) as done:
+        main(["simulate", "--days", "1"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("a file where a folder is needed (BMS_HOME, or a path in it?)")
+    assert "Traceback" not in err

@@ -25,7 +25,7 @@ from bms.errors import BmsError
 from bms.evaluate.site_detection import DetectionScore, score_detections
 from bms.models.equipment_detection import SiteDetection, run_site_detection
 from bms.models.site_health import assess_site
-from bms.simulate import SimulationResult, simulate_site, write_simulation
+from bms.simulate import SimulationResult, check_window, simulate_site, write_simulation
 from bms.site.model import Site
 from bms.telemetry.parquet import ParquetStore
 from bms.telemetry.store import PointExtent
@@ -131,6 +131,7 @@ def run_demo(settings: Settings, site: Site, days: int = DEFAULT_DAYS, seed: int
     simulator's ground truth; assess health and remaining useful life as of the end."""
     if days < 14:
         raise BmsError(f"--days must be at least 14 (the demo needs a training period), got {days}")
+    check_window(None, days, seed)  # before the last demo's telemetry is cleared
     telemetry_dir = prepare_demo_home(settings)
     seconds: dict[str, float] = {}
 

@@ -118,9 +118,10 @@ def print_detections(run: DemoRun, console: Console) -> None:
     )
     figures = score.to_dict()
     console.print(
-        f"degradations found >= 7 days before failure: {figures['degradation_lead_share']:.0%} "
-        f"of {figures['degradations']}; abrupt and sensor faults found within a day: "
-        f"{figures['abrupt_sensor_day_share']:.0%} of {figures['abrupt_sensor']}; "
+        "degradations found >= 7 days before failure: "
+        f"{_share_of(figures['degradation_lead_share'], figures['degradations'])}; abrupt and "
+        "sensor faults found within a day: "
+        f"{_share_of(figures['abrupt_sensor_day_share'], figures['abrupt_sensor'])}; "
         f"false detections: {figures['false_detections']} "
         f"({figures['false_per_10_equipment_months']:.2f} per 10 equipment-months)"
     )
@@ -147,6 +148,12 @@ def _true_rul_days(run: DemoRun, equipment: str, as_of: pd.Timestamp) -> str:
     if mine.empty:
         return "no failure due"
     return f"{(mine['failure'].min() - as_of) / pd.Timedelta(days=1):.0f}"
+
+
+def _share_of(share: float, count: int) -> str:
+    """``"80% of 5"``; ``"none to score"`` when there is nothing to count (a short run's
+    scored days hold no fault)."""
+    return f"{share:.0%} of {count}" if count else "none to score"
 
 
 def _unit_suffix(unit: str) -> str:

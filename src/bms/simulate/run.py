@@ -42,6 +42,9 @@ GROUND_TRUTH_COLUMNS = ("equipment", "fault", "category", "onset", "failure")
 EXTRA_COLUMNS = ("point", "end", "detail")
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 MAX_DAYS = 3660
+#: Years a simulated window may span (the calendar's holidays and the nanosecond times of the
+#: telemetry frame hold within them).
+SIMULATED_YEARS = (1900, 2200)
 
 
 @dataclass
@@ -111,7 +114,17 @@ def ground_truth_frame(faults: list[Fault]) -> pd.DataFrame:
     return frame
 
 
-def _parse_start(start: str | pd.Timestamp | None, days: float) -> pd.Timestamp:
+def check_window(start: str | pd.Timestamp | None, days: float, seed: int) -> pd.Timestamp:
+    """The first instant of a simulation (UTC), or a one-line BmsError naming the bad option.
+
+    ``days`` in (0, :data:`MAX_DAYS`], ``seed`` >= 0 (a random generator's seed), ``start`` a
+    date (or time) such that the window lies within :data:`SIMULATED_YEARS`; None: ``days``
+    days before today, 00:00 UTC. The commands check this before they touch ``BMS_HOME``.
+    """
+    if not days > 0 or days > MAX_DAYS:
+        raise BmsError(f"--days must be > 0 and <= {MAX_DAYS}, got {days}")
+    if seed < 0:
+        raise BmsError(f"--seed must be a whole number >= 0, got {seed}")
     if start is None:
         today = pd.Timestamp.now(tz="UTC").normalize()
         return today - pd.Timedelta(days=days)
@@ -121,7 +134,14 @@ def _parse_start(start: str | pd.Timestamp | None, days: float) -> pd.Timestamp:
         raise BmsError(f"--start must be a date YYYY-MM-DD, got {start!r}") from None
     if stamp is pd.NaT:
         raise BmsError(f"--start must be a date YYYY-MM-DD, got {start!r}")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    first, last = SIMULATED_YEARS
+    if stamp.year < first or (stamp + pd.Timedelta(days=days)).year > last:
+        raise BmsError(
+            f"--start {start!r} with --days {days:g}: the window must lie within the years "
+            f"{first}-{last}"
+        )
+    return stamp
 
 
 def _parse_step(step: str | pd.Timedelta) -> pd.Timedelta:
@@ -182,13 +202,11 @@ def simulate_site(
     Raises
     ------
     BmsError
-        Bad ``days``, ``start``, ``faults`` or ``step``.
+        Bad ``days``, ``start``, ``seed``, ``faults`` or ``step`` (:func:`check_window`).
     """
-    if not days > 0 or days > MAX_DAYS:
-        raise BmsError(f"--days must be > 0 and <= {MAX_DAYS}, got {days}")
+    start_ts = check_window(start, days, seed)
     check_plan(faults)
     step_td = _parse_step(step)
-    start_ts = _parse_start(start, days)
     n = int(pd.Timedelta(days=days) // step_td)
     if n < 2:
         raise BmsError(f"--days {days} gives fewer than 2 steps of {step}")
