@@ -101,6 +101,17 @@ def test_a_file_read_up_to_a_time_past_its_last_row_keeps_the_rows_appended_late
     assert again.rows_read == 3 and len(store.read([POWER])) == 9
 
 
+def test_a_file_with_a_header_and_no_row_yet_reads_nothing_until_it_has_rows(tmp_path):
+    csv = tmp_path / "meter.csv"
+    csv.write_text("time,P_kW\n")  # a logger's file, created before its first reading
+    settings, store = settings_for(tmp_path / "home", csv), ParquetStore(tmp_path / "tel")
+    empty = ingest("csv", site=make_site(), store=store, settings=settings, policy=FAST)
+    assert empty.rows_read == 0 and WatermarkStore(settings.home).get("csv") is None
+    csv.unlink()
+    write_csv(csv, T0, 3)
+    assert ingest("csv", site=make_site(), store=store, settings=settings).rows_read == 3
+
+
 def test_a_broker_never_reached_fails_the_run(tmp_path):
     # no broker on that port: the run listened to nothing, which cron must tell from a quiet
     # broker (it used to print "read 0 rows" and exit 0)

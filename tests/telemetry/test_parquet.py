@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bms.errors import SchemaError
+from bms.errors import BmsError, SchemaError
 from bms.telemetry.frame import empty_frame, validate_frame
 from bms.telemetry.parquet import ParquetStore
 
@@ -95,3 +95,17 @@ def test_read_gives_the_dtypes_validate_frame_gives(tmp_path: Path, rng):
     pd.testing.assert_frame_equal(back, validate_frame(window))  # check_dtype on
     assert back["point"].dtype == object
     pd.testing.assert_frame_equal(store.read(["nope"]), empty_frame())
+
+
+def test_a_damaged_month_file_is_named_in_one_line(tmp_path: Path, rng):
+    # a month file cut short (a full disk, a copy interrupted) stopped every later read and
+    # write of the store with pyarrow's traceback
+    store = ParquetStore(tmp_path)
+    store.write(year_of("s/b/p/x", rng))
+    damaged = tmp_path / "s%2Fb%2Fp%2Fx" / "2026-03.parquet"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    for action in (lambda: store.read(["s/b/p/x"]), store.points,
+                   lambda: store.write(year_of("s/b/p/x", rng))):  # fmt: skip
+        with pytest.raises(BmsError, match=r"2026-03.parquet is not a readable Parquet file"):
+            action()
+    assert len(store.read(["s/b/p/x"], start="2026-04-01")) > 0  # the other months still read

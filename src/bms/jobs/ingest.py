@@ -239,6 +239,9 @@ def _history(
     name = result.connector
     extent = getattr(connector, "extent", lambda: None)()
     start = since or marks.get(name) or (extent[0] if extent else None)
+    if start is None and connector.kind == "file":  # a header, no row yet: nothing to read
+        log.info("%s: the file(s) hold no reading yet", name)
+        return
     if start is None:
         raise BmsError(f"connector {name!r}: no watermark yet; give --since (or set 'start')")
     if extent is not None and connector.kind == "file":

@@ -25,10 +25,27 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bms.errors import BmsError
 from bms.telemetry.frame import as_utc, empty_frame, validate_frame
 from bms.telemetry.store import PointExtent
 
 _SCHEMA = pa.schema([("time", pa.timestamp("ns", tz="UTC")), ("value", pa.float64())])
+
+
+def _damaged(path: Path, exc: Exception) -> BmsError:
+    """The one-line error for a month file that cannot be read."""
+    return BmsError(
+        f"telemetry store: {path} is not a readable Parquet file ({exc}): restore it from a "
+        "backup, or delete it (that point's month is then lost)"
+    )
+
+
+def _read_month(path: Path) -> pa.Table:
+    """A month file's table, or a one-line error naming the damaged file."""
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise _damaged(path, exc) from None
 
 
 def _month_key(times: pd.Series) -> np.ndarray:
@@ -73,7 +90,7 @@ class ParquetStore:
         path = self._month_file(point, month)
         new = pd.DataFrame({"time": pd.DatetimeIndex(times).tz_localize("UTC"), "value": values})
         if path.exists():
-            old = pq.read_table(path).to_pandas()
+            old = _read_month(path).to_pandas()
             new = pd.concat([old, new], ignore_index=True)
             new = new.drop_duplicates(subset="time", keep="last").sort_values("time", kind="stable")
         table = pa.Table.from_pandas(
@@ -115,8 +132,7 @@ class ParquetStore:
         parts = []
         for point in wanted:
             for path in self._month_files(point, start_utc, end_utc):
-                table = pq.read_table(path)
-                part = table.to_pandas()
+                part = _read_month(path).to_pandas()
                 if start_utc is not None:
                     part = part[part["time"] >= start_utc]
                 if end_utc is not None:
@@ -149,7 +165,10 @@ class ParquetStore:
         for point in self.point_ids():
             rows, first, last = 0, None, None
             for path in self._month_files(point, None, None):
-                meta = pq.ParquetFile(path).metadata
+                try:
+                    meta = pq.ParquetFile(path).metadata
+                except (pa.ArrowException, OSError) as exc:
+                    raise _damaged(path, exc) from None
                 rows += meta.num_rows
                 for group in range(meta.num_row_groups):
                     stats = meta.row_group(group).column(0).statistics
