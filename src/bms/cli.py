@@ -49,6 +49,11 @@ def _configure(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # the libraries' warnings (numpy's "Mean of empty slice", pandas' format inference) are
+    # about their internals, and printed several lines each: a line in the log with -v only.
+    # What the user should know, the commands say themselves
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 def _path_option(help_text: str) -> Any:

@@ -119,6 +119,69 @@ def test_dates_give_rul_in_days(tmp_path: Path, rng: np.random.Generator) -> Non
     assert len(pd.read_csv(out)) == 3
 
 
+def _dated(frame: pd.DataFrame, start: str, written: str) -> pd.DataFrame:
+    """``frame`` with its days as dates from ``start``, written with ``written`` (strftime)."""
+    days = pd.Timestamp(start) + pd.to_timedelta(frame["day"], unit="D")
+    return frame.assign(day=days.dt.strftime(written))
+
+
+def test_dates_written_day_first_give_the_rul_of_iso_dates(
+    tmp_path: Path, rng: np.random.Generator, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a French export (15/01/2026): read element by element, its first twelve days of each
+    # month fell in other months (01/02 as January 2), the times went backwards or the RULs
+    # came out months too short; the day first is read as the dates show, for both files
+    frames = {"train": histories(rng, 8, cut=False), "test": histories(rng, 3, cut=True)}
+    results = {}
+    for written in ("%Y-%m-%d", "%d/%m/%Y"):
+        paths = {name: tmp_path / f"{name}-{written[1]}.csv" for name in (*frames, "out")}
+        for name, frame in frames.items():
+            _dated(frame, "2026-01-01", written).to_csv(paths[name], index=False)
+        run_rul(paths["train"], paths["test"], paths["out"], unit_column="pump", time_column="day")
+        results[written] = pd.read_csv(paths["out"])
+    pd.testing.assert_frame_equal(results["%d/%m/%Y"], results["%Y-%m-%d"])
+    assert "could put the day or the month first" not in caplog.text  # days past the 12th
+
+
+def test_dates_whose_order_no_day_tells_are_read_with_a_line_saying_how(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a reading on the first of each month: 01/02/2024 is January 2 or February 1; the
+    # reading that spans less time is taken, and said, with the way to settle it
+    rows = [{"unit": u, "date": f"01/{m:02d}/2024", "wear": m + 0.1 * u} for u in range(1, 7)
+            for m in range(1, 13)]  # fmt: skip
+    train, test, out = tmp_path / "tr.csv", tmp_path / "te.csv", tmp_path / "o.csv"
+    pd.DataFrame(rows).to_csv(train, index=False)
+    pd.DataFrame(rows[:6]).to_csv(test, index=False)
+    run_rul(train, test, out, unit_column="unit", time_column="date")
+    assert (
+        "time column 'date': dates such as '01/02/2024' could put the day or the month first; "
+        "read month first (02 January 2024), the reading that spans less time: if that is "
+        "wrong, write the dates as YYYY-MM-DD"
+    ) in caplog.text
+
+
+def test_the_unit_and_time_columns_are_matched_whatever_their_case(
+    files: tuple[Path, Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    train, test, out = files
+    run_rul(train, test, out, unit_column="pump", time_column="day")
+    expected = pd.read_csv(out)
+    pd.read_csv(test).rename(columns={"pump": "Pump", "day": "DAY"}).to_csv(test, index=False)
+    run_rul(train, test, out, unit_column="pump", time_column="day")
+    pd.testing.assert_frame_equal(pd.read_csv(out), expected)
+    assert "--unit-column 'pump' is written 'Pump' there: matched" in caplog.text
+
+
+def test_an_empty_time_cell_is_named_as_such(files: tuple[Path, Path, Path]) -> None:
+    train, test, out = files
+    frame = pd.read_csv(test)
+    frame.loc[3, "day"] = np.nan
+    frame.assign(day=frame["day"].astype(object)).to_csv(test, index=False)
+    with pytest.raises(SchemaError, match=r"must be numbers or dates; row 5 holds an empty cell"):
+        run_rul(train, test, out, unit_column="pump", time_column="day")
+
+
 def test_a_test_unit_with_one_row_is_predicted(
     files: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

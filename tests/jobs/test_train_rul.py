@@ -107,6 +107,10 @@ def test_bms_train_rul_prints_the_decision(
         (["train", "rul"], "needs --train"),
         (["train", "rul", "--train", "nowhere.csv"], "file not found"),
         (["train", "bananas"], "anomaly or rul"),
+        # checked before the fit: a model capped at -1 was trained and promoted to production
+        (["train", "rul", "--train", "x.csv", "--max-rul", "-1"], "--max-rul must be > 0"),
+        (["train", "rul", "--train", "x.csv", "--max-rul", "nan"], "--max-rul must be > 0"),
+        (["train", "rul", "--train", "x.csv", "--tolerance", "-1"], "--tolerance must be"),
     ],
 )
 def test_bms_train_bad_input_is_one_line(

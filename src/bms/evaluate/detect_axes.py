@@ -22,7 +22,13 @@ from bms.evaluate.detect_clock import (
 )
 from bms.evaluate.detect_notes import step_mismatch_notes
 from bms.evaluate.detect_rows import time_order
-from bms.evaluate.detect_times import day_first, filled_times_note, read_times, unread_times_notes
+from bms.evaluate.detect_times import (
+    day_first,
+    filled_times_note,
+    guessed_order_note,
+    read_times,
+    unread_times_notes,
+)
 
 __all__ = ["TimeAxes", "time_axes"]
 
@@ -65,6 +71,10 @@ def time_axes(
         if mixed
     ]
     dayfirst = day_first(pd.concat(cells, ignore_index=True))
+    guessed = guessed_order_note(
+        pd.concat(cells, ignore_index=True), dayfirst, f"time column {tcol!r}"
+    )
+    mixed_notes += [guessed] if guessed else []
     (t_train, unread_train), (t_test, unread_test) = (
         read_times(cells[0], dayfirst),
         read_times(cells[1], dayfirst),

@@ -30,10 +30,12 @@ __all__ = [
     "duration_text",
     "filled_times_note",
     "find_time_column",
+    "guessed_order_note",
     "is_excel_serial",
     "parse_times",
     "read_times",
     "split_date_time",
+    "text_times_utc",
     "unread_times_notes",
 ]
 
@@ -194,7 +196,7 @@ def _numeric_times(values: pd.Series) -> pd.DatetimeIndex | None:
 _DAY_MONTH = r"^\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-]\d{2,4}(?!\d)"
 
 
-def _to_utc(values: pd.Series, *, dayfirst: bool) -> pd.Series:
+def text_times_utc(values: pd.Series, *, dayfirst: bool) -> pd.Series:
     """Text cells as UTC times (NaT where unreadable), day first or not for all of them."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # format inference, per-element parsing
@@ -222,11 +224,31 @@ def day_first(values: pd.Series) -> bool:
     spans = {}
     day_cells = pd.Series(dates).str.extract(r"^(\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4})")[0]
     for dayfirst in (False, True):  # the distinct dates only: a few hundred, however many rows
-        days = pd.DatetimeIndex(_to_utc(day_cells.dropna(), dayfirst=dayfirst).dropna())
+        days = pd.DatetimeIndex(text_times_utc(day_cells.dropna(), dayfirst=dayfirst).dropna())
         spans[dayfirst] = days.max() - days.min() if len(days) else pd.Timedelta(0)
     if spans[True] != spans[False]:
         return bool(spans[True] < spans[False])
     return bool((fields[1] == ".").all())
+
+
+def guessed_order_note(values: pd.Series, dayfirst: bool, where: str) -> str:
+    """A line when the order of a column's ``nn/nn/yyyy`` dates was guessed: no field above 12
+    tells the day from the month (readings on the first of each month, say), so
+    :func:`day_first` took the reading that spans less time, which a user should check; ""
+    when the dates tell. ``where``: the file and column, for the line."""
+    dates = pd.Series(values.dropna().astype(str).str.slice(0, 10).unique())
+    fields = dates.str.extract(_DAY_MONTH).dropna()
+    if fields.empty or (fields[0] == fields[2]).all():
+        return ""
+    if int(fields[0].astype(int).max()) > 12 or int(fields[2].astype(int).max()) > 12:
+        return ""
+    example = str(dates[fields.index[(fields[0] != fields[2]).to_numpy()][0]]).strip()
+    read = text_times_utc(pd.Series([example]), dayfirst=dayfirst).iloc[0]
+    return (
+        f"{where}: dates such as {example!r} could put the day or the month first; read "
+        f"{'day' if dayfirst else 'month'} first ({read:%d %B %Y}), the reading that spans less "
+        "time: if that is wrong, write the dates as YYYY-MM-DD"
+    )
 
 
 def parse_times(values: pd.Series, dayfirst: bool | None = None) -> pd.DatetimeIndex | None:
@@ -248,7 +270,7 @@ def read_times(
     after)."""
     if pd.api.types.is_numeric_dtype(values):
         return _numeric_times(values), values.isna().to_numpy()
-    parsed = _to_utc(values, dayfirst=day_first(values) if dayfirst is None else dayfirst)
+    parsed = text_times_utc(values, dayfirst=day_first(values) if dayfirst is None else dayfirst)
     unread = parsed.isna().to_numpy()
     if unread.mean() > MAX_BAD_TIME_SHARE:
         return None, unread
@@ -264,7 +286,7 @@ def unread_times_notes(
     for path, cells, times in files:
         if times is not None or pd.api.types.is_numeric_dtype(cells):
             continue  # numbers that are not Unix times (cycles, row numbers) are no dates
-        bad = _to_utc(cells, dayfirst=dayfirst).isna().to_numpy() & cells.notna().to_numpy()
+        bad = text_times_utc(cells, dayfirst=dayfirst).isna().to_numpy() & cells.notna().to_numpy()
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             notes.append(

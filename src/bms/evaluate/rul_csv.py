@@ -17,6 +17,7 @@ The model is :class:`bms.models.rul.RunToFailureRUL`. Every problem a user can c
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pandas as pd
 from bms.errors import SchemaError
 from bms.evaluate.column_case import case_note, names_matched_but_for_case
 from bms.evaluate.detect_notes import outside_training_range
+from bms.evaluate.detect_times import day_first, guessed_order_note, text_times_utc
 from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.wide_csv import (
     numeric_columns,
@@ -37,6 +39,9 @@ from bms.models.rul import MIN_TRAIN_UNITS, QUANTILE_COLUMNS, RunToFailureRUL
 __all__ = [
     "MIN_TRAIN_ROWS",
     "RulSummary",
+    "check_max_rul",
+    "dates_day_first",
+    "named_columns",
     "prepare_histories",
     "read_histories",
     "run_rul",
@@ -73,21 +78,73 @@ class RulSummary:
     notes: tuple[str, ...] = ()
 
 
-def _times(frame: pd.DataFrame, column: str, path: Path) -> tuple[pd.Series, str]:
-    """The time column as floats, and its unit ('days' for dates, else 'time-column units')."""
+def _times(
+    frame: pd.DataFrame, column: str, path: Path, dayfirst: bool | None = None
+) -> tuple[pd.Series, str]:
+    """The time column as floats, and its unit ('days' for dates, else 'time-column units').
+
+    Dates written ``nn/nn/yyyy`` are read day first or month first for the whole column, as
+    ``dayfirst`` says, else as the column shows (:func:`~bms.evaluate.detect_times.day_first`):
+    read element by element, a French file's ``01/02/2024`` was January 2 and its
+    ``13/02/2024`` February 13, and the RULs came out 36 times too short."""
     raw = frame[column]
     numeric = pd.to_numeric(raw, errors="coerce")
     if numeric.notna().all():
         return numeric.astype(float), "time-column units"
-    stamps = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+    if dayfirst is None:
+        dayfirst = day_first(raw)
+    stamps = text_times_utc(raw.astype(object), dayfirst=dayfirst)
     if stamps.notna().all():
         seconds = (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
         return seconds / _DAY_SECONDS, "days"
     bad = int((numeric.isna() & stamps.isna()).to_numpy().argmax())
+    value = raw.iloc[bad]
+    shown = "an empty cell" if pd.isna(value) else repr(str(value))
     raise SchemaError(
-        f"{path}: time column {column!r} must be numbers or dates; row {bad + 2} holds "
-        f"{raw.iloc[bad]!r}"
+        f"{path}: time column {column!r} must be numbers or dates; row {bad + 2} holds {shown}"
     )
+
+
+def dates_day_first(frames: Sequence[pd.DataFrame], column: str) -> bool:
+    """Whether the ``nn/nn/yyyy`` dates of ``column`` put the day first, decided on every
+    file together (TRAIN and TEST are one export: one convention for both)."""
+    cells = [frame[column] for frame in frames if column in frame.columns]
+    if not cells:
+        return False
+    joined = pd.concat(cells, ignore_index=True)
+    dayfirst = day_first(joined)
+    if pd.to_numeric(joined, errors="coerce").isna().any():  # dates, not cycle counts
+        note = guessed_order_note(joined, dayfirst, f"time column {column!r}")
+        if note:
+            logger.warning("%s", note)
+    return dayfirst
+
+
+def named_columns(
+    frame: pd.DataFrame, path: Path, names: Sequence[tuple[str, str]]
+) -> pd.DataFrame:
+    """``frame`` with each of ``names`` ((column, option) pairs: ``--unit-column`` and
+    ``--time-column``) found, written in another case if need be (renamed to the name given,
+    with a line saying so), else a SchemaError naming the option."""
+    for column, option in names:
+        if column in frame.columns:
+            continue
+        renamed = names_matched_but_for_case([column], frame.columns)
+        if not renamed:
+            raise SchemaError(
+                f"{path}: {option} {column!r} not found; columns are {list(frame.columns)}"
+            )
+        written = next(iter(renamed))
+        frame = frame.rename(columns=renamed)
+        logger.warning("%s: %s %r is written %r there: matched", path, option, column, written)
+    return frame
+
+
+def check_max_rul(max_rul: float | None) -> None:
+    """A SchemaError unless ``max_rul`` (``--max-rul``, a target cap) is None or > 0 (``inf``:
+    no cap); NaN is refused."""
+    if max_rul is not None and not max_rul > 0:
+        raise SchemaError(f"--max-rul must be > 0, got {max_rul}")
 
 
 def unit_label(unit: object) -> str:
@@ -124,6 +181,7 @@ def prepare_histories(
     features: list[str] | None = None,
     decimal_comma: bool = False,
     min_rows: int = MIN_TRAIN_ROWS,
+    dayfirst: bool | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Validate one CSV and return ``unit, time, features...`` (numeric, NaN forward-filled).
 
@@ -141,6 +199,9 @@ def prepare_histories(
     min_rows : int
         Fewest rows a unit may have: :data:`MIN_TRAIN_ROWS` for run-to-failure histories, 1
         for TEST (a unit is predicted from the rows it has).
+    dayfirst : bool or None
+        Whether ``nn/nn/yyyy`` dates put the day first (:func:`dates_day_first` of TRAIN and
+        TEST); None: as this file's dates show.
 
     Returns
     -------
@@ -148,11 +209,9 @@ def prepare_histories(
         Columns ``unit_column, time_column, *features``, rows in file order.
     time_unit : str
     """
-    for col, option in ((unit_column, "--unit-column"), (time_column, "--time-column")):
-        if col not in frame.columns:
-            raise SchemaError(
-                f"{path}: {option} {col!r} not found; columns are {list(frame.columns)}"
-            )
+    frame = named_columns(
+        frame, path, ((unit_column, "--unit-column"), (time_column, "--time-column"))
+    )
     if unit_column == time_column:
         raise SchemaError("--unit-column and --time-column must be different columns")
     if frame[unit_column].isna().any():
@@ -177,7 +236,7 @@ def prepare_histories(
                 f"{path}: TEST lacks feature column(s) of TRAIN: {', '.join(map(repr, missing))}"
                 f"{renamed_hint(missing, others, 'give both files the same names')}"
             )
-    times, time_unit = _times(frame, time_column, path)
+    times, time_unit = _times(frame, time_column, path, dayfirst)
     out = {unit_column: frame[unit_column].to_numpy(), time_column: times.to_numpy()}
     numeric, notes = numeric_columns(
         frame, features, path, fix="remove them from the CSV", decimal_comma=decimal_comma
@@ -297,17 +356,21 @@ def run_rul(
     """
     # header names are read stripped of surrounding spaces: so are the names a user gives
     unit_column, time_column = unit_column.strip(), time_column.strip()
-    if max_rul is not None and not max_rul > 0:
-        raise SchemaError(f"--max-rul must be > 0, got {max_rul}")
+    check_max_rul(max_rul)
     train_path, test_path = Path(train_path), Path(test_path)
     check_out_path(Path(out_path), {"TRAIN": Path(train_path), "TEST": Path(test_path)})
     train_frame, test_frame = (read_histories(p, sep, unit_column) for p in (train_path, test_path))
+    named = ((unit_column, "--unit-column"), (time_column, "--time-column"))
+    train_frame = named_columns(train_frame, train_path, named)
+    test_frame = named_columns(test_frame, test_path, named)
+    dayfirst = dates_day_first((train_frame, test_frame), time_column)
     train, time_unit = prepare_histories(
         train_frame,
         train_path,
         unit_column=unit_column,
         time_column=time_column,
         decimal_comma=train_frame.attrs.get("sep", ",") != ",",  # not the field separator
+        dayfirst=dayfirst,
     )
     features = [c for c in train.columns if c not in (unit_column, time_column)]
     test, test_unit = prepare_histories(
@@ -318,6 +381,7 @@ def run_rul(
         features=features,
         decimal_comma=test_frame.attrs.get("sep", ",") != ",",
         min_rows=1,
+        dayfirst=dayfirst,
     )
     if test_unit != time_unit:
         raise SchemaError(

@@ -95,8 +95,15 @@ _TYPED_SEPARATORS = {"\\t": "\t", "tab": "\t"}
 
 
 def field_separator(sep: str) -> str:
-    """The separator character ``--sep`` stands for: ``\\t`` or ``tab`` is a tab."""
-    return _TYPED_SEPARATORS.get(sep.lower(), sep)
+    """The separator character ``--sep`` stands for: ``\\t`` or ``tab`` is a tab; a
+    SchemaError for anything but one character (pandas' regular expressions are not offered:
+    an export separates its fields by one character)."""
+    character = _TYPED_SEPARATORS.get(sep.lower(), sep)
+    if len(character) != 1:
+        raise SchemaError(
+            f"--sep must be one character such as ',' ';' '|' or '\\t' (a tab), got {sep!r}"
+        )
+    return character
 
 
 def _typed(sep: str) -> str:
@@ -246,7 +253,8 @@ def numeric_columns(
     A two-state point written as words (``ON``/``OFF``, ``active``/``inactive``,
     ``Marche``/``Arrêt``: :mod:`bms.evaluate.state_words`) reads as 1/0, with one note per file
     naming such columns. A column is refused (SchemaError naming it, and ``fix``) when more than
-    :data:`MAX_BAD_CELL_SHARE` of its non-empty cells are not numbers; infinities become NaN.
+    :data:`MAX_BAD_CELL_SHARE` of its non-empty cells are not numbers; infinities become NaN, in a
+    note.
     Number cells are read as exports write them (:mod:`bms.evaluate.number_cells`): with
     ``decimal_comma`` (the field separator is not a comma) ``21,5`` reads as 21.5; thousands
     grouped the way the decimal mark goes with (``1,008.2``, ``1 008,2``) and a unit after the
@@ -260,6 +268,7 @@ def numeric_columns(
     stated = []
     units: list[tuple[str, str]] = []
     codes: list[tuple[str, int, float, int]] = []  # column, how many, first, its row
+    infinities: list[tuple[str, int, object, int]] = []  # column, how many, first, its row
     for col in columns:
         series = frame[col]
         if series.dtype == bool:
@@ -278,7 +287,11 @@ def numeric_columns(
         elif n_failed:
             first = int(np.flatnonzero(failed.to_numpy())[0])
             unreadable.append((col, n_failed, series.iloc[first], first + 1))
-        converted = converted.replace([np.inf, -np.inf], np.nan)
+        infinite = np.isinf(converted.to_numpy(dtype=np.float64))
+        if infinite.any():  # an overflow or a logger's 'inf': no reading, said
+            first = int(np.flatnonzero(infinite)[0])
+            infinities.append((col, int(infinite.sum()), series.iloc[first], first + 1))
+            converted = converted.mask(infinite)
         coded = error_code_cells(converted)
         if coded.any():
             first = int(np.flatnonzero(coded)[0])
@@ -296,6 +309,11 @@ def numeric_columns(
         f"{path}: {col!r}: {n:,} cell(s) hold an error code far outside its readings (first "
         f"{value:g} in data row {row}), read as missing"
         for col, n, value, row in codes
+    ]
+    notes += [
+        f"{path}: {col!r}: {n:,} cell(s) infinite (first {str(value)!r} in data row {row}), "
+        "read as missing"
+        for col, n, value, row in infinities
     ]
     if units:
         written = ", ".join(f"{col!r} in {unit!r}" for col, unit in units)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bms.errors import BmsError
-from bms.evaluate.rul_csv import prepare_histories, read_histories
+from bms.evaluate.rul_csv import check_max_rul, prepare_histories, read_histories
 from bms.evaluate.rul_metrics import rmse
 from bms.models.registry import ModelRegistry
 from bms.models.rul import RunToFailureRUL
@@ -113,6 +113,9 @@ def train_rul_from_csv(
     tolerance : float
         How much worse (RMSE, time unit) the candidate may be and still be promoted.
     """
+    check_max_rul(max_rul)  # before the fit: a model capped below 0 was promoted
+    if not 0.0 <= tolerance < float("inf"):
+        raise BmsError(f"--tolerance must be a number >= 0, got {tolerance}")
     if not path.is_file():
         raise BmsError(f"--train {path}: file not found")
     # read as ``bms rul`` reads it: encodings, Excel's lines, decimal commas, ids as written
