@@ -111,15 +111,28 @@ class Settings(BaseSettings):
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The tables of a TOML file, or :class:`ConfigError` naming the file and what is wrong."""
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not a bms.toml file (BMS_CONFIG names it)")
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "TOML files are UTF-8: save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def _toml_values(data: dict[str, Any]) -> dict[str, Any]:
+def _toml_values(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """Map bms.toml to settings fields: top-level keys or a [bms] table, plus [connectors]."""
+    for table in ("bms", "connectors"):
+        if not isinstance(data.get(table, {}), dict):
+            raise ConfigError(f"{path}: {table}: must be a table ([{table}]), got {data[table]!r}")
     values = dict(data.get("bms", {}))
     values.update({k: v for k, v in data.items() if k not in ("bms", "connectors")})
     if "connectors" in data:
@@ -132,7 +145,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     path = config_file or Path(os.environ.get("BMS_CONFIG", "bms.toml"))
     file_values: dict[str, Any] = {}
     if path.exists():
-        file_values = _toml_values(_read_toml(path))
+        file_values = _toml_values(_read_toml(path), path)
     elif config_file is not None or "BMS_CONFIG" in os.environ:
         raise ConfigError(f"config file not found: {path}")
     env_names = {name for name in Settings.model_fields if f"BMS_{name.upper()}" in os.environ}

@@ -115,6 +115,18 @@ def test_source_errors_name_the_point(site):
     assert parse_tags("p", "b=2, a=1") == (("a", "1"), ("b", "2"))
 
 
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [("influxdb", "influxdb://127.0.0.1:1/db"), ("influxdb2", "influxdb2://127.0.0.1:1?bucket=b")],
+)
+def test_a_start_that_is_not_a_time_is_refused_at_config_time(kind, url):
+    with pytest.raises(
+        ConfigError, match=r"^connectors.gtb.start: not a time: 'yesterday-ish'; use ISO 8601"
+    ):
+        parse_config("gtb", {"kind": kind, "url": url, "start": "yesterday-ish"})
+    assert parse_config("gtb", {"kind": kind, "url": url, "start": "2025-01-01"}).start
+
+
 # -- InfluxDB 2.x source: Flux on recorded annotated-CSV responses ----------------------------
 def point2(name: str, source: dict, point_id: str | None = None) -> Point:
     return Point(

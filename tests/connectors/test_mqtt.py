@@ -146,6 +146,15 @@ def test_credentials_come_from_the_named_variable(site, monkeypatch):
         connector(site, username="bms")
 
 
+def test_a_missing_tls_ca_file_is_refused_at_config_time_naming_it(site, tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"^connectors.lora.ca_file: no such file: '/nope/ca.pem'"
+    ):
+        connector(site, tls=True, ca_file="/nope/ca.pem")
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    assert connector(site, tls=True, ca_file=str(tmp_path / "ca.pem")).cfg.tls
+
+
 # -- Against a broker -----------------------------------------------------------------------
 class Run:
     """A connector streaming in a thread into a list of frames."""

@@ -92,9 +92,16 @@ def register(cls: type[Connector]) -> type[Connector]:
 
 def parse_config(name: str, raw: dict[str, Any]) -> ConnectorConfig:
     """Validate the ``[connectors.NAME]`` table; raise ConfigError naming the bad field."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"connectors.{name}: must be a table ([connectors.{name}])")
     kind = raw.get("kind")
     if kind is None:
         raise ConfigError(f"connectors.{name}: missing field 'kind'")
+    if not isinstance(kind, str):
+        raise ConfigError(
+            f'connectors.{name}.kind: must be a string, e.g. kind = "file" '
+            f"(got {type(kind).__name__})"
+        )
     if kind not in CONNECTOR_KINDS:
         known = ", ".join(sorted(CONNECTOR_KINDS)) or "none registered"
         raise ConfigError(f"connectors.{name}.kind: unknown connector kind {kind!r} ({known})")
@@ -103,5 +110,6 @@ def parse_config(name: str, raw: dict[str, Any]) -> ConnectorConfig:
         return model(**{"name": name, **raw})
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise ConfigError(f"connectors.{name}.{where}: {error['msg']}") from None
+        where = "".join(f".{part}" for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"connectors.{name}{where}: {message}") from None

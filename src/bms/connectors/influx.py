@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bms.connectors.base import Connector, ConnectorConfig, register
 from bms.errors import ConfigError, SiteError
@@ -46,6 +46,24 @@ class InfluxSourceConfig(ConnectorConfig):
     timeout_seconds: float = Field(default=10.0, gt=0, title="Request timeout [s]")
     chunk_hours: float = Field(default=24.0, gt=0, title="Query window [h]")
     start: str | None = Field(default=None, title="First time read on a first run (ISO 8601)")
+
+    @field_validator("start")
+    @classmethod
+    def _start_is_a_time(cls, value: str | None) -> str | None:
+        return check_time(value)
+
+
+def check_time(value: str | None) -> str | None:
+    """``value`` when it is a time pandas reads (ISO 8601; naive is UTC), else ValueError."""
+    if value is None:
+        return value
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise ValueError(f"not a time: {value!r}; use ISO 8601, e.g. 2025-01-01T00:00:00Z")
+    return value
 
 
 def parse_tags(point_id: str, raw: Any) -> tuple[tuple[str, str], ...]:

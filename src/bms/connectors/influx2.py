@@ -38,10 +38,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bms.connectors.base import Connector, ConnectorConfig, register
-from bms.connectors.influx import parse_tags
+from bms.connectors.influx import check_time, parse_tags
 from bms.errors import ConfigError, SiteError
 from bms.site.model import Point
 from bms.telemetry.frame import as_utc, empty_frame, validate_frame
@@ -87,6 +87,11 @@ class Influx2SourceConfig(ConnectorConfig):
     chunk_hours: float = Field(default=24.0, gt=0, title="Query window [h]")
     fields_per_query: int = Field(default=50, ge=1, title="Fields read by one query at most")
     start: str | None = Field(default=None, title="First time read on a first run (ISO 8601)")
+
+    @field_validator("start")
+    @classmethod
+    def _start_is_a_time(cls, value: str | None) -> str | None:
+        return check_time(value)
 
 
 def group_sources(points: Iterable[Point]) -> dict[tuple[str, Tags], dict[str, str]]:

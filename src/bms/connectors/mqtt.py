@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from bms.connectors.base import Connector, ConnectorConfig, FrameHandler, register
 from bms.connectors.lorawan import (
@@ -94,6 +94,13 @@ class MqttConfig(ConnectorConfig):
     batch_size: int = Field(default=500, ge=1, le=65535, title="Messages per stored batch")
     batch_seconds: float = Field(default=1.0, gt=0, title="Longest wait before a batch [s]")
     reconnect_max_seconds: int = Field(default=30, ge=1, title="Longest reconnect back-off [s]")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("tls") and not os.path.isfile(value):
+            raise ValueError(f"no such file: {value!r} (the broker's CA certificate, PEM)")
+        return value
 
 
 @register
