@@ -60,3 +60,12 @@ def test_an_unwritable_out_is_one_line_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(SchemaError, match="cannot write OUT"):
         write_out(_detect_out(3), tmp_path / "file" / "out.csv")
+
+
+@pytest.mark.parametrize("name", ["out.csv.gz", "out.csv.zip", "out.parquet"])
+def test_an_out_named_compressed_or_parquet_is_written_so(tmp_path: Path, name: str) -> None:
+    # an OUT named o.csv.gz was plain text: pandas, reading by the name, raised BadGzipFile
+    out = _detect_out()
+    write_out(out, tmp_path / name)
+    read = pd.read_parquet if name.endswith(".parquet") else pd.read_csv
+    pd.testing.assert_frame_equal(read(tmp_path / name), out)

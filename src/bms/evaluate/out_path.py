@@ -81,10 +81,18 @@ def _plain_table(frame: pd.DataFrame) -> pa.Table | None:
     return table
 
 
+#: OUT names ending so are written compressed, as pandas infers from the name (an OUT named
+#: ``o.csv.gz`` was plain text, which no reader of that name could open).
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zip", ".xz", ".zst")
+
+
 def _write(frame: pd.DataFrame, path: Path) -> None:
+    if path.suffix.lower() in (".parquet", ".pq"):  # the format bms detect reads too
+        frame.to_parquet(path, index=False)
+        return
     table = _plain_table(frame)
-    if table is None:
-        frame.to_csv(path, index=False)
+    if table is None or path.suffix.lower() in COMPRESSED_SUFFIXES:
+        frame.to_csv(path, index=False)  # compression inferred from the name
         return
     options = pa_csv.WriteOptions(include_header=False, quoting_style="none")
     with open(path, "wb") as sink:
@@ -93,7 +101,9 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_out(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as the CSV ``path`` (folders made as needed), or raise SchemaError."""
+    """Write ``frame`` as the CSV ``path`` (folders made as needed; compressed when its name
+    ends ``.gz``, ``.bz2``, ``.zip``, ``.xz`` or ``.zst``, Parquet when ``.parquet``), or raise
+    SchemaError."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
