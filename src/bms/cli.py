@@ -579,6 +579,12 @@ def train(
         from bms.jobs.train_anomaly import train_site_anomaly
         from bms.site.loader import load_site
 
+        if train_file is not None:  # it was ignored, and every equipment trained instead
+            raise BmsError(
+                "bms train anomaly trains on the site's stored telemetry and takes no --train "
+                "file (--equipment ID for one equipment); for a CSV, bms detect --train"
+            )
+
         decisions = train_site_anomaly(
             settings,
             open_registry(),

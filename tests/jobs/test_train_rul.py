@@ -111,6 +111,7 @@ def test_bms_train_rul_prints_the_decision(
         (["train", "rul", "--train", "x.csv", "--max-rul", "-1"], "--max-rul must be > 0"),
         (["train", "rul", "--train", "x.csv", "--max-rul", "nan"], "--max-rul must be > 0"),
         (["train", "rul", "--train", "x.csv", "--tolerance", "-1"], "--tolerance must be"),
+        (["train", "anomaly", "--train", "x.csv"], "takes no --train file"),  # was ignored
     ],
 )
 def test_bms_train_bad_input_is_one_line(
