@@ -118,3 +118,110 @@ def test_fd001_through_the_cli(dataset, capsys: pytest.CaptureFixture[str]) -> N
     assert result["rmse"] < 16.0
     assert result["phm08_score"] < 600
     assert 0.6 <= result["coverage"] <= 0.95
+
+
+# --- a damaged copy of the data set: one line naming the file and the line or cell ----------
+def _lines(dataset, name: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return (dataset("cmapss") / name).read_text().splitlines()
+
+
+def _with_field(line: str, index: int, value: str) -> str:
+    fields = line.split()
+    fields[index] = value
+    return " ".join(fields)
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda lines: b"", r"test_FD001.txt: the file is empty$"),
+        (
+            lambda lines: "\n".join([*lines[:6], lines[6] + " 1.0", *lines[7:]]).encode(),
+            r"test_FD001.txt: line 7 holds 27 fields, not 26 \(the C-MAPSS layout\)$",
+        ),
+        (  # cut short: its missing readings were forward-filled, and the RMSE moved
+            lambda lines: "\n".join([*lines[:-1], " ".join(lines[-1].split()[:17])]).encode(),
+            r"test_FD001.txt: line 13096 holds 17 fields, not 26 \(the C-MAPSS layout\)$",
+        ),
+        (
+            lambda lines: ("\n".join(lines) + "\n").encode() + b"\xe9",
+            r"test_FD001.txt: line 13097 holds the byte 0xe9, not UTF-8 text",
+        ),
+        (
+            lambda lines: "\n".join(lines).encode("utf-16"),
+            r"test_FD001.txt: UTF-16 text; save it as UTF-8",
+        ),
+        (
+            lambda lines: "\n".join(
+                [*lines[:2], _with_field(lines[2], 0, "nan"), *lines[3:]]
+            ).encode(),
+            r"test_FD001.txt: 'unit' data row 3 holds 'nan', not a number$",
+        ),
+        (  # read as unit 1 before
+            lambda lines: "\n".join(
+                [*lines[:2], _with_field(lines[2], 0, "1.5"), *lines[3:]]
+            ).encode(),
+            r"test_FD001.txt: 'unit' data row 3 holds 1.5, not a whole number \(a unit id\)$",
+        ),
+        (
+            lambda lines: "\n".join(
+                [*lines[:4], _with_field(lines[4], 9, "inf"), *lines[5:]]
+            ).encode(),
+            r"test_FD001.txt: 'sensor_5' data row 5 holds inf, not a finite number$",
+        ),
+    ],
+    ids=[
+        "empty",
+        "27 fields",
+        "cut short",
+        "latin-1 byte",
+        "utf-16",
+        "nan unit",
+        "1.5 unit",
+        "inf",
+    ],
+)
+def test_a_damaged_test_file_is_refused_in_one_line_naming_it(
+    dataset, tmp_path: Path, damage, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "test_FD001.txt"
+    path.write_bytes(damage(_lines(dataset, "test_FD001.txt")))
+    with pytest.raises(BmsError, match=reason) as raised:
+        read_cmapss(path)
+    assert str(raised.value).startswith(str(path)) and "\n" not in str(raised.value)
+
+
+def test_a_training_row_missing_its_last_field_is_refused_through_the_cli(
+    dataset, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    lines = _lines(dataset, "train_FD001.txt")
+    lines[99] = " ".join(lines[99].split()[:-1])
+    (tmp_path / "train_FD001.txt").write_text("\n".join(lines) + "\n")
+    args = ["evaluate", "cmapss", "--data", str(tmp_path), "--subset", "FD001", "--json"]
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    assert done.value.code == 2
+    reason = "line 100 holds 25 fields, not 26 (the C-MAPSS layout)"
+    assert capsys.readouterr().err == f"bms: error: {tmp_path / 'train_FD001.txt'}: {reason}\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"112\n98\n-5\n", r"value 3 is '-5': a remaining useful life is never negative$"),
+        # written as Infinity in the --json line before, which is not JSON
+        (b"112\n98\ninf\n", r"value 3 is 'inf', not a finite number of cycles$"),
+        (b"112\n98\n69\n\xe9", r"line 4 holds the byte 0xe9, not UTF-8 text"),
+        ("112\n98\n".encode("utf-16"), r"UTF-16 text; save it as UTF-8"),
+        (b"\n", r"RUL_FD001.txt: the file is empty$"),
+    ],
+    ids=["negative", "inf", "latin-1 byte", "utf-16", "empty"],
+)
+def test_a_damaged_true_rul_file_is_refused_in_one_line(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    path = tmp_path / "RUL_FD001.txt"
+    path.write_bytes(content)
+    with pytest.raises(BmsError, match=reason) as raised:
+        read_cmapss_rul(path)
+    assert str(raised.value).startswith(str(path))

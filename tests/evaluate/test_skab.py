@@ -96,3 +96,87 @@ def test_a_malformed_file_is_named_with_its_fault(tmp_path, content, reason):
     with pytest.raises(BmsError, match=reason) as raised:
         evaluate_skab(tmp_path)
     assert str(raised.value).startswith(str(tmp_path / "valve1" / "1.csv"))
+
+
+# --- a damaged copy of a real file (';'-separated, CRLF): one line naming it -----------------
+def _lines(dataset) -> list[str]:
+    return (dataset("skab") / "valve1" / "3.csv").read_bytes().decode().split("\r\n")
+
+
+def _swapped(lines: list[str], first: int) -> list[str]:
+    out = list(lines)
+    out[first], out[first + 1] = out[first + 1], out[first]
+    return out
+
+
+def _with_cell(lines: list[str], line: int, column: int, value: str) -> list[str]:
+    out = list(lines)
+    fields = out[line - 1].split(";")
+    fields[column] = value
+    out[line - 1] = ";".join(fields)
+    return out
+
+
+def _crlf(lines: list[str]) -> bytes:
+    return "\r\n".join(lines).encode()
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda lines: b"", r"the file is empty$"),
+        # data rows 10 and 11 swapped: a ValueError from the detector before
+        (
+            lambda lines: _crlf(_swapped(lines, 10)),
+            r": 'datetime' data row 11 \(2020-03-09 11:14:43\) is earlier than data row 10 "
+            r"\(2020-03-09 11:14:45\): the protocol reads the rows in time order as written",
+        ),
+        (
+            lambda lines: _crlf([*lines[:11], lines[11] + ";1.0", *lines[12:]]),
+            r": line 12 holds 12 fields, not 11 \(the header's\)$",
+        ),
+        (lambda lines: _crlf(lines) + b"\xe9", r": line 1150 holds the byte 0xe9, not UTF-8 text"),
+        (lambda lines: "\r\n".join(lines).encode("utf-16"), r": UTF-16 text; save it as UTF-8"),
+        # the messages showed numpy's repr: np.float64(2.0), np.float64(nan)
+        (
+            lambda lines: _crlf(_with_cell(lines, 500, 9, "2.0")),
+            r": 'anomaly' must be 0 or 1; data row 499 holds 2.0$",
+        ),
+        (
+            lambda lines: _crlf(_with_cell(lines, 500, 9, "")),
+            r": 'anomaly' must be 0 or 1; data row 499 holds an empty cell$",
+        ),
+        (
+            lambda lines: _crlf([*lines[:499], lines[499].rsplit(";", 2)[0], *lines[500:]]),
+            r": line 500 holds 9 fields, not 11 \(the header's\)$",
+        ),
+    ],
+    ids=[
+        "empty",
+        "out of order",
+        "extra field",
+        "latin-1",
+        "utf-16",
+        "label 2",
+        "no label",
+        "short",
+    ],
+)
+def test_a_damaged_copy_of_a_file_is_refused_in_one_line_naming_it(
+    dataset, tmp_path, damage, reason
+):
+    (tmp_path / "valve1").mkdir()
+    path = tmp_path / "valve1" / "3.csv"
+    path.write_bytes(damage(_lines(dataset)))
+    with pytest.raises(BmsError, match=reason) as raised:
+        evaluate_skab(tmp_path)
+    assert str(raised.value).startswith(str(path)) and "\n" not in str(raised.value)
+
+
+def test_a_folder_named_like_a_file_is_refused_through_the_cli(tmp_path, capsys):
+    (tmp_path / "valve1" / "x.csv").mkdir(parents=True)
+    with pytest.raises(SystemExit) as done:
+        main(["evaluate", "skab", "--data", str(tmp_path), "--json"])
+    assert done.value.code == 2
+    reason = "a folder, not a file"
+    assert capsys.readouterr().err == f"bms: error: {tmp_path / 'valve1' / 'x.csv'}: {reason}\n"

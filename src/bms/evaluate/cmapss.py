@@ -25,7 +25,12 @@ import numpy as np
 import pandas as pd
 
 from bms.errors import BmsError
-from bms.evaluate.dataset_cells import numbers_or_refused
+from bms.evaluate.dataset_cells import (
+    finite_or_refused,
+    numbers_or_refused,
+    whole_numbers_or_refused,
+)
+from bms.evaluate.dataset_files import WHITESPACE, read_dataset_table, read_dataset_text
 from bms.evaluate.rul_metrics import interval_coverage, phm08_score, rmse
 from bms.models.rul import RunToFailureRUL
 
@@ -67,32 +72,62 @@ def _check_subset(subset: str) -> str:
 
 
 def read_cmapss(path: Path | str) -> pd.DataFrame:
-    """Read a ``train_``/``test_FD00x.txt`` file into named columns (:data:`CMAPSS_COLUMNS`)."""
+    """Read a ``train_``/``test_FD00x.txt`` file into named columns (:data:`CMAPSS_COLUMNS`).
+
+    Raises
+    ------
+    BmsError
+        One line naming the file and the line or the cell: a file that is not there, empty
+        or not UTF-8 (:func:`~bms.evaluate.dataset_files.read_dataset_table`); a line of more
+        or fewer than 26 fields (one cut short was read with its missing readings filled
+        in); a cell that is not a finite number (``nan`` and ``inf`` included: the files hold
+        none); a unit id that is not a whole number.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise BmsError(f"{path}: file not found")
-    frame = pd.read_csv(path, sep=r"\s+", header=None)
+    frame = read_dataset_table(
+        path, sep=WHITESPACE, fields=len(CMAPSS_COLUMNS), header=None, keep_default_na=False
+    )
     if frame.shape[1] != len(CMAPSS_COLUMNS):
         raise BmsError(
             f"{path}: {frame.shape[1]} columns, expected {len(CMAPSS_COLUMNS)} (C-MAPSS layout)"
         )
     frame.columns = list(CMAPSS_COLUMNS)
     frame = numbers_or_refused(frame, path)
-    frame["unit"] = frame["unit"].astype(np.int64)
+    finite_or_refused(frame, path)
+    frame["unit"] = whole_numbers_or_refused(frame["unit"], path, "a unit id")
     return frame
 
 
 def read_cmapss_rul(path: Path | str) -> np.ndarray:
-    """Read ``RUL_FD00x.txt``: the true RUL after each test unit's last cycle. [cycles]"""
+    """Read ``RUL_FD00x.txt``: the true RUL after each test unit's last cycle. [cycles]
+
+    Raises
+    ------
+    BmsError
+        One line naming the file and the value: not a number, not finite (``inf`` was
+        written as ``Infinity`` into ``--json``, which is not JSON), or negative.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise BmsError(f"{path}: file not found")
-    cells = pd.Series(path.read_text().split())
+    cells = pd.Series(read_dataset_text(path).split(), dtype=object)
+    if cells.empty:
+        raise BmsError(f"{path}: the file is empty")
     numbers = pd.to_numeric(cells, errors="coerce")
     if numbers.isna().any():
         first = int(np.flatnonzero(numbers.isna().to_numpy())[0])
         raise BmsError(f"{path}: value {first + 1} is {cells.iloc[first]!r}, not a number")
-    return numbers.to_numpy(dtype=float)
+    values = numbers.to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        first = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise BmsError(
+            f"{path}: value {first + 1} is {cells.iloc[first]!r}, not a finite number of cycles"
+        )
+    if (values < 0).any():
+        first = int(np.flatnonzero(values < 0)[0])
+        raise BmsError(
+            f"{path}: value {first + 1} is {cells.iloc[first]!r}: a remaining useful life is "
+            "never negative"
+        )
+    return values
 
 
 def default_model() -> RunToFailureRUL:

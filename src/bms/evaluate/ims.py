@@ -31,7 +31,12 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import BmsError
-from bms.evaluate.dataset_cells import numbers_or_refused
+from bms.evaluate.dataset_cells import (
+    in_time_order_or_refused,
+    numbers_or_refused,
+    times_or_refused,
+)
+from bms.evaluate.dataset_files import read_dataset_table
 from bms.evaluate.default_detector import Predictor, default_predictor
 from bms.evaluate.detection_metrics import held_alarm_start
 
@@ -60,15 +65,36 @@ FINAL_HOURS = 48.0
 
 
 def read_ims(data_dir: Path | str) -> pd.DataFrame:
-    """The four bearings' mean absolute vibration [g], indexed by time, up to the failure."""
+    """The four bearings' mean absolute vibration [g], indexed by time, up to the failure.
+
+    Raises
+    ------
+    BmsError
+        One line naming the file and the line, or the data row and cell: a file that is
+        missing, empty or not UTF-8; a line of more or fewer fields than the header's; a
+        reading that is not a number; a time that is not one, written with a UTC offset, or
+        earlier than the row before; a file that ends before :data:`FAILURE_TIME` (its
+        figures would be those of a run that never fails).
+    """
     path = Path(data_dir) / IMS_FILE
     if not path.is_file():
         raise BmsError(f"IMS bearing file not found: {path}")
-    frame = pd.read_csv(path, index_col=0, parse_dates=True)
-    if not isinstance(frame.index, pd.DatetimeIndex):
-        raise BmsError(f"{path}: the first column is not a time column")
-    frame.index.name = "time"
-    return numbers_or_refused(frame, path).loc[:FAILURE_TIME]
+    frame = read_dataset_table(path, sep=",", index_col=0)
+    if frame.shape[1] == 0:
+        raise BmsError(
+            f"{path}: a single column; the IMS file is ','-separated: the time, then one "
+            "column per bearing"
+        )
+    times = times_or_refused(pd.Series(frame.index), path, "the time column's")
+    in_time_order_or_refused(times, path, "the time column's")
+    frame.index = pd.DatetimeIndex(times, name="time")
+    frame = numbers_or_refused(frame, path)
+    if frame.index[-1] < FAILURE_TIME:
+        raise BmsError(
+            f"{path} ends at {frame.index[-1]}, before the bearing's failure at {FAILURE_TIME}: "
+            "the protocol needs the run to failure"
+        )
+    return frame.loc[:FAILURE_TIME]
 
 
 def ims_split(
@@ -125,7 +151,13 @@ def evaluate_ims(
         ``held_lead_hours``, ``healthy_rows``, ``false_alarm_rows``, ``far`` [%],
         ``final_flagged`` [%].
     """
-    train, test = ims_split(read_ims(data_dir), pd.Timestamp(train_end))
+    frame = read_ims(data_dir)
+    train, test = ims_split(frame, pd.Timestamp(train_end))
+    if train.empty:
+        raise BmsError(
+            f"{Path(data_dir) / IMS_FILE} starts at {frame.index[0]}, after the training days "
+            f"(before {pd.Timestamp(train_end)}): the protocol trains on the run's healthy start"
+        )
     flags = predictor(train, test)
     return {
         "n_train": len(train),

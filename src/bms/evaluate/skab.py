@@ -31,7 +31,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from bms.errors import BmsError
-from bms.evaluate.dataset_cells import numbers_or_refused
+from bms.evaluate.dataset_cells import (
+    describe_cell,
+    in_time_order_or_refused,
+    numbers_or_refused,
+    times_or_refused,
+)
+from bms.evaluate.dataset_files import read_dataset_table
 from bms.evaluate.default_detector import Predictor, default_predictor
 from bms.evaluate.detection_metrics import Confusion
 
@@ -55,8 +61,16 @@ def read_skab_file(path: Path) -> tuple[pd.DataFrame, NDArray[np.int64]]:
         The eight sensor columns, indexed by ``datetime``.
     labels : ndarray of shape (n_rows,)
         The 0/1 ``anomaly`` column.
+
+    Raises
+    ------
+    BmsError
+        One line naming the file and the line, or the column, data row and cell: a file that
+        is empty, not UTF-8, or a folder; a line of more or fewer fields than the header's; a
+        label other than 0 or 1; a time that is not one, or earlier than the row before (the
+        protocol's split is the file's order as written).
     """
-    frame = pd.read_csv(path, sep=";")
+    frame = read_dataset_table(path, sep=";")
     if "datetime" not in frame.columns:
         raise BmsError(f"{path}: no 'datetime' column (SKAB files are ';'-separated)")
     if "anomaly" not in frame.columns:
@@ -69,15 +83,10 @@ def read_skab_file(path: Path) -> tuple[pd.DataFrame, NDArray[np.int64]]:
     anomaly = pd.to_numeric(frame["anomaly"], errors="coerce")
     if not anomaly.isin([0, 1]).all():
         row = int(np.flatnonzero(~anomaly.isin([0, 1]).to_numpy())[0])
-        cell = frame["anomaly"].iloc[row]
-        raise BmsError(f"{path}: 'anomaly' must be 0 or 1; data row {row + 1} holds {cell!r}")
-    written = frame.pop("datetime")
-    times = pd.to_datetime(written, errors="coerce")
-    if times.isna().any():
-        row = int(np.flatnonzero(times.isna().to_numpy())[0])
-        raise BmsError(
-            f"{path}: 'datetime' data row {row + 1} holds {written.iloc[row]!r}, not a time"
-        )
+        cell = describe_cell(frame["anomaly"].iloc[row])
+        raise BmsError(f"{path}: 'anomaly' must be 0 or 1; data row {row + 1} holds {cell}")
+    times = times_or_refused(frame.pop("datetime"), path, "'datetime'")
+    in_time_order_or_refused(times, path, "'datetime'")
     frame = frame.set_index(pd.DatetimeIndex(times, name="datetime"))
     labels = anomaly.to_numpy().astype(np.int64)
     signals = frame.drop(columns=[c for c in _LABELS if c in frame.columns])
