@@ -196,8 +196,11 @@ def _judged_columns(
 
 def _held_readings(model: TimeSeriesDetector, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame``'s signals with the gaps ``model`` holds filled by the reading before them
-    (:meth:`bms.models.gap_fill.GapFiller.held_readings`); outages stay missing."""
+    (:meth:`bms.models.gap_fill.GapFiller.held_readings`); outages stay missing. ``frame``
+    itself when it holds no gap (no copy of a large file's rows)."""
     values = frame[model.signals_].to_numpy(dtype=np.float64)
+    if not np.isnan(values).any():
+        return frame
     held = model.gap_filler_.held_readings(values)
     return pd.DataFrame(held, index=frame.index, columns=frame[model.signals_].columns)
 
