@@ -60,6 +60,11 @@ def test_the_one_normal_day_raises_no_rule(dataset, tmp_path, capsys):
     assert code == 0, err
     out = pd.read_csv(args[6], keep_default_na=False)
     assert (out["rule"] == "").all()
+    # one day, 4/1/2017: nothing in it tells the day from the month (the whole file does)
+    assert (
+        "time column 'Datetime': dates such as '4/1/2017' could put the day or the month "
+        "first; read month first (01 April 2017)"
+    ) in err
 
 
 def test_a_damper_letting_in_outdoor_air_where_train_kept_it_shut_is_fc6(dataset, tmp_path, capsys):

@@ -194,6 +194,8 @@ def _numeric_times(values: pd.Series) -> pd.DatetimeIndex | None:
 
 #: A date written day and month first, in either order: ``05/03/2026``, ``5.3.26``, ``3-5-2026``.
 _DAY_MONTH = r"^\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-]\d{2,4}(?!\d)"
+#: The date of a cell written ``nn/nn/yyyy`` (a time may follow).
+_DATE_PART = r"^(\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4})"
 
 
 def text_times_utc(values: pd.Series, *, dayfirst: bool) -> pd.Series:
@@ -222,7 +224,7 @@ def day_first(values: pd.Series) -> bool:
     if first > 12 or second > 12:
         return first > 12 >= second
     spans = {}
-    day_cells = pd.Series(dates).str.extract(r"^(\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4})")[0]
+    day_cells = pd.Series(dates).str.extract(_DATE_PART)[0]
     for dayfirst in (False, True):  # the distinct dates only: a few hundred, however many rows
         days = pd.DatetimeIndex(text_times_utc(day_cells.dropna(), dayfirst=dayfirst).dropna())
         spans[dayfirst] = days.max() - days.min() if len(days) else pd.Timedelta(0)
@@ -242,11 +244,13 @@ def guessed_order_note(values: pd.Series, dayfirst: bool, where: str) -> str:
         return ""
     if int(fields[0].astype(int).max()) > 12 or int(fields[2].astype(int).max()) > 12:
         return ""
-    example = str(dates[fields.index[(fields[0] != fields[2]).to_numpy()][0]]).strip()
+    written = dates[fields.index[(fields[0] != fields[2]).to_numpy()][0]]
+    example = str(re.match(_DATE_PART, written).group(1)).strip()  # type: ignore[union-attr]
     read = text_times_utc(pd.Series([example]), dayfirst=dayfirst).iloc[0]
+    as_read = f" ({read:%d %B %Y})" if not pd.isna(read) else ""
     return (
         f"{where}: dates such as {example!r} could put the day or the month first; read "
-        f"{'day' if dayfirst else 'month'} first ({read:%d %B %Y}), the reading that spans less "
+        f"{'day' if dayfirst else 'month'} first{as_read}, the reading that spans less "
         "time: if that is wrong, write the dates as YYYY-MM-DD"
     )
 
