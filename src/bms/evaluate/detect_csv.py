@@ -62,6 +62,7 @@ from bms.evaluate.not_readings import (
 )
 from bms.evaluate.out_path import check_out_path, write_out
 from bms.evaluate.wide_csv import numeric_columns, read_wide_csv, separator_name
+from bms.features.role_names import ahu_role_matches
 from bms.models.anomaly_pipeline import CONTRIBUTION_PREFIX, TimeSeriesDetector, segment_bounds
 
 __all__ = ["MIN_TRAIN_ROWS", "DetectSummary", "run_detect"]
@@ -197,7 +198,10 @@ def _judged_columns(
 def _held_readings(model: TimeSeriesDetector, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame``'s signals with the gaps ``model`` holds filled by the reading before them
     (:meth:`bms.models.gap_fill.GapFiller.held_readings`); outages stay missing. ``frame``
-    itself when it holds no gap (no copy of a large file's rows)."""
+    itself when no column names an AHU point (only the rules and the fan's state read these)
+    or it holds no gap: no copy of a large file's rows."""
+    if not ahu_role_matches(frame.columns):
+        return frame
     values = frame[model.signals_].to_numpy(dtype=np.float64)
     if not np.isnan(values).any():
         return frame
