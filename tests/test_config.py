@@ -27,6 +27,13 @@ def test_a_top_level_key_that_must_be_a_table_is_named(tmp_path, table):
         load_settings(path)
 
 
+def test_a_connector_that_is_no_table_is_named_with_the_file(tmp_path):
+    path = tmp_path / "bms.toml"
+    path.write_text("[connectors]\nx = 5\n")
+    with pytest.raises(ConfigError, match=r"bms.toml: connectors.x: must be a table .*got 5$"):
+        load_settings(path)
+
+
 def test_bms_config_naming_a_directory_is_a_config_error(tmp_path, monkeypatch):
     monkeypatch.setenv("BMS_CONFIG", str(tmp_path))
     with pytest.raises(ConfigError, match=rf"^{tmp_path}: is a directory, not a bms.toml file"):

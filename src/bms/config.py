@@ -133,6 +133,12 @@ def _toml_values(data: dict[str, Any], path: Path) -> dict[str, Any]:
     for table in ("bms", "connectors"):
         if not isinstance(data.get(table, {}), dict):
             raise ConfigError(f"{path}: {table}: must be a table ([{table}]), got {data[table]!r}")
+    for name, table in data.get("connectors", {}).items():
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{path}: connectors.{name}: must be a table ([connectors.{name}] with a kind), "
+                f"got {table!r}"
+            )
     values = dict(data.get("bms", {}))
     values.update({k: v for k, v in data.items() if k not in ("bms", "connectors")})
     if "connectors" in data:

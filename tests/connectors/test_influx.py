@@ -127,6 +127,18 @@ def test_a_start_that_is_not_a_time_is_refused_at_config_time(kind, url):
     assert parse_config("gtb", {"kind": kind, "url": url, "start": "2025-01-01"}).start
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("influxdb://me:secret@127.0.0.1:1/db", "do not put a password in the URL"),
+     ("influxdb:///db", "'influxdb:///db': missing host"),
+     ("http://127.0.0.1:1/db", "scheme must be influxdb:// or influxdb2://")],
+)  # fmt: skip
+def test_a_bad_source_url_names_the_connector_setting(url, message):
+    # it said "telemetry URL", the store's setting, and the user looked in the wrong place
+    with pytest.raises(ConfigError, match=rf"^connectors\.gtb\.url.*{message}"):
+        InfluxSourceConnector(parse_config("gtb", {"kind": "influxdb", "url": url}), [])
+
+
 # -- InfluxDB 2.x source: Flux on recorded annotated-CSV responses ----------------------------
 def point2(name: str, source: dict, point_id: str | None = None) -> Point:
     return Point(

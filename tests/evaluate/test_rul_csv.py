@@ -173,6 +173,26 @@ def test_the_unit_and_time_columns_are_matched_whatever_their_case(
     assert "--unit-column 'pump' is written 'Pump' there: matched" in caplog.text
 
 
+def test_a_feature_that_holds_no_value_is_named(
+    files: tuple[Path, Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    # it was left to the model, which dropped it with numpy's multi-line warnings
+    train, test, out = files
+    run_rul(train, test, out, unit_column="pump", time_column="day")
+    expected = pd.read_csv(out)
+    pd.read_csv(train).assign(spare=np.nan).to_csv(train, index=False)
+    run_rul(train, test, out, unit_column="pump", time_column="day")
+    assert "train.csv: 'spare' hold(s) no value: not used" in caplog.text
+    pd.testing.assert_frame_equal(pd.read_csv(out), expected)
+    pd.read_csv(train).drop(columns="spare").to_csv(train, index=False)
+    pd.read_csv(test).assign(flow_m3_h=np.nan).to_csv(test, index=False)
+    run_rul(train, test, out, unit_column="pump", time_column="day")
+    assert "'flow_m3_h' hold(s) no value: each unit is predicted from its other signals" in (
+        caplog.text
+    )
+    assert pd.read_csv(out)[["rul_p10", "rul_p50", "rul_p90"]].notna().all().all()
+
+
 def test_an_empty_time_cell_is_named_as_such(files: tuple[Path, Path, Path]) -> None:
     train, test, out = files
     frame = pd.read_csv(test)

@@ -92,7 +92,7 @@ class InfluxSourceConnector(Connector):
         super().__init__(config, points)
         assert isinstance(config, InfluxSourceConfig)
         self.cfg = config
-        parsed = parse_influx_url(config.url)
+        parsed = parse_influx_url(config.url, f"connectors.{config.name}.url")
         if parsed.scheme != "influxdb":
             raise ConfigError(f"connectors.{config.name}.url: only influxdb:// (1.x) sources")
         self.http = Influx1HTTP(

@@ -155,7 +155,7 @@ class Influx2SourceConnector(Connector):
         super().__init__(config, points)
         assert isinstance(config, Influx2SourceConfig)
         self.cfg = config
-        if parse_influx_url(config.url).scheme != "influxdb2":
+        if parse_influx_url(config.url, f"connectors.{config.name}.url").scheme != "influxdb2":
             raise ConfigError(f"connectors.{config.name}.url: only influxdb2:// (2.x) sources")
         self.groups = group_sources(self.points)
         self.client = Influx2Client(

@@ -217,6 +217,7 @@ def prepare_histories(
     if frame[unit_column].isna().any():
         row = int(frame[unit_column].isna().to_numpy().argmax())
         raise SchemaError(f"{path}: unit column {unit_column!r} is empty at row {row + 2}")
+    derived = features is None
     if features is None:
         index = saved_index_column(frame)  # DataFrame.to_csv's row numbers: not a reading
         features = [c for c in frame.columns if c not in (unit_column, time_column, index)]
@@ -243,6 +244,18 @@ def prepare_histories(
     )
     for note in notes:
         logger.warning("%s", note)
+    empty = [c for c in features if numeric[c].isna().all()]
+    if empty and derived:  # TRAIN: nothing to learn from them
+        logger.warning("%s: %s hold(s) no value: not used", path, ", ".join(map(repr, empty)))
+        features = [c for c in features if c not in empty]
+        if not features:
+            raise SchemaError(f"{path}: every feature column is empty")
+    elif empty:
+        logger.warning(
+            "%s: %s hold(s) no value: each unit is predicted from its other signals",
+            path,
+            ", ".join(map(repr, empty)),
+        )
     for col in features:
         out[col] = numeric[col].to_numpy()
     histories = pd.DataFrame(out)

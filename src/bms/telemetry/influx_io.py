@@ -131,34 +131,35 @@ class InfluxURL:
     options: dict[str, str] = field(default_factory=dict)
 
 
-def parse_influx_url(url: str) -> InfluxURL:
+def parse_influx_url(url: str, what: str = "telemetry URL") -> InfluxURL:
     """Parse ``influxdb://[user@]host:port/db[?ssl=true]`` or
-    ``influxdb2://host:port?org=O&bucket=B[&ssl=true]``; raise ConfigError naming what is wrong.
+    ``influxdb2://host:port?org=O&bucket=B[&ssl=true]``; raise ConfigError naming what is wrong
+    and ``what`` the URL is (the store's ``BMS_TELEMETRY_URL``, or ``connectors.NAME.url``).
     Passwords and tokens never go in the URL: they come from environment variables.
     """
     parts = urllib.parse.urlsplit(url)
     query = dict(urllib.parse.parse_qsl(parts.query))
     if parts.password:
         raise ConfigError(
-            "telemetry URL: do not put a password in the URL; set BMS_INFLUX_PASSWORD "
+            f"{what}: do not put a password in the URL; set BMS_INFLUX_PASSWORD "
             "(1.x) or BMS_INFLUX_TOKEN (2.x)"
         )
     if not parts.hostname:
-        raise ConfigError(f"telemetry URL {url!r}: missing host")
+        raise ConfigError(f"{what} {url!r}: missing host")
     ssl = query.pop("ssl", "false").lower() in ("1", "true", "yes")
     port = parts.port or 8086
     http_url = f"{'https' if ssl else 'http'}://{parts.hostname}:{port}"
     if parts.scheme == "influxdb":
         database = parts.path.strip("/")
         if not database:
-            raise ConfigError(f"telemetry URL {url!r}: missing database (influxdb://host:port/db)")
+            raise ConfigError(f"{what} {url!r}: missing database (influxdb://host:port/db)")
         return InfluxURL("influxdb", http_url, database, username=parts.username, options=query)
     if parts.scheme == "influxdb2":
         org, bucket = query.pop("org", ""), query.pop("bucket", "")
         if not org or not bucket:
-            raise ConfigError(f"telemetry URL {url!r}: influxdb2:// needs ?org=...&bucket=...")
+            raise ConfigError(f"{what} {url!r}: influxdb2:// needs ?org=...&bucket=...")
         return InfluxURL("influxdb2", http_url, org=org, bucket=bucket, options=query)
-    raise ConfigError(f"telemetry URL {url!r}: scheme must be influxdb:// or influxdb2://")
+    raise ConfigError(f"{what} {url!r}: scheme must be influxdb:// or influxdb2://")
 
 
 # -- The 1.x HTTP API ---------------------------------------------------------------------------
