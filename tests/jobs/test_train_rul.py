@@ -122,3 +122,14 @@ def test_bms_train_bad_input_is_one_line(
     assert exited.value.code == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def test_too_few_units_left_after_the_hold_out_says_so(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    # 6 units, 2 held back: the model said "4 training unit(s); at least 5" without a word of
+    # the 2 units the command had set aside
+    path = run_to_failure_csv(tmp_path / "six.csv", rng, n_units=6)
+    registry = ModelRegistry(tmp_path / "models")
+    with pytest.raises(BmsError, match=r"6 unit\(s\), 2 of them held back .* 4 left to train on"):
+        train_rul_from_csv(registry, path, unit_column="unit", time_column="cycle")

@@ -23,7 +23,7 @@ from bms.errors import BmsError
 from bms.evaluate.rul_csv import check_max_rul, prepare_histories, read_histories
 from bms.evaluate.rul_metrics import rmse
 from bms.models.registry import ModelRegistry
-from bms.models.rul import RunToFailureRUL
+from bms.models.rul import MIN_TRAIN_UNITS, RunToFailureRUL
 from bms.models.selection import SelectionDecision, register_and_maybe_promote
 
 #: Smallest number of run-to-failure units: enough to hold some back and still fit.
@@ -129,6 +129,13 @@ def train_rul_from_csv(
     )
     units = np.sort(histories[unit_column].unique())
     train_units, held_units = split_units(units, holdout_fraction, seed)
+    if len(train_units) < MIN_TRAIN_UNITS:  # the model's own message would not say why
+        raise BmsError(
+            f"{path}: {len(units)} unit(s), {len(held_units)} of them held back to compare "
+            f"with production (--holdout-fraction {holdout_fraction:g}): {len(train_units)} "
+            f"left to train on, at least {MIN_TRAIN_UNITS} are needed; give more run-to-failure "
+            "histories"
+        )
     train = histories[histories[unit_column].isin(train_units)]
     held = cut_before_failure(
         histories[histories[unit_column].isin(held_units)], unit_column, time_column, seed
