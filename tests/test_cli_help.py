@@ -55,3 +55,28 @@ def test_ingest_help_names_the_connector_table(capsys: pytest.CaptureFixture[str
     printed = " ".join(capsys.readouterr().out.split())
     assert "a [connectors.NAME] of bms.toml" in printed
     assert "History read window [h]" in printed
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["rul", "--train", "a.csv"], "Missing option '--test'. (see 'bms rul --help')"),
+     (["rul", "--max-rul", "abc"], "Invalid value for '--max-rul'"),
+     (["nope"], "No such command 'nope'. (see 'bms --help')"),
+     (["detect", "--bogus", "1"], "No such option: --bogus")],
+)  # fmt: skip
+def test_a_usage_error_is_one_line_with_where_to_look(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # click printed the usage, a hint and the error over four lines
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bms: error: ") and message in err and "\n" not in err
+
+
+def test_bare_bms_shows_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    shown = capsys.readouterr()
+    assert exited.value.code == 2 and "Usage: bms [OPTIONS] COMMAND" in shown.out + shown.err

@@ -12,6 +12,12 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from typer import Abort
+
+try:  # typer vendors click since 0.2x; before, click itself
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from bms.cli_models import models_app, open_registry
 from bms.cli_output import echo_alarm_days, echo_episodes, echo_table, echo_units, print_json
@@ -694,19 +700,37 @@ def _os_error_line(exc: OSError) -> str:
     return f"{exc.strerror or exc}{where}"
 
 
+def _usage_error_line(exc: UsageError) -> str:
+    """A usage error (a missing or misspelt option, a value of the wrong type) as one line,
+    with where to look: click printed the usage, a hint and the error over four lines."""
+    where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    return f"{exc.format_message()}{where}"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point: exit status 0, 1 (rows spooled), 2 (a user error, one line
+    on standard error) or 130 (interrupted)."""
     try:
-        app(args=argv)  # standalone: usage errors print one line and exit 2 by themselves
+        status = app(args=argv, standalone_mode=False, prog_name="bms")
+    except NoArgsIsHelpError as exc:  # bare "bms": the help, as asked for
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        typer.echo(f"bms: error: {_usage_error_line(exc)}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except ClickException as exc:
+        typer.echo(f"bms: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
     except BmsError as exc:
         typer.echo(f"bms: error: {exc}", err=True)
         sys.exit(EXIT_USER_ERROR)
     except OSError as exc:  # a folder or file the command cannot use: BMS_HOME a file, read-only
         typer.echo(f"bms: error: {_os_error_line(exc)}", err=True)
         sys.exit(EXIT_USER_ERROR)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Abort):
         typer.echo("bms: interrupted", err=True)
         sys.exit(130)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
