@@ -240,11 +240,12 @@ def guessed_order_note(values: pd.Series, dayfirst: bool, where: str) -> str:
     when the dates tell. ``where``: the file and column, for the line."""
     dates = pd.Series(values.dropna().astype(str).str.slice(0, 10).unique())
     fields = dates.str.extract(_DAY_MONTH).dropna()
-    if fields.empty or (fields[0] == fields[2]).all():
+    first, second = fields[0].astype(int), fields[2].astype(int)
+    if fields.empty or (first == second).all():  # 01/01, 05/05: the same either way
         return ""
-    if int(fields[0].astype(int).max()) > 12 or int(fields[2].astype(int).max()) > 12:
+    if int(first.max()) > 12 or int(second.max()) > 12:
         return ""
-    written = dates[fields.index[(fields[0] != fields[2]).to_numpy()][0]]
+    written = dates[fields.index[(first != second).to_numpy()][0]]
     example = str(re.match(_DATE_PART, written).group(1)).strip()  # type: ignore[union-attr]
     read = text_times_utc(pd.Series([example]), dayfirst=dayfirst).iloc[0]
     as_read = f" ({read:%d %B %Y})" if not pd.isna(read) else ""
