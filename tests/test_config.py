@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bms.config import load_settings
+from bms.config import Settings, load_settings
 from bms.errors import ConfigError
 
 
@@ -45,3 +45,12 @@ def test_a_bms_table_and_connectors_are_read(tmp_path):
     path.write_text('[bms]\nlog_level = "debug"\n[connectors.x]\nkind = "file"\n')
     settings = load_settings(Path(path))
     assert settings.log_level == "DEBUG" and settings.connectors == {"x": {"kind": "file"}}
+
+
+def test_an_empty_variable_is_as_unset(monkeypatch):
+    # BMS_HOME= made the working directory the home: state/ and telemetry/ among the user's
+    # files; BMS_TELEMETRY_URL= was refused for its scheme
+    monkeypatch.setenv("BMS_HOME", "")
+    monkeypatch.setenv("BMS_TELEMETRY_URL", " ")
+    settings = Settings()
+    assert settings.home == Path(".bms") and settings.telemetry_url is None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bms.errors import ConfigError
@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         title="Connectors",
         description="Connector configurations by name ([connectors.NAME] tables of bms.toml).",
     )
+
+    @field_validator("home", "database_url", "telemetry_url", "dask_scheduler", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        """``BMS_HOME=`` (set, but empty) is the default, as an unset variable: an empty home
+        was the working directory, and the telemetry landed among the user's files."""
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[str(info.field_name)].get_default(call_default_factory=True)
+        return value
 
     @field_validator("log_level")
     @classmethod
