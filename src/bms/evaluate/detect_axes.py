@@ -70,10 +70,9 @@ def time_axes(
         for path, (_, mixed) in zip(paths, unmixed, strict=True)
         if mixed
     ]
-    dayfirst = day_first(pd.concat(cells, ignore_index=True))
-    guessed = guessed_order_note(
-        pd.concat(cells, ignore_index=True), dayfirst, f"time column {tcol!r}"
-    )
+    joined = pd.concat(cells, ignore_index=True)
+    dayfirst = day_first(joined)
+    guessed = guessed_order_note(joined, dayfirst, f"time column {tcol!r}")
     mixed_notes += [guessed] if guessed else []
     (t_train, unread_train), (t_test, unread_test) = (
         read_times(cells[0], dayfirst),

@@ -202,11 +202,12 @@ def _held_readings(model: TimeSeriesDetector, frame: pd.DataFrame) -> pd.DataFra
     or it holds no gap: no copy of a large file's rows."""
     if not ahu_role_matches(frame.columns):
         return frame
-    values = frame[model.signals_].to_numpy(dtype=np.float64)
+    signals = frame[model.signals_]
+    values = signals.to_numpy(dtype=np.float64)
     if not np.isnan(values).any():
         return frame
     held = model.gap_filler_.held_readings(values)
-    return pd.DataFrame(held, index=frame.index, columns=frame[model.signals_].columns)
+    return pd.DataFrame(held, index=frame.index, columns=signals.columns)
 
 
 def _hold_while_stopped(

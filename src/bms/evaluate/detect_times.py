@@ -205,6 +205,14 @@ def text_times_utc(values: pd.Series, *, dayfirst: bool) -> pd.Series:
         return pd.to_datetime(values, errors="coerce", utc=True, format="mixed", dayfirst=dayfirst)
 
 
+def _date_fields(values: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
+    """A column's distinct first ten characters (its dates: a few hundred, however many rows),
+    and the fields of those written ``nn/nn/yyyy`` (:data:`_DAY_MONTH`: first, separator,
+    second), indexed as the dates."""
+    dates = pd.Series(values.dropna().astype(str).str.slice(0, 10).unique())
+    return dates, dates.str.extract(_DAY_MONTH).dropna()
+
+
 def day_first(values: pd.Series) -> bool:
     """Whether a column's ``nn/nn/yyyy`` dates put the day first.
 
@@ -216,15 +224,14 @@ def day_first(values: pd.Series) -> bool:
     months; and on a tie (one day), day first for dates written with dots (``05.03.2026``:
     Europe's way), else month first (pandas').
     """
-    dates = values.dropna().astype(str).str.slice(0, 10).unique()
-    fields = pd.Series(dates).str.extract(_DAY_MONTH).dropna()
+    dates, fields = _date_fields(values)
     if fields.empty:
         return False
     first, second = int(fields[0].astype(int).max()), int(fields[2].astype(int).max())
     if first > 12 or second > 12:
         return first > 12 >= second
     spans = {}
-    day_cells = pd.Series(dates).str.extract(_DATE_PART)[0]
+    day_cells = dates.str.extract(_DATE_PART)[0]
     for dayfirst in (False, True):  # the distinct dates only: a few hundred, however many rows
         days = pd.DatetimeIndex(text_times_utc(day_cells.dropna(), dayfirst=dayfirst).dropna())
         spans[dayfirst] = days.max() - days.min() if len(days) else pd.Timedelta(0)
@@ -238,8 +245,7 @@ def guessed_order_note(values: pd.Series, dayfirst: bool, where: str) -> str:
     tells the day from the month (readings on the first of each month, say), so
     :func:`day_first` took the reading that spans less time, which a user should check; ""
     when the dates tell. ``where``: the file and column, for the line."""
-    dates = pd.Series(values.dropna().astype(str).str.slice(0, 10).unique())
-    fields = dates.str.extract(_DAY_MONTH).dropna()
+    dates, fields = _date_fields(values)
     first, second = fields[0].astype(int), fields[2].astype(int)
     if fields.empty or (first == second).all():  # 01/01, 05/05: the same either way
         return ""

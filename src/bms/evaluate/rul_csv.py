@@ -25,6 +25,7 @@ import pandas as pd
 
 from bms.errors import SchemaError
 from bms.evaluate.column_case import case_note, names_matched_but_for_case
+from bms.evaluate.dataset_cells import describe_cell
 from bms.evaluate.detect_notes import outside_training_range
 from bms.evaluate.detect_times import day_first, guessed_order_note, text_times_utc
 from bms.evaluate.out_path import check_out_path, write_out
@@ -98,10 +99,9 @@ def _times(
         seconds = (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
         return seconds / _DAY_SECONDS, "days"
     bad = int((numeric.isna() & stamps.isna()).to_numpy().argmax())
-    value = raw.iloc[bad]
-    shown = "an empty cell" if pd.isna(value) else repr(str(value))
     raise SchemaError(
-        f"{path}: time column {column!r} must be numbers or dates; row {bad + 2} holds {shown}"
+        f"{path}: time column {column!r} must be numbers or dates; row {bad + 2} holds "
+        f"{describe_cell(raw.iloc[bad])}"
     )
 
 

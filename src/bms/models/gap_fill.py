@@ -282,12 +282,17 @@ class GapFiller:
         return out
 
     @staticmethod
-    def _hold(values: NDArray[np.float64], fill: NDArray[np.bool_]) -> NDArray[np.float64]:
-        """``values`` with the ``fill`` cells holding the reading before (or the first after)."""
+    def _hold(
+        values: NDArray[np.float64], fill: NDArray[np.bool_], *, backward: bool = True
+    ) -> NDArray[np.float64]:
+        """``values`` with the ``fill`` cells holding the reading before; with ``backward``,
+        the cells before a signal's first reading take that reading, else they stay missing."""
         if not fill.any():
             return values.copy()
-        held = pd.DataFrame(values).ffill().bfill().to_numpy(dtype=np.float64)
-        return np.where(fill, held, values)
+        held = pd.DataFrame(values).ffill()
+        if backward:
+            held = held.bfill()
+        return np.where(fill, held.to_numpy(dtype=np.float64), values)
 
     def held_readings(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """``values`` (n_rows, n_signals) with the gaps the detector holds (short gaps, and
@@ -299,9 +304,7 @@ class GapFiller:
         missing = np.isnan(values)
         if not missing.any():
             return values
-        fill = missing & ~self.outages(values)
-        held = pd.DataFrame(values).ffill().to_numpy(dtype=np.float64)
-        return np.where(fill, held, values)
+        return self._hold(values, missing & ~self.outages(values), backward=False)
 
     def transform(
         self, values: NDArray[np.float64], despike: bool = False
