@@ -19,6 +19,7 @@ from bms.evaluate.ims import (
     read_ims,
     warning_figures,
 )
+from tests.evaluate.damaged_lines import crlf, swapped
 from tests.evaluate.test_detect_csv import detect_args, run_cli
 
 
@@ -93,36 +94,26 @@ def _lines(dataset) -> list[str]:
     return (dataset("ims_bearing") / IMS_FILE).read_bytes().decode().split("\r\n")
 
 
-def _crlf(lines: list[str]) -> bytes:
-    return "\r\n".join(lines).encode()
-
-
-def _swapped(lines: list[str], first: int) -> list[str]:
-    out = list(lines)
-    out[first], out[first + 1] = out[first + 1], out[first]
-    return out
-
-
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
         (lambda lines: b"", r"the file is empty$"),
         # a ValueError from the detector before
         (
-            lambda lines: _crlf(_swapped(lines, 50)),
+            lambda lines: crlf(swapped(lines, 50)),
             r": the time column's data row 51 \(2004-02-12 19:02:39\) is earlier than data row 50 "
             r"\(2004-02-12 19:12:39\): the protocol reads the rows in time order as written",
         ),
         # "rows scored: rows are not in time order" before
         (
-            lambda lines: _crlf([*lines[:299], lines[299] + ",1.0", *lines[300:]]),
+            lambda lines: crlf([*lines[:299], lines[299] + ",1.0", *lines[300:]]),
             r": line 300 holds 6 fields, not 5 \(the header's\)$",
         ),
-        (lambda lines: _crlf(lines) + b"\xe9", r": line 984 holds the byte 0xe9, not UTF-8 text"),
+        (lambda lines: crlf(lines) + b"\xe9", r": line 984 holds the byte 0xe9, not UTF-8 text"),
         (lambda lines: "\r\n".join(lines).encode("utf-16"), r": UTF-16 text; save it as UTF-8"),
         # a TypeError (tz-naive and tz-aware times compared) before
         (
-            lambda lines: _crlf(
+            lambda lines: crlf(
                 [lines[0], *(line.replace(",", "+01:00,", 1) for line in lines[1:-1])]
             ),
             r": the time column's data row 1 holds '2004-02-12 10:52:39\+01:00', a time with a "
@@ -130,18 +121,18 @@ def _swapped(lines: list[str], first: int) -> list[str]:
         ),
         # exit 0 before, with n_test 0 and every figure null
         (
-            lambda lines: _crlf([*lines[:100], ""]),
+            lambda lines: crlf([*lines[:100], ""]),
             r" ends at 2004-02-13 03:12:39, before the bearing's failure at 2004-02-19 06:02:39: "
             r"the protocol needs the run to failure$",
         ),
         # exit 0 before, with 72.3 hours of warning before a failure the file does not hold
         (
-            lambda lines: _crlf([*lines[:700], ""]),
+            lambda lines: crlf([*lines[:700], ""]),
             r" ends at 2004-02-17 07:12:39, before the bearing's failure at 2004-02-19 06:02:39",
         ),
         # pandas' UserWarning (two lines) printed before the error
         (
-            lambda lines: _crlf([line.replace(",", ";") for line in lines]),
+            lambda lines: crlf([line.replace(",", ";") for line in lines]),
             r": a single column; the IMS file is ','-separated",
         ),
     ],
@@ -170,7 +161,7 @@ def test_a_damaged_copy_of_the_file_is_refused_in_one_line_naming_it(
 
 
 def test_a_file_cut_before_the_failure_exits_2_through_the_cli(dataset, tmp_path: Path, capsys):
-    (tmp_path / IMS_FILE).write_bytes(_crlf([*_lines(dataset)[:700], ""]))
+    (tmp_path / IMS_FILE).write_bytes(crlf([*_lines(dataset)[:700], ""]))
     code, stdout, err = run_cli(["evaluate", "ims", "--data", str(tmp_path), "--json"], capsys)
     assert (code, stdout) == (2, "")
     assert err.startswith(f"bms: error: {tmp_path / IMS_FILE} ends at") and err.count("\n") == 1
@@ -178,7 +169,7 @@ def test_a_file_cut_before_the_failure_exits_2_through_the_cli(dataset, tmp_path
 
 def test_a_file_that_starts_after_the_training_days_is_refused(dataset, tmp_path: Path, capsys):
     lines = _lines(dataset)
-    (tmp_path / IMS_FILE).write_bytes(_crlf([lines[0], *lines[299:]]))  # from 14 February
+    (tmp_path / IMS_FILE).write_bytes(crlf([lines[0], *lines[299:]]))  # from 14 February
     code, stdout, err = run_cli(["evaluate", "ims", "--data", str(tmp_path), "--json"], capsys)
     assert (code, stdout) == (2, "")  # a ValueError from the detector before
     reason = (

@@ -10,6 +10,7 @@ from bms.cli import main
 from bms.errors import BmsError
 from bms.evaluate.detection_metrics import Confusion
 from bms.evaluate.skab import evaluate_skab, iter_skab_files
+from tests.evaluate.damaged_lines import crlf, swapped
 
 
 def test_confusion_gives_f1_and_rates_in_percent_as_skab_reports_them():
@@ -103,12 +104,6 @@ def _lines(dataset) -> list[str]:
     return (dataset("skab") / "valve1" / "3.csv").read_bytes().decode().split("\r\n")
 
 
-def _swapped(lines: list[str], first: int) -> list[str]:
-    out = list(lines)
-    out[first], out[first + 1] = out[first + 1], out[first]
-    return out
-
-
 def _with_cell(lines: list[str], line: int, column: int, value: str) -> list[str]:
     out = list(lines)
     fields = out[line - 1].split(";")
@@ -117,37 +112,33 @@ def _with_cell(lines: list[str], line: int, column: int, value: str) -> list[str
     return out
 
 
-def _crlf(lines: list[str]) -> bytes:
-    return "\r\n".join(lines).encode()
-
-
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
         (lambda lines: b"", r"the file is empty$"),
         # data rows 10 and 11 swapped: a ValueError from the detector before
         (
-            lambda lines: _crlf(_swapped(lines, 10)),
+            lambda lines: crlf(swapped(lines, 10)),
             r": 'datetime' data row 11 \(2020-03-09 11:14:43\) is earlier than data row 10 "
             r"\(2020-03-09 11:14:45\): the protocol reads the rows in time order as written",
         ),
         (
-            lambda lines: _crlf([*lines[:11], lines[11] + ";1.0", *lines[12:]]),
+            lambda lines: crlf([*lines[:11], lines[11] + ";1.0", *lines[12:]]),
             r": line 12 holds 12 fields, not 11 \(the header's\)$",
         ),
-        (lambda lines: _crlf(lines) + b"\xe9", r": line 1150 holds the byte 0xe9, not UTF-8 text"),
+        (lambda lines: crlf(lines) + b"\xe9", r": line 1150 holds the byte 0xe9, not UTF-8 text"),
         (lambda lines: "\r\n".join(lines).encode("utf-16"), r": UTF-16 text; save it as UTF-8"),
         # the messages showed numpy's repr: np.float64(2.0), np.float64(nan)
         (
-            lambda lines: _crlf(_with_cell(lines, 500, 9, "2.0")),
+            lambda lines: crlf(_with_cell(lines, 500, 9, "2.0")),
             r": 'anomaly' must be 0 or 1; data row 499 holds 2.0$",
         ),
         (
-            lambda lines: _crlf(_with_cell(lines, 500, 9, "")),
+            lambda lines: crlf(_with_cell(lines, 500, 9, "")),
             r": 'anomaly' must be 0 or 1; data row 499 holds an empty cell$",
         ),
         (
-            lambda lines: _crlf([*lines[:499], lines[499].rsplit(";", 2)[0], *lines[500:]]),
+            lambda lines: crlf([*lines[:499], lines[499].rsplit(";", 2)[0], *lines[500:]]),
             r": line 500 holds 9 fields, not 11 \(the header's\)$",
         ),
     ],

@@ -15,6 +15,12 @@ from bms.features.role_names import (
 )
 from bms.features.roles import LBNL_MZVAV_ROLE_MAP
 
+#: The roles the name lists of the parametrised tests below give, in their order.
+TEN_ROLES = [
+    "sat", "sat_sp", "oat", "mat", "rat", "fan_status", "fan_speed", "oa_damper", "cooling_valve",
+    "heating_valve",
+]  # fmt: skip
+
 
 def test_the_lbnl_headers_map_to_the_same_roles_as_the_curated_map() -> None:
     headers = [*LBNL_MZVAV_ROLE_MAP.values(), "AHU: Return Air Fan Status", "Datetime"]
@@ -180,10 +186,7 @@ def test_a_temperature_name_writing_the_other_unit_is_found(name, decisions, dis
 )  # fmt: skip
 def test_camel_case_and_short_point_names_are_recognised(names: list[str]) -> None:
     roles = guess_ahu_roles(names)
-    assert list(roles) == [
-        "sat", "sat_sp", "oat", "mat", "rat", "fan_status", "fan_speed", "oa_damper",
-        "cooling_valve", "heating_valve",
-    ]  # fmt: skip
+    assert list(roles) == TEN_ROLES
     assert list(roles.values()) == names
 
 
@@ -204,10 +207,7 @@ def test_camel_case_and_short_point_names_are_recognised(names: list[str]) -> No
 )  # fmt: skip
 def test_french_and_metasys_point_names_are_recognised(names: list[str]) -> None:
     roles = guess_ahu_roles(names)
-    assert list(roles) == [
-        "sat", "sat_sp", "oat", "mat", "rat", "fan_status", "fan_speed", "oa_damper",
-        "cooling_valve", "heating_valve",
-    ]  # fmt: skip
+    assert list(roles) == TEN_ROLES
     assert list(roles.values()) == names
     assert {equipment_tag(name) for name in names} == ({"CTA1"} if "CTA1" in names[0] else {""})
 
